@@ -1,0 +1,34 @@
+# The two commands of the README: `make serve` and `make test`. Both work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test unit conformance lint benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,prod]'
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/ec2bridge serve $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/lint-imports
+
+test: $(STAMP) lint
+	EC2BRIDGE_TEST_MYSQL=$$(scripts/ensure-mariadb.sh) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
+
+conformance: $(STAMP)
+	$(BIN)/python -m pytest -q conformance $(PYTEST_ARGS)
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/planner_and_listing.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache
