@@ -1,0 +1,1 @@
+"""The one backend behind both APIs: database, managers, drivers."""

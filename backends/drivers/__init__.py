@@ -1,0 +1,1 @@
+"""Hypervisor drivers: the contract (base.py) and its implementations."""

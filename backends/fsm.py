@@ -1,0 +1,179 @@
+"""State machines as transition tables, persisted with optimistic locking.
+
+A transition is a conditional UPDATE on (id, state, update_count): when the
+row moved since we read it, nothing is updated and the caller gets
+ConcurrentOperation instead of silently overwriting someone else's work.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+from backends.errors import ConcurrentOperation, InvalidState
+from backends.models import utcnow
+
+Table = Mapping[str, Mapping[str, str]]  # state -> event -> next state
+
+VM = {
+    "Stopped": {
+        "StartRequested": "Starting", "DestroyRequested": "Destroyed", "StopRequested": "Stopped",
+        "AgentReportStopped": "Stopped", "OperationFailedToError": "Error", "OperationFailed": "Stopped",
+        "ExpungeOperation": "Expunging", "AgentReportShutdowned": "Stopped",
+        "StorageMigrationRequested": "Migrating", "FollowAgentPowerOnReport": "Running",
+        "FollowAgentPowerOffReport": "Stopped",
+    },
+    "Starting": {
+        "OperationRetry": "Starting", "OperationSucceeded": "Running", "OperationFailed": "Stopped",
+        "AgentReportRunning": "Running", "AgentReportStopped": "Stopped",
+        "AgentReportShutdowned": "Stopped", "FollowAgentPowerOnReport": "Running",
+        "FollowAgentPowerOffReport": "Stopped",
+    },
+    "Running": {
+        "MigrationRequested": "Migrating", "StopRequested": "Stopping", "AgentReportRunning": "Running",
+        "AgentReportMigrated": "Running", "OperationSucceeded": "Running",
+        "AgentReportStopped": "Stopped", "AgentReportShutdowned": "Stopped",
+        "FollowAgentPowerOnReport": "Running", "FollowAgentPowerOffReport": "Stopped",
+    },
+    "Stopping": {
+        "OperationSucceeded": "Stopped", "OperationFailed": "Running", "AgentReportRunning": "Running",
+        "AgentReportStopped": "Stopped", "StopRequested": "Stopping", "AgentReportShutdowned": "Stopped",
+        "FollowAgentPowerOnReport": "Running", "FollowAgentPowerOffReport": "Stopped",
+    },
+    "Migrating": {
+        "MigrationRequested": "Migrating", "OperationSucceeded": "Running", "OperationFailed": "Running",
+        "AgentReportRunning": "Running", "AgentReportStopped": "Stopped",
+        "AgentReportShutdowned": "Stopped", "FollowAgentPowerOnReport": "Running",
+        "FollowAgentPowerOffReport": "Stopped",
+    },
+    "Destroyed": {"RecoveryRequested": "Stopped", "ExpungeOperation": "Expunging"},
+    "Expunging": {"OperationFailed": "Expunging", "ExpungeOperation": "Expunging"},
+    "Error": {"DestroyRequested": "Expunging", "ExpungeOperation": "Expunging"},
+}
+VM_TRANSITIONAL = ("Starting", "Stopping", "Migrating", "Expunging")
+
+VOLUME = {
+    "Allocated": {
+        "CreateRequested": "Creating", "DestroyRequested": "Destroy", "OperationFailed": "Allocated",
+        "OperationSucceeded": "Allocated",
+    },
+    "Creating": {
+        "OperationRetry": "Creating", "CreateRequested": "Creating", "OperationFailed": "Allocated",
+        "OperationSucceeded": "Ready", "DestroyRequested": "Destroy",
+    },
+    "Ready": {
+        "CreateRequested": "Creating", "ResizeRequested": "Resizing", "SnapshotRequested": "Snapshotting",
+        "MigrationRequested": "Migrating", "AttachRequested": "Attaching", "DestroyRequested": "Destroy",
+        "OperationSucceeded": "Ready", "OperationFailed": "Ready",
+    },
+    "Resizing": {"OperationSucceeded": "Ready", "OperationFailed": "Ready"},
+    "Snapshotting": {"OperationSucceeded": "Ready", "OperationFailed": "Ready"},
+    "Migrating": {"OperationSucceeded": "Ready", "OperationFailed": "Ready"},
+    "Attaching": {"OperationSucceeded": "Ready", "OperationFailed": "Ready"},
+    "Destroy": {
+        "ExpungingRequested": "Expunging", "RecoverRequested": "Ready", "OperationSucceeded": "Destroy",
+        "OperationFailed": "Destroy",
+    },
+    "Expunging": {"ExpungingRequested": "Expunging", "OperationSucceeded": "Expunged", "OperationFailed": "Destroy"},
+    "Expunged": {"ExpungingRequested": "Expunged", "OperationSucceeded": "Expunged", "OperationFailed": "Expunged"},
+}
+
+HOST_STATUS = {
+    "Creating": {"AgentConnected": "Connecting", "Error": "Error"},
+    "Connecting": {
+        "AgentConnected": "Connecting", "Ready": "Up", "Ping": "Connecting", "PingTimeout": "Alert",
+        "AgentDisconnected": "Alert", "ShutdownRequested": "Disconnected",
+        "ManagementServerDown": "Disconnected", "HostDown": "Down",
+    },
+    "Up": {
+        "Ping": "Up", "PingTimeout": "Disconnected", "AgentDisconnected": "Disconnected",
+        "ShutdownRequested": "Disconnected", "ManagementServerDown": "Disconnected", "HostDown": "Down",
+        "AgentConnected": "Connecting", "Remove": "Removed",
+    },
+    "Disconnected": {
+        "Ping": "Up", "AgentConnected": "Connecting", "PingTimeout": "Disconnected",
+        "WaitedTooLong": "Alert", "HostDown": "Down", "ShutdownRequested": "Disconnected",
+        "ManagementServerDown": "Disconnected", "AgentDisconnected": "Disconnected", "Remove": "Removed",
+    },
+    "Alert": {
+        "Ping": "Up", "AgentConnected": "Connecting", "HostDown": "Down", "ShutdownRequested": "Disconnected",
+        "ManagementServerDown": "Alert", "AgentDisconnected": "Alert", "Remove": "Removed",
+    },
+    "Down": {
+        "AgentConnected": "Connecting", "Ping": "Up", "Remove": "Removed", "ManagementServerDown": "Down",
+        "AgentDisconnected": "Down", "PingTimeout": "Down", "HostDown": "Down",
+    },
+    "Error": {"AgentConnected": "Connecting"},
+}
+
+HOST_RESOURCE = {
+    "Creating": {"InternalCreated": "Enabled"},
+    "Enabled": {
+        "Disable": "Disabled", "AdminAskMaintenance": "PrepareForMaintenance",
+        "InternalEnterMaintenance": "Maintenance", "InternalCreated": "Enabled", "Enable": "Enabled",
+    },
+    "Disabled": {"Enable": "Enabled", "Disable": "Disabled", "InternalCreated": "Disabled",
+                 "AdminAskMaintenance": "PrepareForMaintenance"},
+    "PrepareForMaintenance": {
+        "InternalEnterMaintenance": "Maintenance", "AdminCancelMaintenance": "Enabled",
+        "UnableToMigrate": "ErrorInPrepareForMaintenance", "UnableToMaintain": "ErrorInMaintenance",
+        "InternalCreated": "PrepareForMaintenance",
+    },
+    "ErrorInPrepareForMaintenance": {
+        "ErrorsCorrected": "PrepareForMaintenance", "InternalEnterMaintenance": "Maintenance",
+        "AdminCancelMaintenance": "Enabled", "Disable": "Disabled",
+    },
+    "Maintenance": {"AdminCancelMaintenance": "Enabled", "InternalCreated": "Maintenance"},
+    "ErrorInMaintenance": {
+        "AdminAskMaintenance": "PrepareForMaintenance", "AdminCancelMaintenance": "Enabled",
+        "Disable": "Disabled",
+    },
+}
+
+TEMPLATE_DOWNLOAD = {
+    "NOT_DOWNLOADED": {"DownloadRequested": "DOWNLOAD_IN_PROGRESS"},
+    "DOWNLOAD_IN_PROGRESS": {
+        "DownloadSucceeded": "DOWNLOADED", "DownloadFailed": "DOWNLOAD_ERROR",
+        "DownloadRequested": "DOWNLOAD_IN_PROGRESS",
+    },
+    "DOWNLOAD_ERROR": {"DownloadRequested": "DOWNLOAD_IN_PROGRESS"},
+    "DOWNLOADED": {},
+}
+
+JOB = {0: {"Succeeded": 1, "Failed": 2}, 1: {}, 2: {}}
+
+
+def next_state(table: Table, state, event: str):
+    try:
+        return table[state][event]
+    except KeyError:
+        raise InvalidState(f"cannot {event} from state {state}") from None
+
+
+def transition(obj, table: Table, event: str, *, field: str = "state", **changes):
+    """Move ``obj`` along ``table`` by ``event``; persist with a conditional UPDATE.
+
+    Extra ``changes`` (column=value) are written in the same statement. On
+    success the instance is updated in place and the new state returned.
+    """
+    model = type(obj)
+    current = getattr(obj, field)
+    new = next_state(table, current, event)
+    values = {getattr(model, field): new, **{getattr(model, k): v for k, v in changes.items()}}
+    where = [model._meta.primary_key == obj.get_id(), getattr(model, field) == current]
+    has_counter = "update_count" in model._meta.fields
+    if has_counter:
+        values[model.update_count] = model.update_count + 1
+        where.append(model.update_count == obj.update_count)
+    if "state_changed" in model._meta.fields and new != current:
+        values[model.state_changed] = utcnow()
+        changes["state_changed"] = values[model.state_changed]
+    updated = model.update(values).where(*where).execute()
+    if updated != 1:
+        raise ConcurrentOperation(
+            f"{model.__name__} {getattr(obj, 'uuid', obj.get_id())} was changed by another operation "
+            f"(expected {field}={current})")
+    setattr(obj, field, new)
+    for key, value in changes.items():
+        setattr(obj, key, value)
+    if has_counter:
+        obj.update_count += 1
+    return new

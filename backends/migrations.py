@@ -1,0 +1,64 @@
+"""Versioned schema migrations, applied on start-up.
+
+The schema is never dropped and re-created: each migration runs once, in
+order, and the applied version is recorded in ``schema_version``. Migration 1
+creates the initial tables; later ones alter them (playhouse.migrate) and must
+be written against the schema as the previous migration left it.
+"""
+from __future__ import annotations
+
+import logging
+
+import peewee as pw
+
+from backends.db import database, write_tx
+from backends.models import ALL_MODELS, BaseModel, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class SchemaVersion(BaseModel):
+    version = pw.IntegerField(primary_key=True)
+    applied = pw.DateTimeField(default=utcnow)
+    description = pw.CharField(max_length=255)
+
+
+def _initial_schema(db):
+    db.create_tables(ALL_MODELS)
+
+
+def _extra_models(db):
+    """Tables owned by modules outside models.py (e.g. the simulator's store)."""
+    from backends.drivers import simulator_store
+
+    db.create_tables(simulator_store.MODELS)
+
+
+MIGRATIONS = [
+    (1, "initial schema", _initial_schema),
+    (2, "simulator store", _extra_models),
+]
+
+
+def current_version() -> int:
+    db = database.obj
+    if not db.table_exists(SchemaVersion._meta.table_name):
+        return 0
+    row = SchemaVersion.select(pw.fn.MAX(SchemaVersion.version)).scalar()
+    return row or 0
+
+
+def migrate() -> int:
+    """Bring the schema up to date; return the version reached."""
+    db = database.obj
+    db.create_tables([SchemaVersion])
+    version = current_version()
+    for number, description, apply in MIGRATIONS:
+        if number <= version:
+            continue
+        log.info("applying schema migration %d: %s", number, description)
+        with write_tx():
+            apply(db)
+            SchemaVersion.create(version=number, description=description)
+        version = number
+    return version

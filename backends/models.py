@@ -1,0 +1,558 @@
+"""The schema: every entity of the cloud, as peewee models.
+
+Public ids are UUIDs (``uuid``); integer primary keys never leave the backend.
+Rows that CloudStack soft-deletes keep ``removed`` set instead of vanishing, so
+jobs and events can still name them. Invariants live in the database too:
+unique keys (one IP per network, one device id per VM, one API key per user)
+and CHECK constraints on capacity so no code path can over-commit a host.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuidlib
+
+import peewee as pw
+
+from backends.db import database
+
+
+def new_uuid() -> str:
+    return str(uuidlib.uuid4())
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Entity(BaseModel):
+    """A resource with a public UUID and a creation time."""
+
+    uuid = pw.CharField(max_length=40, unique=True, default=new_uuid)
+    created = pw.DateTimeField(default=utcnow)
+
+
+# --------------------------------------------------------------------------- accounts
+
+
+class Region(Entity):
+    name = pw.CharField(max_length=64, unique=True)
+    endpoint = pw.CharField(max_length=255, default="")
+    region_number = pw.IntegerField(unique=True)
+
+
+class Domain(Entity):
+    name = pw.CharField(max_length=255)
+    parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
+    # "/" for ROOT, "/Child/Grandchild/" below it: subtree queries are a prefix match.
+    path = pw.CharField(max_length=767)
+    level = pw.IntegerField(default=0)
+    state = pw.CharField(max_length=16, default="Active")
+    network_domain = pw.CharField(max_length=255, null=True)
+    removed = pw.DateTimeField(null=True)
+    # 1 while the row is live, NULL once removed: lets a UNIQUE key ignore removed rows.
+    live = pw.BooleanField(null=True, default=True)
+
+    class Meta:
+        indexes = ((("path", "live"), True),)
+
+
+class Role(Entity):
+    name = pw.CharField(max_length=255, unique=True)
+    role_type = pw.CharField(max_length=16)  # Admin | ResourceAdmin | DomainAdmin | User
+    description = pw.CharField(max_length=255, default="")
+    is_default = pw.BooleanField(default=True)
+
+
+class Account(Entity):
+    name = pw.CharField(max_length=100)
+    account_type = pw.IntegerField()  # 0 user, 1 root admin, 2 domain admin, 3 resource admin
+    role = pw.ForeignKeyField(Role, on_delete="RESTRICT")
+    domain = pw.ForeignKeyField(Domain, backref="accounts", on_delete="RESTRICT")
+    state = pw.CharField(max_length=16, default="enabled")
+    network_domain = pw.CharField(max_length=255, null=True)
+    # Stable 12-digit owner id the EC2 API shows for this account.
+    owner_number = pw.CharField(max_length=12, unique=True)
+    removed = pw.DateTimeField(null=True)
+    live = pw.BooleanField(null=True, default=True)
+
+    class Meta:
+        indexes = ((("domain", "name", "live"), True),)
+
+
+class User(Entity):
+    username = pw.CharField(max_length=255)
+    password_hash = pw.CharField(max_length=255)
+    firstname = pw.CharField(max_length=255, default="")
+    lastname = pw.CharField(max_length=255, default="")
+    email = pw.CharField(max_length=255, default="")
+    account = pw.ForeignKeyField(Account, backref="users", on_delete="RESTRICT")
+    # Denormalised from the account so "one username per domain" is a UNIQUE key.
+    domain = pw.ForeignKeyField(Domain, on_delete="RESTRICT")
+    state = pw.CharField(max_length=16, default="enabled")
+    api_key = pw.CharField(max_length=255, null=True, unique=True)
+    secret_key = pw.CharField(max_length=255, null=True)
+    timezone = pw.CharField(max_length=64, null=True)
+    source = pw.CharField(max_length=16, default="native")
+    is_default = pw.BooleanField(default=False)
+    removed = pw.DateTimeField(null=True)
+    live = pw.BooleanField(null=True, default=True)
+
+    class Meta:
+        indexes = ((("domain", "username", "live"), True),)
+
+
+class LoginSession(BaseModel):
+    """A username/password session (CloudStack's ``login``)."""
+
+    session_key = pw.CharField(max_length=64, unique=True)
+    cookie = pw.CharField(max_length=64, unique=True)
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    created = pw.DateTimeField(default=utcnow)
+    expires = pw.DateTimeField(index=True)
+
+
+# ------------------------------------------------------------------- infrastructure
+
+
+class Zone(Entity):
+    name = pw.CharField(max_length=255)
+    region = pw.ForeignKeyField(Region, backref="zones", on_delete="RESTRICT")
+    description = pw.CharField(max_length=255, null=True)
+    network_type = pw.CharField(max_length=16, default="Basic")  # Basic | Advanced
+    dns1 = pw.CharField(max_length=64, null=True)
+    dns2 = pw.CharField(max_length=64, null=True)
+    internal_dns1 = pw.CharField(max_length=64, null=True)
+    internal_dns2 = pw.CharField(max_length=64, null=True)
+    guest_cidr = pw.CharField(max_length=64, null=True)
+    network_domain = pw.CharField(max_length=255, null=True)
+    domain = pw.ForeignKeyField(Domain, null=True, on_delete="RESTRICT")  # dedicated to a domain
+    allocation_state = pw.CharField(max_length=16, default="Enabled")
+    security_groups_enabled = pw.BooleanField(default=False)
+    local_storage_enabled = pw.BooleanField(default=False)
+    removed = pw.DateTimeField(null=True)
+    live = pw.BooleanField(null=True, default=True)
+
+    class Meta:
+        indexes = ((("name", "live"), True),)
+
+
+class Pod(Entity):
+    name = pw.CharField(max_length=255)
+    zone = pw.ForeignKeyField(Zone, backref="pods", on_delete="RESTRICT")
+    gateway = pw.CharField(max_length=64, null=True)
+    netmask = pw.CharField(max_length=64, null=True)
+    start_ip = pw.CharField(max_length=64, null=True)
+    end_ip = pw.CharField(max_length=64, null=True)
+    allocation_state = pw.CharField(max_length=16, default="Enabled")
+    removed = pw.DateTimeField(null=True)
+
+
+class Cluster(Entity):
+    name = pw.CharField(max_length=255)
+    pod = pw.ForeignKeyField(Pod, backref="clusters", on_delete="RESTRICT")
+    zone = pw.ForeignKeyField(Zone, on_delete="RESTRICT")
+    hypervisor = pw.CharField(max_length=32)
+    cluster_type = pw.CharField(max_length=32, default="CloudManaged")
+    allocation_state = pw.CharField(max_length=16, default="Enabled")
+    managed_state = pw.CharField(max_length=16, default="Managed")
+    cpu_overcommit = pw.FloatField(default=1.0)
+    memory_overcommit = pw.FloatField(default=1.0)
+    removed = pw.DateTimeField(null=True)
+
+
+class Host(Entity):
+    name = pw.CharField(max_length=255)
+    zone = pw.ForeignKeyField(Zone, on_delete="RESTRICT")
+    pod = pw.ForeignKeyField(Pod, on_delete="RESTRICT")
+    cluster = pw.ForeignKeyField(Cluster, backref="hosts", on_delete="RESTRICT")
+    host_type = pw.CharField(max_length=32, default="Routing")
+    hypervisor = pw.CharField(max_length=32)
+    hypervisor_version = pw.CharField(max_length=32, null=True)
+    url = pw.CharField(max_length=1024)
+    guid = pw.CharField(max_length=255, unique=True)
+    ip_address = pw.CharField(max_length=64, null=True)
+    status = pw.CharField(max_length=16, default="Up", index=True)
+    resource_state = pw.CharField(max_length=32, default="Enabled", index=True)
+    cpu_sockets = pw.IntegerField(default=1)
+    cpu_cores = pw.IntegerField()
+    cpu_speed = pw.IntegerField()  # MHz per core
+    memory_bytes = pw.BigIntegerField()
+    host_tags = pw.CharField(max_length=1024, default="")
+    capabilities = pw.CharField(max_length=255, default="hvm")
+    last_ping = pw.DateTimeField(null=True)
+    disconnected = pw.DateTimeField(null=True)
+    update_count = pw.IntegerField(default=0)
+    removed = pw.DateTimeField(null=True)
+
+
+class HostCapacity(BaseModel):
+    """Allocated CPU (MHz) and memory (bytes) of one host, one row per kind.
+
+    ``capacity_limit`` is total x the cluster's over-commit ratio; placement
+    claims capacity with a conditional UPDATE against it and the CHECK makes
+    an over-commit impossible even for a buggy writer.
+    """
+
+    CPU = 1
+    MEMORY = 0
+
+    host = pw.ForeignKeyField(Host, backref="capacities", on_delete="CASCADE")
+    capacity_type = pw.SmallIntegerField()
+    total = pw.BigIntegerField()
+    capacity_limit = pw.BigIntegerField()
+    used = pw.BigIntegerField(default=0)
+    reserved = pw.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("host", "capacity_type"), True),)
+        constraints = [
+            pw.Check("used >= 0"),
+            pw.Check("reserved >= 0"),
+            pw.Check("used + reserved <= capacity_limit"),
+        ]
+
+
+class StoragePool(Entity):
+    name = pw.CharField(max_length=255)
+    zone = pw.ForeignKeyField(Zone, on_delete="RESTRICT")
+    pod = pw.ForeignKeyField(Pod, null=True, on_delete="RESTRICT")
+    cluster = pw.ForeignKeyField(Cluster, null=True, backref="pools", on_delete="RESTRICT")
+    scope = pw.CharField(max_length=16, default="CLUSTER")  # CLUSTER | ZONE | HOST
+    url = pw.CharField(max_length=1024)
+    pool_type = pw.CharField(max_length=32, default="NetworkFilesystem")
+    host_address = pw.CharField(max_length=255, null=True)
+    path = pw.CharField(max_length=1024, null=True)
+    provider = pw.CharField(max_length=64, default="DefaultPrimary")
+    hypervisor = pw.CharField(max_length=32, null=True)
+    tags = pw.CharField(max_length=1024, default="")
+    capacity_bytes = pw.BigIntegerField()
+    allocated_bytes = pw.BigIntegerField(default=0)
+    used_bytes = pw.BigIntegerField(default=0)
+    status = pw.CharField(max_length=32, default="Up")
+    removed = pw.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [pw.Check("allocated_bytes >= 0")]
+
+
+class ImageStore(Entity):
+    name = pw.CharField(max_length=255)
+    zone = pw.ForeignKeyField(Zone, null=True, on_delete="RESTRICT")
+    url = pw.CharField(max_length=1024, null=True)
+    protocol = pw.CharField(max_length=32, default="nfs")
+    provider = pw.CharField(max_length=32, default="NFS")
+    scope = pw.CharField(max_length=16, default="ZONE")
+    readonly = pw.BooleanField(default=False)
+    capacity_bytes = pw.BigIntegerField(default=0)
+    used_bytes = pw.BigIntegerField(default=0)
+    removed = pw.DateTimeField(null=True)
+
+
+# ------------------------------------------------------------------------ offerings
+
+
+class ServiceOffering(Entity):
+    name = pw.CharField(max_length=255)
+    display_text = pw.CharField(max_length=4096, default="")
+    cpu_number = pw.IntegerField(null=True)
+    cpu_speed = pw.IntegerField(null=True)
+    memory = pw.IntegerField(null=True)  # MiB
+    storage_type = pw.CharField(max_length=16, default="shared")
+    provisioning_type = pw.CharField(max_length=16, default="thin")
+    offer_ha = pw.BooleanField(default=False)
+    limit_cpu_use = pw.BooleanField(default=False)
+    host_tags = pw.CharField(max_length=255, null=True)
+    storage_tags = pw.CharField(max_length=255, null=True)
+    is_system = pw.BooleanField(default=False)
+    is_customized = pw.BooleanField(default=False)
+    root_disk_size = pw.BigIntegerField(null=True)  # GiB
+    domain = pw.ForeignKeyField(Domain, null=True, on_delete="RESTRICT")
+    zone = pw.ForeignKeyField(Zone, null=True, on_delete="RESTRICT")
+    dynamic_scaling = pw.BooleanField(default=True)
+    # The EC2 instance type this offering stands for (t3.micro, ...), if any.
+    instance_type = pw.CharField(max_length=64, null=True, unique=True)
+    state = pw.CharField(max_length=16, default="Active")
+    removed = pw.DateTimeField(null=True)
+
+
+class DiskOffering(Entity):
+    name = pw.CharField(max_length=255)
+    display_text = pw.CharField(max_length=4096, default="")
+    disk_size = pw.BigIntegerField(default=0)  # GiB; 0 when customised
+    is_customized = pw.BooleanField(default=False)
+    storage_type = pw.CharField(max_length=16, default="shared")
+    provisioning_type = pw.CharField(max_length=16, default="thin")
+    tags = pw.CharField(max_length=255, null=True)
+    domain = pw.ForeignKeyField(Domain, null=True, on_delete="RESTRICT")
+    zone = pw.ForeignKeyField(Zone, null=True, on_delete="RESTRICT")
+    state = pw.CharField(max_length=16, default="Active")
+    removed = pw.DateTimeField(null=True)
+
+
+# ------------------------------------------------------------------------ templates
+
+
+class OsCategory(Entity):
+    name = pw.CharField(max_length=255, unique=True)
+
+
+class OsType(Entity):
+    name = pw.CharField(max_length=255, unique=True)
+    category = pw.ForeignKeyField(OsCategory, on_delete="RESTRICT")
+    is_user_defined = pw.BooleanField(default=False)
+
+
+class Template(Entity):
+    name = pw.CharField(max_length=255)
+    display_text = pw.CharField(max_length=4096, default="")
+    is_iso = pw.BooleanField(default=False, index=True)
+    format = pw.CharField(max_length=16)
+    hypervisor = pw.CharField(max_length=32)
+    os_type = pw.ForeignKeyField(OsType, null=True, on_delete="RESTRICT")
+    account = pw.ForeignKeyField(Account, on_delete="RESTRICT")
+    domain = pw.ForeignKeyField(Domain, on_delete="RESTRICT")
+    url = pw.CharField(max_length=2048, null=True)
+    checksum = pw.CharField(max_length=255, null=True)
+    is_public = pw.BooleanField(default=False)
+    is_featured = pw.BooleanField(default=False)
+    is_extractable = pw.BooleanField(default=False)
+    password_enabled = pw.BooleanField(default=False)
+    ssh_key_enabled = pw.BooleanField(default=False)
+    bootable = pw.BooleanField(default=True)
+    is_dynamically_scalable = pw.BooleanField(default=False)
+    requires_hvm = pw.BooleanField(default=True)
+    bits = pw.IntegerField(default=64)
+    template_type = pw.CharField(max_length=16, default="USER")  # USER | BUILTIN | SYSTEM
+    arch = pw.CharField(max_length=16, default="x86_64")
+    cross_zones = pw.BooleanField(default=False)
+    state = pw.CharField(max_length=16, default="Active")
+    removed = pw.DateTimeField(null=True)
+
+
+class TemplateZone(BaseModel):
+    """One template's copy in one zone's image store, with its download state."""
+
+    template = pw.ForeignKeyField(Template, backref="zones", on_delete="CASCADE")
+    zone = pw.ForeignKeyField(Zone, on_delete="RESTRICT")
+    image_store = pw.ForeignKeyField(ImageStore, null=True, on_delete="RESTRICT")
+    download_state = pw.CharField(max_length=32, default="NOT_DOWNLOADED")
+    download_pct = pw.IntegerField(default=0)
+    status_text = pw.CharField(max_length=1024, default="")
+    size = pw.BigIntegerField(default=0)
+    physical_size = pw.BigIntegerField(default=0)
+    install_path = pw.CharField(max_length=1024, null=True)
+    created = pw.DateTimeField(default=utcnow)
+    removed = pw.DateTimeField(null=True)
+    live = pw.BooleanField(null=True, default=True)
+
+    class Meta:
+        indexes = ((("template", "zone", "live"), True),)
+
+
+# ------------------------------------------------------------------------- networks
+
+
+class Network(Entity):
+    name = pw.CharField(max_length=255)
+    display_text = pw.CharField(max_length=255, default="")
+    zone = pw.ForeignKeyField(Zone, backref="networks", on_delete="RESTRICT")
+    guest_type = pw.CharField(max_length=16, default="Shared")  # Shared | Isolated | L2
+    traffic_type = pw.CharField(max_length=16, default="Guest")
+    cidr = pw.CharField(max_length=64)
+    gateway = pw.CharField(max_length=64)
+    netmask = pw.CharField(max_length=64)
+    start_ip = pw.BigIntegerField()  # first assignable address, as an integer
+    end_ip = pw.BigIntegerField()
+    dns1 = pw.CharField(max_length=64, null=True)
+    dns2 = pw.CharField(max_length=64, null=True)
+    vlan = pw.CharField(max_length=64, null=True)
+    state = pw.CharField(max_length=16, default="Setup")
+    account = pw.ForeignKeyField(Account, null=True, on_delete="RESTRICT")
+    domain = pw.ForeignKeyField(Domain, on_delete="RESTRICT")
+    acl_type = pw.CharField(max_length=16, default="Domain")
+    is_default = pw.BooleanField(default=True)
+    network_domain = pw.CharField(max_length=255, null=True)
+    removed = pw.DateTimeField(null=True)
+
+
+# ------------------------------------------------------------------ virtual machines
+
+
+class VirtualMachine(Entity):
+    name = pw.CharField(max_length=255)  # host name
+    display_name = pw.CharField(max_length=255)
+    instance_name = pw.CharField(max_length=255, unique=True)
+    vm_type = pw.CharField(max_length=32, default="User")
+    account = pw.ForeignKeyField(Account, on_delete="RESTRICT")
+    domain = pw.ForeignKeyField(Domain, on_delete="RESTRICT")
+    user = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    zone = pw.ForeignKeyField(Zone, on_delete="RESTRICT")
+    pod = pw.ForeignKeyField(Pod, null=True, on_delete="RESTRICT")
+    cluster = pw.ForeignKeyField(Cluster, null=True, on_delete="RESTRICT")
+    host = pw.ForeignKeyField(Host, null=True, backref="vms", on_delete="RESTRICT")
+    last_host = pw.ForeignKeyField(Host, null=True, on_delete="SET NULL")
+    template = pw.ForeignKeyField(Template, on_delete="RESTRICT")
+    iso = pw.ForeignKeyField(Template, null=True, on_delete="SET NULL")
+    service_offering = pw.ForeignKeyField(ServiceOffering, on_delete="RESTRICT")
+    disk_offering = pw.ForeignKeyField(DiskOffering, null=True, on_delete="RESTRICT")
+    # What the VM holds on its host (copied from the offering; scaling changes it).
+    cpu_number = pw.IntegerField()
+    cpu_speed = pw.IntegerField()
+    memory = pw.IntegerField()  # MiB
+    state = pw.CharField(max_length=16, index=True)
+    power_state = pw.CharField(max_length=32, default="PowerUnknown")
+    power_state_updated = pw.DateTimeField(null=True)
+    hypervisor = pw.CharField(max_length=32)
+    os_type = pw.ForeignKeyField(OsType, null=True, on_delete="SET NULL")
+    ha_enabled = pw.BooleanField(default=False)
+    group = pw.CharField(max_length=255, null=True)
+    user_data = pw.TextField(null=True)
+    key_pair = pw.CharField(max_length=255, null=True)
+    password = pw.CharField(max_length=255, null=True)
+    display_vm = pw.BooleanField(default=True)
+    is_dynamically_scalable = pw.BooleanField(default=False)
+    details = pw.TextField(default="{}")  # JSON object of strings
+    first_start_pending = pw.BooleanField(default=True)
+    update_count = pw.IntegerField(default=0)
+    state_changed = pw.DateTimeField(default=utcnow, index=True)
+    removed = pw.DateTimeField(null=True, index=True)
+
+    class Meta:
+        indexes = ((("account", "removed"), False), (("zone", "state"), False))
+
+
+class Nic(Entity):
+    vm = pw.ForeignKeyField(VirtualMachine, backref="nics", on_delete="CASCADE")
+    network = pw.ForeignKeyField(Network, on_delete="RESTRICT")
+    ip_int = pw.BigIntegerField()
+    ip_address = pw.CharField(max_length=64)
+    netmask = pw.CharField(max_length=64)
+    gateway = pw.CharField(max_length=64)
+    mac_address = pw.CharField(max_length=17, unique=True)
+    device_id = pw.IntegerField(default=0)
+    is_default = pw.BooleanField(default=True)
+    traffic_type = pw.CharField(max_length=16, default="Guest")
+    broadcast_uri = pw.CharField(max_length=255, null=True)
+    isolation_uri = pw.CharField(max_length=255, null=True)
+
+    class Meta:
+        indexes = (
+            (("network", "ip_int"), True),  # one IP per network
+            (("vm", "device_id"), True),  # one device id per VM
+        )
+
+
+class Volume(Entity):
+    name = pw.CharField(max_length=255)
+    account = pw.ForeignKeyField(Account, on_delete="RESTRICT")
+    domain = pw.ForeignKeyField(Domain, on_delete="RESTRICT")
+    zone = pw.ForeignKeyField(Zone, on_delete="RESTRICT")
+    vm = pw.ForeignKeyField(VirtualMachine, null=True, backref="volumes", on_delete="RESTRICT")
+    device_id = pw.IntegerField(null=True)
+    volume_type = pw.CharField(max_length=16)  # ROOT | DATADISK
+    state = pw.CharField(max_length=32, index=True)
+    size = pw.BigIntegerField()  # bytes
+    pool = pw.ForeignKeyField(StoragePool, null=True, backref="volumes", on_delete="RESTRICT")
+    disk_offering = pw.ForeignKeyField(DiskOffering, null=True, on_delete="RESTRICT")
+    template = pw.ForeignKeyField(Template, null=True, on_delete="SET NULL")
+    path = pw.CharField(max_length=1024, null=True)
+    format = pw.CharField(max_length=16, default="QCOW2")
+    provisioning_type = pw.CharField(max_length=16, default="thin")
+    attached = pw.DateTimeField(null=True)
+    update_count = pw.IntegerField(default=0)
+    removed = pw.DateTimeField(null=True, index=True)
+
+    class Meta:
+        indexes = ((("vm", "device_id"), True),)  # one device id per VM
+
+
+# ----------------------------------------------------------------- jobs and events
+
+
+class AsyncJob(Entity):
+    """A persisted asynchronous job (what ``queryAsyncJobResult`` reports).
+
+    The result is kept neutral: which object the job produced (or that it
+    simply succeeded), or which backend error kind ended it. Each API renders
+    it in its own vocabulary.
+    """
+
+    command = pw.CharField(max_length=255)  # API command name, e.g. deployVirtualMachine
+    account = pw.ForeignKeyField(Account, on_delete="RESTRICT")
+    user = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    domain = pw.ForeignKeyField(Domain, on_delete="RESTRICT")
+    status = pw.SmallIntegerField(default=0, index=True)  # 0 pending, 1 succeeded, 2 failed
+    process_status = pw.IntegerField(default=0)
+    instance_type = pw.CharField(max_length=64, null=True)
+    instance_uuid = pw.CharField(max_length=40, null=True)
+    result_type = pw.CharField(max_length=64, null=True)  # e.g. VirtualMachine, or "success"
+    result_uuid = pw.CharField(max_length=40, null=True)
+    error_kind = pw.CharField(max_length=64, null=True)
+    error_text = pw.TextField(null=True)
+    sync_key = pw.CharField(max_length=128, null=True, index=True)
+    node_id = pw.CharField(max_length=64, index=True)
+    completed = pw.DateTimeField(null=True)
+
+
+class Event(Entity):
+    event_type = pw.CharField(max_length=64, index=True)
+    level = pw.CharField(max_length=8, default="INFO")
+    state = pw.CharField(max_length=16, default="Completed")
+    description = pw.TextField(default="")
+    account = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    domain = pw.ForeignKeyField(Domain, null=True, on_delete="SET NULL")
+    user = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    resource_type = pw.CharField(max_length=64, null=True)
+    resource_uuid = pw.CharField(max_length=40, null=True)
+    start_id = pw.IntegerField(null=True)
+
+
+# ------------------------------------------------------------- settings and limits
+
+
+class Configuration(BaseModel):
+    name = pw.CharField(max_length=255, primary_key=True)
+    value = pw.TextField(null=True)
+    default_value = pw.TextField(null=True)
+    category = pw.CharField(max_length=64, default="Advanced")
+    component = pw.CharField(max_length=64, default="management-server")
+    description = pw.TextField(default="")
+    scope = pw.CharField(max_length=32, null=True)
+    is_dynamic = pw.BooleanField(default=True)
+    value_type = pw.CharField(max_length=16, default="String")
+
+
+class ResourceLimit(BaseModel):
+    account = pw.ForeignKeyField(Account, null=True, on_delete="CASCADE")
+    domain = pw.ForeignKeyField(Domain, null=True, on_delete="CASCADE")
+    resource_type = pw.SmallIntegerField()
+    max_value = pw.BigIntegerField()
+
+    class Meta:
+        indexes = ((("account", "domain", "resource_type"), True),)
+
+
+class ResourceCount(BaseModel):
+    account = pw.ForeignKeyField(Account, null=True, on_delete="CASCADE")
+    domain = pw.ForeignKeyField(Domain, null=True, on_delete="CASCADE")
+    resource_type = pw.SmallIntegerField()
+    count = pw.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("account", "domain", "resource_type"), True),)
+        constraints = [pw.Check("count >= 0")]
+
+
+ALL_MODELS = [
+    Region, Domain, Role, Account, User, LoginSession,
+    Zone, Pod, Cluster, Host, HostCapacity, StoragePool, ImageStore,
+    ServiceOffering, DiskOffering, OsCategory, OsType, Template, TemplateZone,
+    Network, VirtualMachine, Nic, Volume, AsyncJob, Event,
+    Configuration, ResourceLimit, ResourceCount,
+]
