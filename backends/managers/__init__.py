@@ -1,0 +1,1 @@
+"""Business rules and transactions, one manager per area. No HTTP here."""

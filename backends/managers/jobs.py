@@ -1,0 +1,176 @@
+"""Asynchronous jobs: persisted, run by a worker pool, serialised per object.
+
+A job is a row in ``async_job`` plus a piece of work. Work that names a sync
+key (``vm:<id>``) waits for earlier work on the same key, so two operations on
+one VM never interleave while different VMs proceed in parallel. On start-up
+the jobs a previous process of this node left pending are failed, and the
+registered recovery hooks roll back the half-done work they leave behind.
+"""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+import peewee as pw
+
+from backends.context import Caller
+from backends.db import database, write_tx
+from backends.errors import CloudError, NotFound
+from backends.models import AsyncJob, utcnow
+
+log = logging.getLogger(__name__)
+
+PENDING, SUCCEEDED, FAILED = 0, 1, 2
+RESTART_TEXT = "Job was cancelled because of management server restart or shutdown"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a finished job produced: an object (type + uuid) or plain success."""
+
+    result_type: str = "success"
+    result_uuid: str | None = None
+
+
+Work = Callable[[], JobResult]
+
+
+class JobManager:
+    def __init__(self, node_id: str, workers: int = 8):
+        self.node_id = node_id
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
+        self._lock = threading.Lock()
+        self._queues: dict[str, collections.deque] = {}
+        self._done: dict[str, threading.Event] = {}
+        self._recovery_hooks: list[Callable[[], None]] = []
+        self._closed = False
+
+    # ------------------------------------------------------------ lifecycle
+    def add_recovery_hook(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` at start-up after stale jobs are failed (roll back their work)."""
+        self._recovery_hooks.append(hook)
+
+    def recover(self) -> int:
+        """Fail the jobs a dead process of this node left pending; run the hooks."""
+        with write_tx():
+            failed = (AsyncJob.update(status=FAILED, error_kind="InternalError", error_text=RESTART_TEXT,
+                                      completed=utcnow())
+                      .where(AsyncJob.status == PENDING, AsyncJob.node_id == self.node_id)
+                      .execute())
+        if failed:
+            log.warning("failed %d job(s) left pending by a previous run", failed)
+        for hook in self._recovery_hooks:
+            hook()
+        return failed
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._closed = True
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+    # ------------------------------------------------------------- submit
+    def submit(self, caller: Caller, command: str, work: Work, *, instance_type: str | None = None,
+               instance_uuid: str | None = None, sync_key: str | None = None) -> AsyncJob:
+        """Persist a pending job and schedule ``work`` for it; return the job row.
+
+        Call outside any open transaction: the row must be committed before a
+        worker can pick the job up.
+        """
+        with write_tx():
+            job = AsyncJob.create(
+                command=command, account=caller.account_id, user=caller.user_id, domain=caller.domain_id,
+                instance_type=instance_type, instance_uuid=instance_uuid, sync_key=sync_key,
+                node_id=self.node_id,
+            )
+        done = threading.Event()
+        with self._lock:
+            self._done[job.uuid] = done
+            if sync_key is None:
+                self._pool.submit(self._run, job.id, job.uuid, work, None)
+            elif sync_key in self._queues:
+                self._queues[sync_key].append((job.id, job.uuid, work))
+            else:
+                self._queues[sync_key] = collections.deque()
+                self._pool.submit(self._run, job.id, job.uuid, work, sync_key)
+        return job
+
+    def wait(self, job_uuid: str, timeout: float | None = None) -> bool:
+        """Block until the job finished (in this process); True if it did."""
+        event = self._done.get(job_uuid)
+        return True if event is None else event.wait(timeout)
+
+    def busy_keys(self, prefix: str = "") -> list[str]:
+        """Sync keys with work running or queued in this process."""
+        with self._lock:
+            return [key for key in self._queues if key.startswith(prefix)]
+
+    # ---------------------------------------------------------------- run
+    def _run(self, job_id: int, job_uuid: str, work: Work, sync_key: str | None) -> None:
+        try:
+            with database.connection_context():
+                self._execute(job_id, work)
+        finally:
+            event = self._done.pop(job_uuid, None)
+            if event:
+                event.set()
+            if sync_key is not None:
+                self._next(sync_key)
+
+    def _next(self, sync_key: str) -> None:
+        with self._lock:
+            queue = self._queues.get(sync_key)
+            if not queue:
+                self._queues.pop(sync_key, None)
+                return
+            job_id, job_uuid, work = queue.popleft()
+            if not self._closed:
+                self._pool.submit(self._run, job_id, job_uuid, work, sync_key)
+
+    def _execute(self, job_id: int, work: Work) -> None:
+        try:
+            result = work()
+        except CloudError as exc:
+            log.info("job %s failed: %s", job_id, exc.message)
+            self._finish(job_id, FAILED, error_kind=exc.kind, error_text=exc.message)
+        except Exception:  # a bug: fail the job, keep the worker
+            log.exception("job %s raised", job_id)
+            self._finish(job_id, FAILED, error_kind="InternalError",
+                         error_text="Internal error executing command, please contact your system administrator")
+        else:
+            self._finish(job_id, SUCCEEDED, result_type=result.result_type, result_uuid=result.result_uuid)
+
+    @staticmethod
+    def _finish(job_id: int, status: int, **fields) -> None:
+        with write_tx():
+            AsyncJob.update(status=status, completed=utcnow(), **fields).where(
+                AsyncJob.id == job_id, AsyncJob.status == PENDING).execute()
+
+    # -------------------------------------------------------------- query
+    def get(self, job_uuid: str, visible: Callable[[pw.ModelSelect], pw.ModelSelect]) -> AsyncJob:
+        """The job with this uuid, if the caller's scope (``visible``) includes it."""
+        query = visible(AsyncJob.select().where(AsyncJob.uuid == job_uuid))
+        job = query.first()
+        if job is None:
+            raise NotFound(f"Unable to find a job by id {job_uuid}", entity="AsyncJob", param="jobid",
+                           value=job_uuid)
+        return job
+
+    def list(self, visible: Callable[[pw.ModelSelect], pw.ModelSelect], *, since=None, page=None,
+             pagesize=None) -> tuple[int, list[AsyncJob]]:
+        query = visible(AsyncJob.select()).order_by(AsyncJob.id.desc())
+        if since is not None:
+            query = query.where(AsyncJob.created >= since)
+        total = query.count()
+        if pagesize:
+            query = query.paginate(page or 1, pagesize)
+        return total, list(query)
+
+    def expire(self, minutes: int) -> int:
+        """Delete finished jobs older than ``minutes`` (CloudStack's job.expire.minutes)."""
+        cutoff = utcnow() - dt.timedelta(minutes=minutes)
+        with write_tx():
+            return AsyncJob.delete().where(AsyncJob.status != PENDING, AsyncJob.completed < cutoff).execute()
