@@ -1,0 +1,650 @@
+"""Domains, accounts, users, credentials, sessions and who may see what.
+
+Three jobs share this module because they share the same few rules:
+identity (passwords, API keys, login sessions), the domain/account/user tree,
+and ownership — :meth:`AccountManager.scope` builds the filter every list
+command applies (CloudStack's ``buildACLSearchParameters``) and
+:meth:`AccountManager.check_access` guards every operation on an object.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import peewee as pw
+
+from backends.context import (DOMAIN_ADMIN, RESOURCE_ADMIN, ROLE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_RESOURCE_ADMIN,
+                              ROLE_USER, ROOT_ADMIN, USER, Caller)
+from backends.db import write_tx
+from backends.errors import InvalidParameterValue, PermissionDenied, ResourceInUse
+from backends.models import Account, Domain, LoginSession, Role, User, VirtualMachine, utcnow
+
+# Built-in roles in CloudStack's id order (1 Root Admin ... 4 User).
+BUILTIN_ROLES = (("Root Admin", ROLE_ADMIN), ("Resource Admin", ROLE_RESOURCE_ADMIN),
+                 ("Domain Admin", ROLE_DOMAIN_ADMIN), ("User", ROLE_USER))
+ROLE_OF_TYPE = {ROOT_ADMIN: "Root Admin", RESOURCE_ADMIN: "Resource Admin", DOMAIN_ADMIN: "Domain Admin",
+                USER: "User"}
+TYPE_OF_ROLE = {ROLE_ADMIN: ROOT_ADMIN, ROLE_RESOURCE_ADMIN: RESOURCE_ADMIN, ROLE_DOMAIN_ADMIN: DOMAIN_ADMIN,
+                ROLE_USER: USER}
+# Lower = more powerful; nobody may create an account more powerful than their own.
+ROLE_RANK = {ROLE_ADMIN: 0, ROLE_RESOURCE_ADMIN: 1, ROLE_DOMAIN_ADMIN: 2, ROLE_USER: 3}
+
+PASSWORD_ITERATIONS = 260_000
+# Slide a session's expiry at most this often: a write per request would serialise SQLite.
+SESSION_SLIDE_STEP = dt.timedelta(seconds=60)
+
+
+# ------------------------------------------------------------------ passwords
+
+
+def hash_password(password: str, *, iterations: int | None = None) -> str:
+    """``pbkdf2_sha256$<iterations>$<salt>$<hex digest>`` with a fresh random salt."""
+    iterations = iterations or PASSWORD_ITERATIONS
+    salt = secrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations).hex()
+    return f"pbkdf2_sha256${iterations}${salt}${digest}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Constant-time check of ``password`` against a :func:`hash_password` string."""
+    try:
+        algorithm, iterations, salt, digest = stored.split("$")
+        rounds = int(iterations)
+    except (AttributeError, ValueError):
+        return False
+    if algorithm != "pbkdf2_sha256":
+        return False
+    candidate = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), rounds).hex()
+    return hmac.compare_digest(candidate, digest)
+
+
+# A hash to check against when the user does not exist, so timing does not tell.
+_DUMMY_HASH = None
+
+
+def _burn_time(password: str) -> None:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password("not-a-password")
+    verify_password(password, _DUMMY_HASH)
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    # MariaDB compares strings case-insensitively; secrets must match exactly.
+    return a is not None and b is not None and hmac.compare_digest(a.encode(), b.encode())
+
+
+# ------------------------------------------------------------------ scoping
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which owners a listing may show.
+
+    ``account_ids`` non-empty: only those accounts. Otherwise ``domain_id``
+    (and with ``recursive`` its whole subtree) or, when that is None too,
+    everything.
+    """
+
+    account_ids: tuple[int, ...] = ()
+    domain_id: int | None = None
+    domain_path: str | None = None
+    recursive: bool = False
+
+    @property
+    def unrestricted(self) -> bool:
+        return not self.account_ids and (self.domain_id is None or (self.recursive and self.domain_path == "/"))
+
+    def apply(self, query, model):
+        """Restrict a peewee query on ``model`` (with ``account`` and ``domain`` foreign keys)."""
+        if self.account_ids:
+            column = model.id if model is Account else model.account
+            if len(self.account_ids) == 1:
+                return query.where(column == self.account_ids[0])
+            return query.where(column.in_(self.account_ids))
+        if self.unrestricted:
+            return query
+        if self.recursive:
+            return query.where(model.domain.in_(subtree_ids(self.domain_path)))
+        return query.where(model.domain == self.domain_id)
+
+
+def subtree_ids(path: str):
+    """Sub-select of the ids of the domain at ``path`` and everything below it."""
+    return Domain.select(Domain.id).where(Domain.path.startswith(path))
+
+
+def _normalise_path(path: str | None) -> str:
+    path = (path or "").strip()
+    if not path.startswith("/"):
+        path = "/" + path
+    if not path.endswith("/"):
+        path += "/"
+    return path
+
+
+def _page(query, page, pagesize):
+    total = query.count()
+    if pagesize:
+        query = query.paginate(page or 1, pagesize)
+    return total, list(query)
+
+
+class AccountManager:
+    def __init__(self, cloud):
+        self.cloud = cloud
+
+    # ================================================================ built-ins
+    def ensure_builtins(self) -> Domain:
+        """Create the ROOT domain and the four built-in roles if missing; return ROOT."""
+        for attempt in range(2):
+            try:
+                with write_tx():
+                    root = self.root_domain()
+                    if root is None:
+                        root = Domain.create(name="ROOT", path="/", level=0, parent=None)
+                    existing = {r.name for r in Role.select(Role.name)}
+                    for name, role_type in BUILTIN_ROLES:
+                        if name not in existing:
+                            Role.create(name=name, role_type=role_type, description=f"Default {name} role",
+                                        is_default=True)
+                    return root
+            except pw.IntegrityError:
+                # Another process created them at the same moment: read theirs.
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def root_domain(self) -> Domain | None:
+        return Domain.get_or_none(Domain.path == "/", Domain.live == True)  # noqa: E712
+
+    def builtin_role(self, account_type: int) -> Role:
+        name = ROLE_OF_TYPE.get(account_type)
+        role = Role.get_or_none(Role.name == name) if name else None
+        if role is None:
+            raise InvalidParameterValue(f"Invalid account type {account_type} given; unable to create user")
+        return role
+
+    # ================================================================== domains
+    def create_domain(self, caller: Caller, name: str, parent: Domain | None,
+                      network_domain: str | None = None) -> Domain:
+        """A child of ``parent`` (default ROOT); sibling names are unique, ignoring case."""
+        name = (name or "").strip()
+        if not name or "/" in name:
+            raise InvalidParameterValue(f"Invalid domain name {name!r}: it must be non-empty and contain no '/'")
+        if not caller.is_admin:
+            raise PermissionDenied(f"Account {caller.account_name} does not have permission to create domains")
+        parent = parent or self.root_domain()
+        self._require_live_domain(parent)
+        self.check_domain_access(caller, parent)
+        taken = f"Domain with name {name} already exists for the parent id={parent.uuid}"
+        try:
+            with write_tx():
+                sibling = (Domain.select().where(Domain.parent == parent.id, Domain.live == True,  # noqa: E712
+                                                 pw.fn.LOWER(Domain.name) == name.lower()).exists())
+                if sibling:
+                    raise InvalidParameterValue(taken)
+                domain = Domain.create(name=name, parent=parent.id, path=f"{parent.path}{name}/",
+                                       level=parent.level + 1, network_domain=network_domain)
+                self.cloud.limits.init_counts(domain=domain)
+                self.cloud.events.record("DOMAIN.CREATE", f"Successfully created domain {domain.path}",
+                                         caller=caller, resource_type="Domain", resource_uuid=domain.uuid)
+        except pw.IntegrityError:
+            raise InvalidParameterValue(taken) from None
+        return domain
+
+    def list_domains(self, caller: Caller, *, domain: Domain | None = None, name: str | None = None,
+                     level: int | None = None, listall: bool = False, keyword: str | None = None,
+                     page: int | None = None, pagesize: int | None = None):
+        """Domains the caller may see (listDomains): a given one, else the caller's
+        own (its subtree with ``listall``); root admins see every domain."""
+        query = Domain.select().where(Domain.live == True)  # noqa: E712
+        if domain is not None:
+            self._require_live_domain(domain)
+            self.check_domain_access(caller, domain)
+            query = query.where(Domain.id == domain.id)
+        elif not caller.is_root_admin:
+            if listall:
+                query = query.where(Domain.path.startswith(caller.domain_path))
+            else:
+                query = query.where(Domain.id == caller.domain_id)
+        if name:
+            query = query.where(Domain.name == name)
+        if level is not None:
+            query = query.where(Domain.level == level)
+        if keyword:
+            query = query.where(Domain.name.contains(keyword))
+        return _page(query.order_by(Domain.id), page, pagesize)
+
+    def check_domain_access(self, caller: Caller, domain: Domain) -> None:
+        """Users may act in their own domain, domain admins in their subtree, root admins anywhere."""
+        if caller.is_root_admin:
+            return
+        if caller.is_domain_admin:
+            allowed = domain.path.startswith(caller.domain_path)
+        else:
+            allowed = domain.id == caller.domain_id
+        if not allowed:
+            raise PermissionDenied(f"Account {caller.account_name} does not have permission to operate within "
+                                   f"domain id={domain.uuid}")
+
+    def _require_live_domain(self, domain: Domain | None) -> None:
+        if domain is None or domain.removed is not None:
+            raise InvalidParameterValue(f"Unable to find domain by id {getattr(domain, 'uuid', None)}")
+
+    # ================================================================= accounts
+    def _check_deletable(self, caller: Caller, account: Account) -> None:
+        if not caller.is_admin:
+            raise PermissionDenied(f"Account {caller.account_name} does not have permission to delete accounts")
+        if account.removed is not None:
+            raise InvalidParameterValue(f"The specified account {account.uuid} does not exist")
+        self.check_access(caller, account.id, account.domain_id, resource=f"account {account.name}")
+        if account.account_type == ROOT_ADMIN and not caller.is_root_admin:
+            raise PermissionDenied(f"Account {caller.account_name} does not have permission to operate on "
+                                   f"account {account.name}")
+        if account.id == caller.account_id:
+            raise InvalidParameterValue("Deletion of the caller's own account is not allowed")
+
+    def create_account(self, caller: Caller, *, username: str, password: str, email: str, firstname: str,
+                       lastname: str, account_type: int | None = None, role: Role | None = None,
+                       account_name: str | None = None, domain: Domain | None = None,
+                       timezone: str | None = None, network_domain: str | None = None) -> Account:
+        """createAccount: the account and its first user. The role decides the type;
+        a bare type means the built-in role of that type."""
+        if role is None and account_type is None:
+            raise InvalidParameterValue("Neither account type and role ID are not provided")
+        if not caller.is_admin:
+            raise PermissionDenied(f"Account {caller.account_name} does not have permission to create accounts")
+        if role is None:
+            role = self.builtin_role(int(account_type))
+        account_type = TYPE_OF_ROLE.get(role.role_type)
+        if account_type is None:
+            raise InvalidParameterValue(f"Role {role.name} has an unknown role type {role.role_type}")
+        if ROLE_RANK[role.role_type] < ROLE_RANK[caller.role_type]:
+            raise PermissionDenied(f"Account {caller.account_name} may not create an account with role "
+                                   f"{role.name}: it is more privileged than its own")
+        domain = domain or Domain.get_by_id(caller.domain_id)
+        self._require_live_domain(domain)
+        self.check_domain_access(caller, domain)
+        if account_type == ROOT_ADMIN and domain.parent_id is not None:
+            raise InvalidParameterValue(f"Invalid account type {account_type} given for an account in domain "
+                                        f"{domain.uuid}; unable to create user of admin role type in non-ROOT "
+                                        "domain.")
+        name = account_name or username
+        _require_fields(username=username, password=password)
+        try:
+            with write_tx():
+                if self._live_account(name, domain.id) is not None:
+                    raise InvalidParameterValue(f"The specified account: {name} already exists")
+                self._require_free_username(username, domain)
+                account = Account.create(name=name, account_type=account_type, role=role.id, domain=domain.id,
+                                         network_domain=network_domain, owner_number=self._new_owner_number())
+                self.cloud.limits.init_counts(account=account)
+                user = self._new_user(account, domain, username=username, password=password, email=email,
+                                      firstname=firstname, lastname=lastname, timezone=timezone, is_default=True)
+                self.cloud.events.record("ACCOUNT.CREATE", f"Successfully created account {name} in domain "
+                                         f"{domain.path}", caller=caller, resource_type="Account",
+                                         resource_uuid=account.uuid)
+                self.cloud.events.record("USER.CREATE", f"Successfully created user {username} in account "
+                                         f"{name}", caller=caller, resource_type="User", resource_uuid=user.uuid)
+        except pw.IntegrityError:
+            # Lost a race with an identical request: report what the checks above would have said.
+            raise InvalidParameterValue(f"The specified account: {name} already exists or user {username} "
+                                        f"already exists in domain {domain.uuid}") from None
+        return account
+
+    def delete_account_work(self, caller: Caller, account: Account):
+        """deleteAccount as a job: check now, then expunge the account's VMs and remove it.
+
+        CloudStack cleans an account up before removing it; doing the checks
+        first means a refused deletion never destroys anything."""
+        self._check_deletable(caller, account)
+
+        def work():
+            from backends.managers.jobs import JobResult
+
+            self.cloud.vms.expunge_owned_by(caller, account)
+            self.delete_account(caller, account)
+            return JobResult()
+
+        return work
+
+    def delete_account(self, caller: Caller, account: Account) -> Account:
+        """Mark the account and its users removed and revoke their keys and sessions.
+
+        Refused while the account still owns VMs that are not removed (the API
+        layer destroys and expunges them first)."""
+        self._check_deletable(caller, account)
+        with write_tx():
+            if account.account_type == ROOT_ADMIN:
+                admins = Account.select().where(Account.account_type == ROOT_ADMIN, Account.removed.is_null(),
+                                                Account.id != account.id).count()
+                if admins == 0:
+                    raise InvalidParameterValue(f"Account {account.name} is the last root admin account and "
+                                                "cannot be deleted")
+            vms = VirtualMachine.select().where(VirtualMachine.account == account.id,
+                                                VirtualMachine.removed.is_null()).count()
+            if vms:
+                raise ResourceInUse(f"Account {account.name} still owns {vms} virtual machine(s); destroy and "
+                                    "expunge them first")
+            now = utcnow()
+            users = User.select(User.id).where(User.account == account.id)
+            LoginSession.delete().where(LoginSession.user.in_(users)).execute()
+            User.update(live=None, removed=now, state="removed", api_key=None, secret_key=None).where(
+                User.account == account.id, User.removed.is_null()).execute()
+            Account.update(live=None, removed=now, state="removed").where(Account.id == account.id).execute()
+            self.cloud.events.record("ACCOUNT.DELETE", f"Successfully deleted account {account.name}",
+                                     caller=caller, resource_type="Account", resource_uuid=account.uuid)
+        return Account.get_by_id(account.id)
+
+    def list_accounts(self, caller: Caller, *, id: Account | None = None, name: str | None = None,
+                      account_type: int | None = None, state: str | None = None, keyword: str | None = None,
+                      listall: bool = False, domain: Domain | None = None, isrecursive: bool = False,
+                      page: int | None = None, pagesize: int | None = None):
+        """listAccounts, with CloudStack's own scoping for this command: users see their
+        account; admins see the given (or, with ``listall``, their own) domain's
+        accounts — recursively with ``listall``/``isrecursive``."""
+        query = Account.select().where(Account.removed.is_null())
+        if domain is not None:
+            self._require_live_domain(domain)
+            self.check_domain_access(caller, domain)
+        if id is not None:
+            self.check_access(caller, id.id, id.domain_id, resource=f"account {id.uuid}")
+            query = query.where(Account.id == id.id)
+            if domain is not None:
+                query = query.where(Account.domain == domain.id)
+        elif listall and caller.is_admin:
+            where = domain or _caller_domain(caller)
+            query = Scope(domain_id=where.id, domain_path=where.path, recursive=True).apply(query, Account)
+        elif not caller.is_admin or domain is None:
+            query = query.where(Account.id == caller.account_id)
+        else:
+            query = Scope(domain_id=domain.id, domain_path=domain.path, recursive=isrecursive).apply(query, Account)
+        if not caller.is_admin:
+            query = query.where(Account.account_type != DOMAIN_ADMIN)
+        if name:
+            query = query.where(Account.name == name)
+        if account_type is not None:
+            query = query.where(Account.account_type == account_type)
+        if state:
+            query = query.where(Account.state == state.lower())
+        if keyword:
+            query = query.where(Account.name.contains(keyword) | Account.state.contains(keyword))
+        return _page(query.order_by(Account.id), page, pagesize)
+
+    def get_caller_account(self, caller: Caller) -> Account:
+        return Account.get_by_id(caller.account_id)
+
+    def owner_for(self, caller: Caller, account_name: str | None = None, domain: Domain | None = None) -> Account:
+        """The account a create acts for: the caller's own, or (admins) ``account_name``
+        in ``domain`` (default: the caller's domain)."""
+        if account_name is None and domain is None:
+            return self.get_caller_account(caller)
+        if account_name is None:
+            raise InvalidParameterValue("AccountName and domainId must be specified together")
+        domain = domain or _caller_domain(caller)
+        if not caller.is_admin:
+            if account_name != caller.account_name or domain.id != caller.domain_id:
+                raise PermissionDenied(f"Can't create/list resources for account {account_name} in domain "
+                                       f"{domain.uuid}, permission denied")
+            return self.get_caller_account(caller)
+        self._require_live_domain(domain)
+        self.check_domain_access(caller, domain)
+        owner = self._live_account(account_name, domain.id)
+        if owner is None:
+            raise InvalidParameterValue(f"Unable to find account {account_name} in domain {domain.uuid}")
+        return owner
+
+    def _live_account(self, name: str, domain_id: int) -> Account | None:
+        return Account.get_or_none(Account.name == name, Account.domain == domain_id,
+                                   Account.live == True)  # noqa: E712
+
+    def _new_owner_number(self) -> str:
+        while True:
+            number = str(10 ** 11 + secrets.randbelow(9 * 10 ** 11))
+            if not Account.select().where(Account.owner_number == number).exists():
+                return number
+
+    # ==================================================================== users
+    def create_user(self, caller: Caller, *, account_name: str, domain: Domain | None, username: str,
+                    password: str, email: str, firstname: str, lastname: str,
+                    timezone: str | None = None) -> User:
+        """createUser: another user of an existing account; usernames are unique per domain."""
+        if not caller.is_admin:
+            raise PermissionDenied(f"Account {caller.account_name} does not have permission to create users")
+        domain = domain or _caller_domain(caller)
+        self._require_live_domain(domain)
+        account = self._live_account(account_name, domain.id)
+        if account is None:
+            raise InvalidParameterValue(f"Unable to find account {account_name} in domain id={domain.uuid} to "
+                                        "create user")
+        self.check_access(caller, account.id, account.domain_id, resource=f"account {account.name}")
+        _require_fields(username=username, password=password)
+        try:
+            with write_tx():
+                self._require_free_username(username, domain)
+                user = self._new_user(account, domain, username=username, password=password, email=email,
+                                      firstname=firstname, lastname=lastname, timezone=timezone)
+                self.cloud.events.record("USER.CREATE", f"Successfully created user {username} in account "
+                                         f"{account.name}", caller=caller, resource_type="User",
+                                         resource_uuid=user.uuid)
+        except pw.IntegrityError:
+            raise InvalidParameterValue(f"The user {username} already exists in domain {domain.uuid}") from None
+        return user
+
+    def list_users(self, caller: Caller, *, id: User | None = None, username: str | None = None,
+                   account_type: int | None = None, state: str | None = None, keyword: str | None = None,
+                   listall: bool = False, domain: Domain | None = None, isrecursive: bool = False,
+                   account_name: str | None = None, page: int | None = None, pagesize: int | None = None):
+        """listUsers: a normal user sees only itself; others get the usual scoping."""
+        if not caller.is_admin:
+            if id is not None and id.id != caller.user_id:
+                raise PermissionDenied("Calling user is not authorized to see the user requested by id")
+        scope = self.scope(caller, listall=listall, domain=domain, isrecursive=isrecursive,
+                           account_name=account_name, id_given=id is not None)
+        query = scope.apply(User.select(User, Account).join(Account).where(User.removed.is_null()), User)
+        if not caller.is_admin:
+            query = query.where(User.id == caller.user_id)
+        if id is not None:
+            query = query.where(User.id == id.id)
+        if username:
+            query = query.where(User.username == username)
+        if account_type is not None:
+            query = query.where(Account.account_type == account_type)
+        if state:
+            query = query.where(User.state == state.lower())
+        if keyword:
+            query = query.where(User.username.contains(keyword) | User.firstname.contains(keyword) |
+                                User.lastname.contains(keyword) | User.email.contains(keyword) |
+                                User.state.contains(keyword) | Account.name.contains(keyword))
+        return _page(query.order_by(User.id), page, pagesize)
+
+    def _require_free_username(self, username: str, domain: Domain) -> None:
+        if User.select().where(User.domain == domain.id, User.username == username,
+                               User.live == True).exists():  # noqa: E712
+            raise InvalidParameterValue(f"The user {username} already exists in domain {domain.uuid}")
+
+    def _new_user(self, account: Account, domain: Domain, *, username, password, email, firstname, lastname,
+                  timezone, is_default=False) -> User:
+        return User.create(username=username, password_hash=hash_password(password), email=email or "",
+                           firstname=firstname or "", lastname=lastname or "", account=account.id,
+                           domain=domain.id, timezone=timezone, is_default=is_default)
+
+    # ===================================================================== keys
+    def register_user_keys(self, caller: Caller, user: User) -> User:
+        """registerUserKeys: a fresh API key and secret; the old pair stops working at once."""
+        self._check_user_self_or_admin(caller, user)
+        with write_tx():
+            User.update(api_key=secrets.token_urlsafe(64), secret_key=secrets.token_urlsafe(64)).where(
+                User.id == user.id).execute()
+            self.cloud.events.record("REGISTER.USER.KEY", f"Registered new API keys for user {user.username}",
+                                     caller=caller, account_id=user.account_id, domain_id=user.domain_id,
+                                     resource_type="User", resource_uuid=user.uuid)
+        return User.get_by_id(user.id)
+
+    def get_user_keys(self, caller: Caller, user: User) -> User:
+        """getUserKeys: the user with its current key pair (either may be None)."""
+        self._check_user_self_or_admin(caller, user)
+        return User.get_by_id(user.id)
+
+    def _check_user_self_or_admin(self, caller: Caller, user: User) -> None:
+        if user.removed is not None:
+            raise InvalidParameterValue(f"Unable to find user by id {user.uuid}")
+        if user.id == caller.user_id:
+            return
+        denied = PermissionDenied(f"Account {caller.account_name} does not have permission to operate on user "
+                                  f"{user.uuid}")
+        if not caller.is_admin:
+            raise denied
+        # Only a root admin may touch a root admin's credentials.
+        if not caller.is_root_admin and user.account.account_type == ROOT_ADMIN:
+            raise denied
+        self.check_access(caller, user.account_id, user.domain_id, resource=f"user {user.uuid}")
+
+    # =========================================================== authentication
+    def authenticate_key(self, api_key: str) -> tuple[Caller, str] | None:
+        """The enabled user owning ``api_key`` and its secret key, or None."""
+        if not api_key:
+            return None
+        user = self._active_users().where(User.api_key == api_key).first()
+        if user is None or not _same(user.api_key, api_key):
+            return None
+        return self.caller_for(user), user.secret_key
+
+    def authenticate_password(self, username: str, password: str, *, domain_path: str | None = None,
+                              domain_uuid: str | None = None) -> Caller:
+        """login: ``domain_uuid`` (or numeric id) wins over ``domain_path``; absent both, ROOT."""
+        if domain_uuid:
+            domain = Domain.get_or_none(Domain.uuid == domain_uuid, Domain.live == True)  # noqa: E712
+            if domain is None and str(domain_uuid).isdigit():
+                domain = Domain.get_or_none(Domain.id == int(domain_uuid), Domain.live == True)  # noqa: E712
+            if domain is None:
+                _burn_time(password or "")
+                raise PermissionDenied(f"Failed to authenticate user {username} in domain {domain_uuid}; please "
+                                       "provide valid credentials")
+        else:
+            path = _normalise_path(domain_path)
+            domain = Domain.get_or_none(Domain.path == path, Domain.live == True)  # noqa: E712
+            if domain is None or domain.path != path:
+                raise PermissionDenied(f"Unable to find the domain from the path {path}")
+        user = self._active_users().where(User.domain == domain.id, User.username == username).first()
+        if user is None:
+            _burn_time(password or "")
+        if user is None or not verify_password(password or "", user.password_hash):
+            raise PermissionDenied(f"Failed to authenticate user {username} in domain {domain.uuid}; please "
+                                   "provide valid credentials")
+        return self.caller_for(user)
+
+    def _active_users(self):
+        """Users (with account, domain and role joined) that may log in."""
+        return (User.select(User, Account, Domain, Role)
+                .join(Account).join(Domain, on=(Account.domain == Domain.id))
+                .switch(Account).join(Role)
+                .where(User.state == "enabled", User.removed.is_null(),
+                       Account.state == "enabled", Account.removed.is_null()))
+
+    def caller_for(self, user: User) -> Caller:
+        """The :class:`Caller` acting as ``user``."""
+        account = user.account
+        domain = account.domain
+        return Caller(user_id=user.id, account_id=account.id, domain_id=domain.id, domain_path=domain.path,
+                      account_type=account.account_type, role_type=account.role.role_type, user_uuid=user.uuid,
+                      account_uuid=account.uuid, account_name=account.name, username=user.username,
+                      domain_uuid=domain.uuid, firstname=user.firstname, lastname=user.lastname)
+
+    # ================================================================= sessions
+    def create_session(self, caller: Caller) -> LoginSession:
+        """A login session: a 27-character session key plus a separate cookie token."""
+        now = utcnow()
+        with write_tx():
+            LoginSession.delete().where(LoginSession.expires < now).execute()
+            session = LoginSession.create(session_key=secrets.token_urlsafe(20), cookie=secrets.token_urlsafe(32),
+                                          user=caller.user_id, created=now, expires=now + self._session_length())
+            self.cloud.events.record("USER.LOGIN", f"User {caller.username} logged in", caller=caller,
+                                     resource_type="User", resource_uuid=caller.user_uuid)
+        return session
+
+    def session_caller(self, session_key: str, cookie: str) -> Caller | None:
+        """The caller of a live session whose key and cookie both match; extends its expiry."""
+        session = self._session(session_key, cookie)
+        if session is None:
+            return None
+        now = utcnow()
+        user = self._active_users().where(User.id == session.user_id).first()
+        if session.expires <= now or user is None:
+            with write_tx():
+                LoginSession.delete().where(LoginSession.id == session.id).execute()
+            return None
+        expires = now + self._session_length()
+        if expires - session.expires >= SESSION_SLIDE_STEP:
+            with write_tx():
+                LoginSession.update(expires=expires).where(LoginSession.id == session.id).execute()
+        return self.caller_for(user)
+
+    def end_session(self, session_key: str, cookie: str) -> bool:
+        """logout: forget the session; False when no such session."""
+        session = self._session(session_key, cookie)
+        if session is None:
+            return False
+        with write_tx():
+            return LoginSession.delete().where(LoginSession.id == session.id).execute() > 0
+
+    def _session(self, session_key: str, cookie: str) -> LoginSession | None:
+        if not session_key or not cookie:
+            return None
+        session = LoginSession.get_or_none(LoginSession.session_key == session_key)
+        if session is None or not (_same(session.session_key, session_key) and _same(session.cookie, cookie)):
+            return None
+        return session
+
+    def _session_length(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.cloud.config.get_int("session.timeout"))
+
+    # ================================================================ ownership
+    def scope(self, caller: Caller, *, listall: bool = False, domain: Domain | None = None,
+              isrecursive: bool = False, account_name: str | None = None, id_given: bool = False) -> Scope:
+        """What a list command may show (native-api.md §4, CloudStack's buildACLSearchParameters)."""
+        if domain is not None:
+            self._require_live_domain(domain)
+            self.check_domain_access(caller, domain)
+        if account_name:
+            where = domain or _caller_domain(caller)
+            owner = self._live_account(account_name, where.id)
+            if owner is None:
+                raise InvalidParameterValue(f"could not find account {account_name} in domain {where.uuid}")
+            self.check_access(caller, owner.id, owner.domain_id, resource=f"account {owner.name}")
+            return Scope(account_ids=(owner.id,))
+        own = Scope(account_ids=(caller.account_id,))
+        if not caller.is_admin:
+            return own
+        if domain is not None:
+            return Scope(domain_id=domain.id, domain_path=domain.path, recursive=isrecursive)
+        if not listall and not id_given:
+            return own
+        if caller.is_root_admin:
+            return Scope()
+        return Scope(domain_id=caller.domain_id, domain_path=caller.domain_path, recursive=True)
+
+    def check_access(self, caller: Caller, account_id: int, domain_id: int, *, resource: str = "") -> None:
+        """May ``caller`` act on something owned by this account/domain? PermissionDenied if not."""
+        if caller.is_root_admin or account_id == caller.account_id:
+            return
+        if caller.is_domain_admin and domain_id is not None:
+            path = Domain.select(Domain.path).where(Domain.id == domain_id).scalar()
+            if path is not None and path.startswith(caller.domain_path):
+                return
+        raise PermissionDenied(f"Account {caller.account_name} does not have permission to operate on "
+                               f"{resource or 'this resource'}")
+
+
+def _caller_domain(caller: Caller) -> Domain:
+    return Domain.get_by_id(caller.domain_id)
+
+
+def _require_fields(**values) -> None:
+    for name, value in values.items():
+        if not value:
+            raise InvalidParameterValue(f"Parameter {name} must not be empty")
