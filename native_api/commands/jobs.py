@@ -1,0 +1,44 @@
+"""Async job polling: queryAsyncJobResult and listAsyncJobs."""
+from __future__ import annotations
+
+from native_api import fields as f
+from native_api.dispatch import Accepted
+from native_api.registry import FLAT, LIST, command, scope_params
+from native_api.views.jobs import job_body
+
+
+def submit(call, work, *, instance=None, instance_type="VirtualMachine", creates: str | None = None,
+           sync_key: str | None = None) -> Accepted:
+    """Run ``work`` as an async job for this call; the answer carries its id."""
+    job = call.cloud.jobs.submit(
+        call.caller, call.command.name, work, instance_type=instance_type if instance is not None else None,
+        instance_uuid=getattr(instance, "uuid", None), sync_key=sync_key)
+    return Accepted(job.uuid, creates)
+
+
+def _visible(call):
+    scope = call.cloud.accounts.scope(call.caller, listall=call.get("listall", False),
+                                      domain=call.get("domainid"), isrecursive=call.get("isrecursive", False),
+                                      account_name=call.get("account"), id_given=True)
+    return lambda query: scope.apply(query, query.model)
+
+
+@command("queryAsyncJobResult", params={"jobid": f.String("the ID of the asychronous job", required=True)},
+         shape=FLAT, description="Retrieves the current status of asynchronous job.")
+def query_async_job_result(call):
+    job = call.cloud.jobs.get(call.params["jobid"], _visible(call))
+    return job_body(job, call.cloud, call.caller)
+
+
+@command("listAsyncJobs", params={"startdate": f.Date("The start date of the async job"), **scope_params()},
+         shape=FLAT, list_params=True, description="Lists all pending asynchronous jobs for the account.")
+def list_async_jobs(call):
+    scope = call.cloud.accounts.scope(call.caller, listall=call.get("listall", False),
+                                      domain=call.get("domainid"), isrecursive=call.get("isrecursive", False),
+                                      account_name=call.get("account"))
+    total, jobs = call.cloud.jobs.list(lambda q: scope.apply(q, q.model), since=call.get("startdate"),
+                                       **call.paging())
+    items = [job_body(job, call.cloud, call.caller) for job in jobs]
+    if not total:
+        return {}
+    return {"count": total, "asyncjobs": items} if items else {"count": total}

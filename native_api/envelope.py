@@ -1,0 +1,58 @@
+"""CloudStack's answer envelopes, in JSON or XML.
+
+Every answer is one top-level key, ``<command lower-case>response``; lists
+carry ``count`` beside the items and are ``{}`` when empty; errors keep the
+same key (or ``errorresponse``) and the HTTP status equals ``errorcode``.
+"""
+from __future__ import annotations
+
+import json
+
+import xmltodict
+
+CLOUDSTACK_VERSION = "4.22.0.0"
+JSON_TYPE = "application/json; charset=UTF-8"
+XML_TYPE = "text/xml; charset=UTF-8"
+
+
+def list_body(object_name: str, count: int, items: list) -> dict:
+    if not count and not items:
+        return {}
+    body: dict = {"count": count}
+    if items:
+        body[object_name] = items
+    return body
+
+
+def error_body(code: int, text: str, cserrorcode: int | None) -> dict:
+    body = {"uuidList": [], "errorcode": code}
+    if cserrorcode is not None:
+        body["cserrorcode"] = cserrorcode
+    body["errortext"] = text
+    return body
+
+
+def render(key: str, body: dict, fmt: str) -> tuple[str, str]:
+    """Serialise ``{key: body}``; returns (text, content type)."""
+    if fmt == "json":
+        return json.dumps({key: body}, ensure_ascii=False, separators=(",", ":")), JSON_TYPE
+    doc = {key: {"@cloud-stack-version": CLOUDSTACK_VERSION, **_xml_ready(body)}}
+    return xmltodict.unparse(doc, full_document=True, encoding="UTF-8"), XML_TYPE
+
+
+def _xml_ready(value):
+    """Booleans as true/false, numbers as text, empty lists and None dropped."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if v is None or v == []:
+                continue
+            if k == "uuidList":
+                continue
+            out[k] = _xml_ready(v)
+        return out
+    if isinstance(value, list):
+        return [_xml_ready(v) for v in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
