@@ -50,6 +50,8 @@ DEFAULTS: dict[str, tuple[str, str, str, str]] = {
     "max.account.secondary.storage": ("400", "Account Defaults", "Integer",
                                       "Maximum secondary storage (GiB) per account"),
     "max.template.iso.size": ("50", "Storage", "Integer", "Maximum template/ISO size in GiB"),
+    "allow.public.user.templates": ("true", "Advanced", "Boolean",
+                                    "Whether normal users may register public templates and ISOs"),
 }
 
 

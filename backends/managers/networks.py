@@ -1,0 +1,173 @@
+"""Guest networking for Basic zones: one shared flat network per zone, and its IPAM.
+
+An address is taken by inserting a NIC row; the UNIQUE (network, ip_int) key
+is the arbiter, so two concurrent deploys can never share an address even on
+MariaDB where the candidate SELECTs run in parallel.
+"""
+from __future__ import annotations
+
+import ipaddress
+import secrets
+
+import peewee as pw
+
+from backends.context import Caller
+from backends.db import database, write_tx
+from backends.errors import InsufficientAddressCapacity, InvalidParameterValue
+from backends.models import Domain, Network, Nic, Zone
+
+ATTEMPTS = 8
+
+
+class NetworkManager:
+    def __init__(self, cloud):
+        self.cloud = cloud
+
+    # -------------------------------------------------------------- networks
+    def create_guest_network(self, zone: Zone, *, name: str, cidr: str, domain: Domain, gateway: str | None = None,
+                             start_ip: str | None = None, end_ip: str | None = None, dns1: str | None = None,
+                             dns2: str | None = None, guest_type: str = "Shared", account=None,
+                             display_text: str | None = None) -> Network:
+        """A shared guest network; by default it hands out [network+10, broadcast-1]."""
+        try:
+            net = ipaddress.IPv4Network(cidr, strict=True)
+            gw = ipaddress.IPv4Address(gateway) if gateway else net.network_address + 1
+            first = ipaddress.IPv4Address(start_ip) if start_ip else net.network_address + 10
+            last = ipaddress.IPv4Address(end_ip) if end_ip else net.broadcast_address - 1
+        except ValueError as exc:
+            raise InvalidParameterValue(f"Invalid guest network address: {exc}") from None
+        if not (first in net and last in net and first <= last):
+            raise InvalidParameterValue(f"The IP range {first}-{last} is not inside {cidr}")
+        if gw not in net or first <= gw <= last:
+            raise InvalidParameterValue(f"The gateway {gw} must be inside {cidr} and outside the IP range")
+        with write_tx():
+            return Network.create(
+                name=name, display_text=display_text or name, zone=zone.id, guest_type=guest_type, cidr=str(net),
+                gateway=str(gw), netmask=str(net.netmask), start_ip=int(first), end_ip=int(last),
+                dns1=dns1 or zone.dns1, dns2=dns2 or zone.dns2, state="Setup", account=account,
+                domain=domain.id, is_default=True, network_domain=zone.network_domain)
+
+    def default_network(self, zone: Zone, account=None) -> Network:
+        """The zone's shared guest network new VMs get their default NIC on."""
+        network = (Network.select()
+                   .where(Network.zone == zone.id, Network.removed.is_null(), Network.guest_type == "Shared",
+                          Network.is_default == True)  # noqa: E712
+                   .order_by(Network.id).first())
+        if network is None:
+            raise InvalidParameterValue(f"Zone {zone.name} has no guest network")
+        return network
+
+    def list_networks(self, caller: Caller, *, id=None, zone=None, guest_type=None, traffic_type=None,
+                      is_system=None, keyword=None, page=None, pagesize=None):
+        """Networks the caller may deploy on: shared ones of a domain on its path, and its account's own."""
+        query = Network.select().where(Network.removed.is_null())
+        if not caller.is_root_admin:
+            parts = [p for p in caller.domain_path.split("/") if p]
+            paths = ["/"] + ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+            ancestors = Domain.select(Domain.id).where(Domain.path.in_(paths))
+            query = query.where((Network.account == caller.account_id) |
+                                (Network.account.is_null() & Network.domain.in_(ancestors)))
+        if id is not None:
+            query = query.where(Network.id == id.id)
+        if zone is not None:
+            query = query.where(Network.zone == zone.id)
+        if guest_type:
+            query = query.where(Network.guest_type == guest_type)
+        if traffic_type:
+            query = query.where(Network.traffic_type == traffic_type)
+        if is_system:
+            query = query.where(Network.id == -1)  # system networks are not modelled as guest networks
+        if keyword:
+            query = query.where(Network.name.contains(keyword))
+        total = query.count()
+        query = query.order_by(Network.id)
+        if pagesize:
+            query = query.paginate(page or 1, pagesize)
+        return total, list(query)
+
+    # ------------------------------------------------------------------ IPAM
+    def create_nic(self, vm, network: Network, *, device_id: int = 0, is_default: bool = True,
+                   requested_ip: str | None = None) -> Nic:
+        """Give ``vm`` a NIC with a free address of ``network`` (call inside a write transaction)."""
+        if requested_ip is not None:
+            wanted = _address(requested_ip)
+            if not network.start_ip <= wanted <= network.end_ip:
+                raise InvalidParameterValue(f"IP address {requested_ip} is not in the range of network "
+                                            f"{network.name}")
+            try:
+                with database.atomic():
+                    return self._insert(vm, network, wanted, device_id, is_default)
+            except pw.IntegrityError:
+                raise InvalidParameterValue(f"The requested ip address {requested_ip} is already in use in "
+                                            f"network {network.name}") from None
+        for _ in range(ATTEMPTS):
+            candidate = self._free_address(network)
+            if candidate is None:
+                break
+            try:
+                with database.atomic():  # a savepoint: a lost race leaves the outer transaction intact
+                    return self._insert(vm, network, candidate, device_id, is_default)
+            except pw.IntegrityError:
+                continue
+        raise InsufficientAddressCapacity(f"Insufficient address capacity in network {network.name}")
+
+    def release_nics(self, vm) -> int:
+        """Remove the VM's NICs, returning their addresses to the pool."""
+        return Nic.delete().where(Nic.vm == vm.id).execute()
+
+    def used_addresses(self, network: Network) -> int:
+        return Nic.select().where(Nic.network == network.id).count()
+
+    def address_count(self, network: Network) -> int:
+        return network.end_ip - network.start_ip + 1
+
+    def _free_address(self, network: Network) -> int | None:
+        """The next address after the highest one in use, else the lowest gap: two indexed queries."""
+        in_network = Nic.network == network.id
+        highest = Nic.select(pw.fn.MAX(Nic.ip_int)).where(in_network).scalar()
+        if highest is None:
+            return network.start_ip
+        if highest < network.end_ip:
+            return max(highest + 1, network.start_ip)
+        if not Nic.select().where(in_network, Nic.ip_int == network.start_ip).exists():
+            return network.start_ip
+        taken = Nic.alias("taken")
+        gap = (Nic.select(pw.fn.MIN(Nic.ip_int + 1))
+               .join(taken, pw.JOIN.LEFT_OUTER, on=((taken.network == Nic.network) &
+                                                    (taken.ip_int == Nic.ip_int + 1)))
+               .where(in_network, taken.id.is_null(), Nic.ip_int < network.end_ip)
+               .scalar())
+        return gap
+
+    @staticmethod
+    def _insert(vm, network: Network, ip_int: int, device_id: int, is_default: bool) -> Nic:
+        for _ in range(ATTEMPTS):
+            mac = "02:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(4))
+            if not Nic.select().where(Nic.mac_address == mac).exists():
+                break
+        return Nic.create(vm=vm.id, network=network.id, ip_int=ip_int, ip_address=str(ipaddress.IPv4Address(ip_int)),
+                          netmask=network.netmask, gateway=network.gateway, mac_address=mac, device_id=device_id,
+                          is_default=is_default, traffic_type="Guest", broadcast_uri="vlan://untagged",
+                          isolation_uri="vlan://untagged")
+
+    # ---------------------------------------------- public IPs and NAT rules
+    def list_public_ips(self, caller: Caller, *, scope=None, zone=None, page=None, pagesize=None):
+        """Basic zones give VMs directly reachable guest addresses: there are no public IPs to
+        list (Elastic IPs arrive with the EC2 API). An empty listing, not an error, is what
+        clients such as libcloud's list_nodes expect."""
+        return 0, []
+
+    def list_port_forwarding_rules(self, caller: Caller, *, scope=None, page=None, pagesize=None):
+        """No NAT in Basic zones, so no port forwarding rules (see list_public_ips)."""
+        return 0, []
+
+    def list_ip_forwarding_rules(self, caller: Caller, *, scope=None, page=None, pagesize=None):
+        """No NAT in Basic zones, so no static NAT rules (see list_public_ips)."""
+        return 0, []
+
+
+def _address(text: str) -> int:
+    try:
+        return int(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise InvalidParameterValue(f"Invalid IP address {text}") from None
