@@ -342,7 +342,9 @@ class ResourceLimitManager:
 
 
 def _account_row(account: Account, resource_type: int):
-    return (ResourceCount.account == account.id) & (ResourceCount.resource_type == resource_type)
+    # The full unique key: MariaDB then locks exactly this row instead of scanning (and locking) the table.
+    return ((ResourceCount.account == account.id) & (ResourceCount.domain == account.domain_id)
+            & (ResourceCount.resource_type == resource_type))
 
 
 def _domain_row(domain_id: int, resource_type: int):

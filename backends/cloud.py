@@ -1,0 +1,115 @@
+"""The cloud: one object holding the database, managers and drivers.
+
+Both front doors (native API and EC2 API) are handed a started ``Cloud`` and
+call its managers; they never reach the database or drivers themselves.
+Managers receive the cloud in their constructor and find their collaborators
+on it (``self.cloud.events``, ``self.cloud.jobs``...).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+
+from backends import db as dbmod
+from backends import lookup
+from backends.drivers.base import HypervisorDriver
+from backends.migrations import migrate
+
+log = logging.getLogger(__name__)
+
+
+class Cloud:
+    def __init__(self, db_url: str, *, data_dir: str = "data", region: str = "us-east-1",
+                 node_id: str | None = None, job_workers: int = 8, background: bool = True,
+                 drivers: dict[str, HypervisorDriver] | None = None):
+        self.db_url = db_url
+        self.data_dir = data_dir
+        self.region_name = region
+        self.node_id = node_id or socket.gethostname()
+        self.background = background
+        self._job_workers = job_workers
+        self._extra_drivers = drivers or {}
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.started = False
+
+    # ------------------------------------------------------------- start-up
+    def start(self) -> "Cloud":
+        """Connect, migrate, build the managers, recover from a crash, start timers."""
+        from backends.drivers.simulator import SimulatorDriver
+        from backends.managers.accounts import AccountManager
+        from backends.managers.capacity import CapacityManager
+        from backends.managers.config import ConfigManager
+        from backends.managers.events import EventManager
+        from backends.managers.infrastructure import InfrastructureManager
+        from backends.managers.jobs import JobManager
+        from backends.managers.limits import ResourceLimitManager
+        from backends.managers.networks import NetworkManager
+        from backends.managers.offerings import OfferingManager
+        from backends.managers.planner import DeploymentPlanner
+        from backends.managers.templates import TemplateManager
+        from backends.managers.vms import VmManager
+
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.database = dbmod.connect(self.db_url)
+        migrate()
+        self.config = ConfigManager()
+        self.config.seed()
+        self.simulator = SimulatorDriver()
+        self.drivers: dict[str, HypervisorDriver] = {"Simulator": self.simulator, **self._extra_drivers}
+        self.events = EventManager()
+        self.jobs = JobManager(self.node_id, workers=self._job_workers)
+        self.accounts = AccountManager(self)
+        self.limits = ResourceLimitManager(self)
+        self.infra = InfrastructureManager(self)
+        self.capacity = CapacityManager(self)
+        self.planner = DeploymentPlanner(self)
+        self.offerings = OfferingManager(self)
+        self.templates = TemplateManager(self)
+        self.networks = NetworkManager(self)
+        self.vms = VmManager(self)
+        self.jobs.add_recovery_hook(self.vms.recover_after_restart)
+        self.jobs.add_recovery_hook(self.templates.resume_downloads)
+        self.jobs.recover()
+        if self.background:
+            self._every("ping.interval", self.infra.ping_hosts)
+            self._every("expunge.interval", self.vms.expunge_due)
+        self.started = True
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.started:
+            self.jobs.shutdown(wait=False)
+        for t in self._threads:
+            t.join(timeout=2)
+        dbmod.close()
+
+    def driver(self, hypervisor: str) -> HypervisorDriver:
+        from backends.errors import InvalidParameterValue
+
+        try:
+            return self.drivers[hypervisor]
+        except KeyError:
+            raise InvalidParameterValue(
+                f"Hypervisor {hypervisor} is not available on this management server") from None
+
+    def lookup(self, entity: str, uuid: str):
+        return lookup.find(entity, uuid)
+
+    def _every(self, setting: str, task) -> None:
+        """Run ``task`` periodically; the period is re-read from ``setting`` each time."""
+
+        def loop():
+            while not self._stop.wait(max(1.0, self.config.get_float(setting))):
+                try:
+                    with self.database.connection_context():
+                        task()
+                except Exception:
+                    log.exception("periodic task %s failed", task.__name__)
+
+        thread = threading.Thread(target=loop, name=f"timer-{setting}", daemon=True)
+        thread.start()
+        self._threads.append(thread)

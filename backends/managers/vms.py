@@ -1,0 +1,704 @@
+"""Virtual machines: deploy, lifecycle, recovery, power-state sync, expunge.
+
+The API-facing methods do the synchronous part (checks, rows, limits) and
+return work for a job; the ``_do_*`` methods are that work, run by a job
+worker under the VM's sync key so two operations on one VM never interleave.
+Every state change goes through the VM state machine; every failure undoes
+what it claimed (host capacity, storage, IPs, resource counts).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import logging
+import secrets
+
+from backends import fsm
+from backends.context import Caller
+from backends.db import write_tx
+from backends.drivers.base import POWER_OFF, POWER_ON, DiskSpec, NicSpec, VmSpec
+from backends.errors import (CloudError, DriverError, InsufficientCapacity, InvalidParameterValue,
+                             InvalidState, PermissionDenied)
+from backends.managers.jobs import JobResult
+from backends.models import (Host, Nic, ServiceOffering, Template, VirtualMachine, Volume, Zone, utcnow)
+
+log = logging.getLogger(__name__)
+
+GiB = 1 << 30
+MiB = 1 << 20
+ACTIVE_ON_HOST = ("Starting", "Running", "Stopping", "Migrating")
+RT_VM, RT_VOLUME, RT_CPU, RT_MEMORY, RT_PRIMARY = 0, 2, 8, 9, 10
+
+
+def _limits_of(vm_cpu: int, vm_mem: int, root_bytes: int) -> dict[int, int]:
+    return {RT_VM: 1, RT_CPU: vm_cpu, RT_MEMORY: vm_mem, RT_VOLUME: 1, RT_PRIMARY: -(-root_bytes // GiB)}
+
+
+class VmManager:
+    def __init__(self, cloud):
+        self.cloud = cloud
+
+    # ---------------------------------------------------------------- lookup
+    def sync_key(self, vm: VirtualMachine) -> str:
+        return f"vm:{vm.id}"
+
+    def check_owner(self, caller: Caller, vm: VirtualMachine) -> None:
+        self.cloud.accounts.check_access(caller, vm.account_id, vm.domain_id,
+                                         resource=f"VM instance {vm.uuid}")
+
+    def list(self, caller: Caller, *, scope, id=None, ids=None, name=None, state=None, zone=None,
+             template=None, service_offering=None, host=None, keyword=None, page=None, pagesize=None):
+        """VMs the caller may see, newest first; destroyed ones only when allowed."""
+        query = VirtualMachine.select().where(VirtualMachine.removed.is_null())
+        query = scope.apply(query, VirtualMachine)
+        if id is not None:
+            query = query.where(VirtualMachine.id == id.id)
+        if ids:
+            query = query.where(VirtualMachine.id.in_([v.id for v in ids]))
+        if name:
+            query = query.where(VirtualMachine.name == name)
+        if state:
+            wanted = state.capitalize()
+            if wanted == "Present":
+                query = query.where(VirtualMachine.state.not_in(("Destroyed", "Expunging")))
+            else:
+                query = query.where(VirtualMachine.state == wanted)
+        elif not (caller.is_admin or self.cloud.config.get_bool("allow.user.view.destroyed.vm")):
+            query = query.where(VirtualMachine.state.not_in(("Destroyed", "Expunging")))
+        if zone is not None:
+            query = query.where(VirtualMachine.zone == zone.id)
+        if template is not None:
+            query = query.where(VirtualMachine.template == template.id)
+        if service_offering is not None:
+            query = query.where(VirtualMachine.service_offering == service_offering.id)
+        if host is not None:
+            query = query.where(VirtualMachine.host == host.id)
+        if keyword:
+            query = query.where(VirtualMachine.name.contains(keyword) |
+                                VirtualMachine.display_name.contains(keyword))
+        total = query.count()
+        query = query.order_by(VirtualMachine.id.desc())
+        if pagesize:
+            query = query.paginate(page or 1, pagesize)
+        return total, list(query)
+
+    # ---------------------------------------------------------------- deploy
+    def deploy(self, caller: Caller, *, zone: Zone, offering: ServiceOffering, template: Template,
+               owner=None, name: str | None = None, display_name: str | None = None, start: bool = True,
+               user_data: str | None = None, key_pair: str | None = None, ssh_public_key: str | None = None,
+               root_disk_size_gb: int | None = None, group: str | None = None, host: Host | None = None,
+               details: dict | None = None, request_ip: str | None = None) -> VirtualMachine:
+        """Create the VM (Stopped), its NIC and ROOT volume, counting them against limits.
+
+        Starting it is separate (:meth:`start_work`), so the API can answer with
+        the new id at once and run the start in a job.
+        """
+        account = owner or self.cloud.accounts.get_caller_account(caller)
+        if zone.removed is not None or (zone.allocation_state != "Enabled" and not caller.is_root_admin):
+            raise InvalidParameterValue(f"Zone {zone.uuid} is not available for deployment")
+        if offering.removed is not None or offering.is_system:
+            raise InvalidParameterValue(f"Service offering {offering.uuid} is not available")
+        if offering.is_customized and not details:
+            raise InvalidParameterValue("Custom service offering needs cpuNumber, cpuSpeed and memory details")
+        if template.removed is not None:
+            raise InvalidParameterValue(f"Template {template.uuid} has been removed")
+        if not (template.is_public or template.account_id == account.id or caller.is_root_admin):
+            raise PermissionDenied(f"Account {account.name} does not have permission to use template "
+                                   f"{template.uuid}")
+        if host is not None and not caller.is_root_admin:
+            raise PermissionDenied("Parameter hostid can only be specified by a Root Admin, permission denied")
+        copy = self.cloud.templates.get_ready_copy(template, zone)
+        if user_data is not None:
+            _check_user_data(user_data)
+        cpus, speed, memory = _shape_of(offering, details or {})
+        root_bytes = max(copy.size or GiB, (root_disk_size_gb or offering.root_disk_size or 0) * GiB)
+        network = self.cloud.networks.default_network(zone, account)
+        with write_tx():
+            self.cloud.limits.reserve(account, _limits_of(cpus, memory, root_bytes))
+            vm = VirtualMachine.create(
+                name=name or "", display_name=display_name or name or "", instance_name=secrets.token_hex(8),
+                account=account.id, domain=account.domain_id, user=caller.user_id, zone=zone.id,
+                template=template.id, service_offering=offering.id, cpu_number=cpus, cpu_speed=speed,
+                memory=memory, state="Stopped", hypervisor=template.hypervisor if template.hypervisor not in
+                ("None", "Any", "") else "Simulator", os_type=template.os_type_id,
+                ha_enabled=offering.offer_ha, group=group, user_data=user_data, key_pair=key_pair,
+                details=json.dumps({**(details or {}), **({"SSH.PublicKey": ssh_public_key} if ssh_public_key
+                                                          else {})}),
+                is_dynamically_scalable=template.is_dynamically_scalable,
+                password=_password() if template.password_enabled else None,
+            )
+            # CloudStack's naming: i-<account id>-<vm id>-VM; hostname defaults from the uuid.
+            vm.instance_name = f"i-{account.id}-{vm.id}-VM"
+            vm.name = vm.name or f"VM-{vm.uuid}"
+            vm.display_name = vm.display_name or vm.name
+            vm.save()
+            self.cloud.networks.create_nic(vm, network, device_id=0, is_default=True, requested_ip=request_ip)
+            Volume.create(name=f"ROOT-{vm.id}", account=account.id, domain=account.domain_id, zone=zone.id,
+                          vm=vm.id, device_id=0, volume_type="ROOT", state="Allocated", size=root_bytes,
+                          template=template.id, format=template.format)
+            self.cloud.events.record("VM.CREATE", f"Successfully created VM {vm.name}", caller=caller,
+                                     account_id=account.id, domain_id=account.domain_id,
+                                     resource_type="VirtualMachine", resource_uuid=vm.uuid)
+        return vm
+
+    def created_work(self, vm: VirtualMachine):
+        """The job of a deploy with startvm=false: the VM simply stays Stopped."""
+        return lambda: JobResult("VirtualMachine", vm.uuid)
+
+    def list_volumes(self, caller: Caller, *, scope, id=None, ids=None, name=None, volume_type=None, vm=None,
+                     zone=None, state=None, keyword=None, page=None, pagesize=None):
+        query = scope.apply(Volume.select().where(Volume.removed.is_null()), Volume)
+        if id is not None:
+            query = query.where(Volume.id == id.id)
+        if ids:
+            query = query.where(Volume.id.in_([v.id for v in ids]))
+        if name:
+            query = query.where(Volume.name == name)
+        if volume_type:
+            query = query.where(Volume.volume_type == volume_type.upper())
+        if vm is not None:
+            query = query.where(Volume.vm == vm.id)
+        if zone is not None:
+            query = query.where(Volume.zone == zone.id)
+        if state:
+            query = query.where(Volume.state == state)
+        if keyword:
+            query = query.where(Volume.name.contains(keyword))
+        total = query.count()
+        query = query.order_by(Volume.id.desc())
+        if pagesize:
+            query = query.paginate(page or 1, pagesize)
+        return total, list(query)
+
+    # ----------------------------------------------------------------- start
+    def start_work(self, caller: Caller, vm: VirtualMachine, host: Host | None = None):
+        """Checks for a start; returns the job work that performs it."""
+        self.check_owner(caller, vm)
+        if vm.state in ("Destroyed", "Expunging", "Error"):
+            raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be started")
+        if host is not None and not caller.is_root_admin:
+            raise PermissionDenied("Parameter hostid can only be specified by a Root Admin, permission denied")
+        return lambda: self._do_start(caller, vm.id, host)
+
+    def _do_start(self, caller: Caller, vm_id: int, pinned: Host | None = None) -> JobResult:
+        vm = VirtualMachine.get_by_id(vm_id)
+        if vm.state == "Running":
+            return JobResult("VirtualMachine", vm.uuid)
+        if vm.state != "Stopped":
+            raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be started")
+        first = vm.first_start_pending
+        root = vm.volumes.where(Volume.volume_type == "ROOT", Volume.removed.is_null()).first()
+        avoid: set[int] = set()
+        attempts = self.cloud.config.get_int("start.retry")
+        last_error: CloudError | None = None
+        with write_tx():
+            fsm.transition(vm, fsm.VM, "StartRequested")
+        for _ in range(max(1, attempts)):
+            try:
+                placement = self.cloud.planner.plan(
+                    zone=vm.zone, cpu_number=vm.cpu_number, cpu_speed=vm.cpu_speed, memory_mib=vm.memory,
+                    root_size_bytes=root.size if root.pool_id is None else 0,
+                    hypervisor=vm.hypervisor, host_tags=vm.service_offering.host_tags, host=pinned,
+                    avoid_hosts=avoid, last_host=vm.last_host, account_id=vm.account_id,
+                    pool=root.pool if root.pool_id is not None else None)
+            except InsufficientCapacity as exc:
+                last_error = exc
+                break
+            host = placement.host
+            try:
+                with write_tx():
+                    fsm.transition(vm, fsm.VM, "OperationRetry", host=host.id, pod=host.pod_id,
+                                   cluster=host.cluster_id)
+                    if root.pool_id is None:
+                        root.pool = placement.pool.id
+                        root.save()
+                self._boot(vm, host, root, placement.pool if root.pool_id else None)
+            except DriverError as exc:
+                log.info("start of %s on host %s failed: %s", vm.instance_name, host.name, exc.message)
+                last_error = exc
+                avoid.add(host.id)
+                self._release_placement(vm, placement, root, first)
+                continue
+            with write_tx():
+                fsm.transition(vm, fsm.VM, "OperationSucceeded", last_host=host.id, first_start_pending=False,
+                               power_state=POWER_ON, power_state_updated=utcnow())
+                if root.state == "Allocated":
+                    fsm.transition(root, fsm.VOLUME, "CreateRequested")
+                    fsm.transition(root, fsm.VOLUME, "OperationSucceeded")
+                self.cloud.events.record("VM.START", f"Successfully started VM {vm.name}", caller=caller,
+                                         account_id=vm.account_id, domain_id=vm.domain_id,
+                                         resource_type="VirtualMachine", resource_uuid=vm.uuid)
+            return JobResult("VirtualMachine", vm.uuid)
+        self._start_failed(caller, vm, root, first)
+        if isinstance(last_error, InsufficientCapacity) or last_error is None:
+            raise InsufficientCapacity(f"Unable to create a deployment for VM instance {vm.uuid}: "
+                                       f"no host in zone {vm.zone.name} has capacity for it")
+        raise InsufficientCapacity(f"Unable to start VM instance {vm.uuid}: every suitable host failed "
+                                   f"({last_error.message})")
+
+    def _boot(self, vm: VirtualMachine, host: Host, root: Volume, _pool) -> None:
+        driver = self.cloud.driver(host.hypervisor)
+        ref = self.cloud.infra.host_ref(host)
+        disks = []
+        for volume in vm.volumes.where(Volume.removed.is_null()).order_by(Volume.device_id):
+            pool = volume.pool
+            template_path = None
+            if volume.volume_type == "ROOT" and volume.template_id:
+                copy = self.cloud.templates.get_ready_copy(volume.template, vm.zone)
+                template_path = copy.install_path
+            disk = DiskSpec(path=volume.path or f"{volume.uuid}", pool_url=pool.url if pool else "",
+                            size=volume.size, device_id=volume.device_id or 0, volume_type=volume.volume_type,
+                            template_path=template_path, format=volume.format)
+            if volume.path is None:
+                disk.path = driver.create_volume(ref, disk)
+                Volume.update(path=disk.path).where(Volume.id == volume.id).execute()
+            disks.append(disk)
+        nics = [NicSpec(mac_address=n.mac_address, ip_address=n.ip_address, netmask=n.netmask, gateway=n.gateway,
+                        device_id=n.device_id, broadcast_uri=n.broadcast_uri)
+                for n in vm.nics.order_by(Nic.device_id)]
+        details = json.loads(vm.details or "{}")
+        driver.start_vm(ref, VmSpec(name=vm.instance_name, cpus=vm.cpu_number, cpu_speed=vm.cpu_speed,
+                                    memory_mib=vm.memory, disks=disks, nics=nics, hostname=vm.name,
+                                    user_data=vm.user_data, ssh_public_key=details.get("SSH.PublicKey")))
+
+    def _release_placement(self, vm, placement, root: Volume, first: bool) -> None:
+        self.cloud.capacity.release(placement.host.id, vm.cpu_number * vm.cpu_speed, vm.memory * MiB)
+        if placement.pool is not None and first and root.state == "Allocated":
+            self.cloud.capacity.release_storage(placement.pool.id, root.size)
+            with write_tx():
+                Volume.update(pool=None).where(Volume.id == root.id).execute()
+            root.pool = None
+
+    def _start_failed(self, caller: Caller, vm: VirtualMachine, root: Volume, first: bool) -> None:
+        """No host could run the VM: back to Stopped; a first deploy ends in Error and gives everything back."""
+        with write_tx():
+            fsm.transition(vm, fsm.VM, "OperationFailed", host=None)
+            if first:
+                fsm.transition(vm, fsm.VM, "OperationFailedToError")
+                self._give_back(vm)
+                self.cloud.events.record("VM.CREATE", f"Failed to deploy VM {vm.name}: no capacity",
+                                         caller=caller, account_id=vm.account_id, domain_id=vm.domain_id,
+                                         level="ERROR", resource_type="VirtualMachine", resource_uuid=vm.uuid)
+
+    def _give_back(self, vm: VirtualMachine) -> None:
+        """Release counts, addresses and storage of a VM that will not run again."""
+        account = vm.account
+        volumes = list(vm.volumes.where(Volume.removed.is_null()))
+        root_bytes = sum(v.size for v in volumes if v.volume_type == "ROOT")
+        self.cloud.limits.release(account, _limits_of(vm.cpu_number, vm.memory, root_bytes))
+        self.cloud.networks.release_nics(vm)
+        for volume in volumes:
+            if volume.volume_type != "ROOT":
+                continue
+            if volume.pool_id is not None:
+                self.cloud.capacity.release_storage(volume.pool_id, volume.size)
+            Volume.update(state="Destroy", removed=utcnow(), vm=None, device_id=None).where(
+                Volume.id == volume.id).execute()
+
+    # ------------------------------------------------------------------ stop
+    def stop_work(self, caller: Caller, vm: VirtualMachine, forced: bool = False):
+        self.check_owner(caller, vm)
+        return lambda: self._do_stop(caller, vm.id, forced)
+
+    def _do_stop(self, caller: Caller, vm_id: int, forced: bool = False) -> JobResult:
+        vm = VirtualMachine.get_by_id(vm_id)
+        if vm.state in ("Stopped", "Destroyed", "Expunging", "Error"):
+            return JobResult("VirtualMachine", vm.uuid)
+        if vm.state != "Running":
+            raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be stopped")
+        host = vm.host
+        with write_tx():
+            fsm.transition(vm, fsm.VM, "StopRequested")
+        try:
+            self.cloud.driver(host.hypervisor).stop_vm(self.cloud.infra.host_ref(host), vm.instance_name,
+                                                       force=forced)
+        except DriverError as exc:
+            if not forced:
+                with write_tx():
+                    fsm.transition(vm, fsm.VM, "OperationFailed")
+                raise
+            log.warning("forced stop of %s: driver failed (%s); releasing anyway", vm.instance_name, exc)
+        with write_tx():
+            fsm.transition(vm, fsm.VM, "OperationSucceeded", host=None, last_host=host.id, power_state=POWER_OFF,
+                           power_state_updated=utcnow())
+            self.cloud.capacity.release(host.id, vm.cpu_number * vm.cpu_speed, vm.memory * MiB)
+            self.cloud.events.record("VM.STOP", f"Successfully stopped VM {vm.name}", caller=caller,
+                                     account_id=vm.account_id, domain_id=vm.domain_id,
+                                     resource_type="VirtualMachine", resource_uuid=vm.uuid)
+        return JobResult("VirtualMachine", vm.uuid)
+
+    # ---------------------------------------------------------------- reboot
+    def reboot_work(self, caller: Caller, vm: VirtualMachine):
+        self.check_owner(caller, vm)
+        if vm.state != "Running":
+            raise InvalidState(f"VM {vm.uuid} is not running; only running VMs can be rebooted")
+        return lambda: self._do_reboot(caller, vm.id)
+
+    def _do_reboot(self, caller: Caller, vm_id: int) -> JobResult:
+        vm = VirtualMachine.get_by_id(vm_id)
+        if vm.state != "Running" or vm.host_id is None:
+            raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be rebooted")
+        self.cloud.driver(vm.host.hypervisor).reboot_vm(self.cloud.infra.host_ref(vm.host), vm.instance_name)
+        with write_tx():
+            self.cloud.events.record("VM.REBOOT", f"Successfully rebooted VM {vm.name}", caller=caller,
+                                     account_id=vm.account_id, domain_id=vm.domain_id,
+                                     resource_type="VirtualMachine", resource_uuid=vm.uuid)
+        return JobResult("VirtualMachine", vm.uuid)
+
+    # --------------------------------------------------------------- destroy
+    def destroy_work(self, caller: Caller, vm: VirtualMachine, expunge: bool = False):
+        self.check_owner(caller, vm)
+        if expunge and not (caller.is_admin or self.cloud.config.get_bool("allow.user.expunge.recover.vm")):
+            raise PermissionDenied("Parameter expunge can be passed by Admin only. Or when the "
+                                   "allow.user.expunge.recover.vm key is set.")
+        if vm.state in ("Destroyed", "Expunging") and not expunge:
+            raise InvalidState(f"VM {vm.uuid} is already destroyed")
+        return lambda: self._do_destroy(caller, vm.id, expunge)
+
+    def _do_destroy(self, caller: Caller, vm_id: int, expunge: bool) -> JobResult:
+        vm = VirtualMachine.get_by_id(vm_id)
+        if vm.state in ACTIVE_ON_HOST:
+            self._do_stop(caller, vm_id, forced=self.cloud.config.get_bool("vm.destroy.forcestop"))
+            vm = VirtualMachine.get_by_id(vm_id)
+        if vm.state == "Stopped":
+            with write_tx():
+                fsm.transition(vm, fsm.VM, "DestroyRequested")
+                root_bytes = 0
+                for volume in vm.volumes.where(Volume.removed.is_null(), Volume.volume_type == "ROOT"):
+                    root_bytes += volume.size
+                    fsm.transition(volume, fsm.VOLUME, "DestroyRequested")
+                self.cloud.limits.release(vm.account, _limits_of(vm.cpu_number, vm.memory, root_bytes))
+                self.cloud.events.record("VM.DESTROY", f"Successfully destroyed VM {vm.name}", caller=caller,
+                                         account_id=vm.account_id, domain_id=vm.domain_id,
+                                         resource_type="VirtualMachine", resource_uuid=vm.uuid)
+        if expunge:
+            self._do_expunge(caller, vm_id)
+        return JobResult("VirtualMachine", vm.uuid)
+
+    # --------------------------------------------------------------- recover
+    def recover(self, caller: Caller, vm: VirtualMachine) -> VirtualMachine:
+        self.check_owner(caller, vm)
+        if not (caller.is_admin or self.cloud.config.get_bool("allow.user.expunge.recover.vm")):
+            raise PermissionDenied("Recovering a VM can only be done by an Admin. Or when the "
+                                   "allow.user.expunge.recover.vm key is set.")
+        if vm.state != "Destroyed":
+            raise InvalidState(f"VM {vm.uuid} is in state {vm.state}; only destroyed VMs can be recovered")
+        with write_tx():
+            volumes = list(vm.volumes.where(Volume.removed.is_null(), Volume.volume_type == "ROOT"))
+            self.cloud.limits.reserve(vm.account, _limits_of(vm.cpu_number, vm.memory,
+                                                             sum(v.size for v in volumes)))
+            fsm.transition(vm, fsm.VM, "RecoveryRequested")
+            for volume in volumes:
+                fsm.transition(volume, fsm.VOLUME, "RecoverRequested")
+            self.cloud.events.record("VM.RECOVER", f"Successfully recovered VM {vm.name}", caller=caller,
+                                     account_id=vm.account_id, domain_id=vm.domain_id,
+                                     resource_type="VirtualMachine", resource_uuid=vm.uuid)
+        return vm
+
+    # --------------------------------------------------------------- expunge
+    def expunge_work(self, caller: Caller, vm: VirtualMachine):
+        self.check_owner(caller, vm)
+        if not (caller.is_admin or self.cloud.config.get_bool("allow.user.expunge.recover.vm")):
+            raise PermissionDenied("Expunging a VM can only be done by an Admin. Or when the "
+                                   "allow.user.expunge.recover.vm key is set.")
+        if vm.state not in ("Destroyed", "Expunging", "Error"):
+            raise InvalidState(f"VM {vm.uuid} must be destroyed before it can be expunged")
+        return lambda: self._do_expunge(caller, vm.id)
+
+    def _do_expunge(self, caller: Caller | None, vm_id: int) -> JobResult:
+        vm = VirtualMachine.get_by_id(vm_id)
+        if vm.removed is not None:
+            return JobResult()
+        with write_tx():
+            fsm.transition(vm, fsm.VM, "ExpungeOperation")
+        host = vm.last_host
+        driver = self.cloud.driver(vm.hypervisor) if vm.hypervisor in self.cloud.drivers else None
+        volumes = list(vm.volumes.where(Volume.removed.is_null()))
+        if driver is not None and host is not None and host.removed is None:
+            ref = self.cloud.infra.host_ref(host)
+            try:
+                driver.destroy_vm(ref, vm.instance_name)
+                for volume in volumes:
+                    if volume.path:
+                        driver.delete_volume(ref, DiskSpec(path=volume.path, pool_url=volume.pool.url
+                                                           if volume.pool else "", size=volume.size,
+                                                           device_id=volume.device_id or 0))
+            except DriverError as exc:
+                with write_tx():
+                    fsm.transition(vm, fsm.VM, "OperationFailed")
+                raise DriverError(f"Failed to expunge VM {vm.uuid}: {exc.message}") from exc
+        with write_tx():
+            for volume in volumes:
+                if volume.pool_id is not None:
+                    self.cloud.capacity.release_storage(volume.pool_id, volume.size)
+                Volume.update(state="Expunged", removed=utcnow(), vm=None, device_id=None).where(
+                    Volume.id == volume.id).execute()
+            self.cloud.networks.release_nics(vm)
+            VirtualMachine.update(removed=utcnow()).where(VirtualMachine.id == vm.id).execute()
+            self.cloud.events.record("VM.EXPUNGE", f"Successfully expunged VM {vm.name}", caller=caller,
+                                     account_id=vm.account_id, domain_id=vm.domain_id,
+                                     resource_type="VirtualMachine", resource_uuid=vm.uuid)
+        return JobResult()
+
+    def expunge_owned_by(self, caller: Caller | None, account) -> int:
+        """Destroy and expunge every VM of ``account`` (account deletion); returns how many."""
+        done = 0
+        for row in VirtualMachine.select(VirtualMachine.id).where(VirtualMachine.account == account.id,
+                                                                   VirtualMachine.removed.is_null()):
+            self._do_destroy(caller, row.id, True)
+            done += 1
+        return done
+
+    def expunge_due(self) -> int:
+        """The scavenger: expunge VMs destroyed longer than expunge.delay ago."""
+        cutoff = utcnow() - dt.timedelta(seconds=self.cloud.config.get_int("expunge.delay"))
+        due = (VirtualMachine.select(VirtualMachine.id)
+               .where(VirtualMachine.removed.is_null(), VirtualMachine.state.in_(("Destroyed", "Error",
+                                                                                   "Expunging")),
+                      VirtualMachine.state_changed <= cutoff))
+        done = 0
+        for row in due:
+            try:
+                self._do_expunge(None, row.id)
+                done += 1
+            except CloudError as exc:
+                log.warning("expunge of VM %s failed: %s", row.id, exc.message)
+        return done
+
+    # --------------------------------------------------------------- migrate
+    def migrate_work(self, caller: Caller, vm: VirtualMachine, host: Host | None = None):
+        if not caller.is_root_admin:
+            raise PermissionDenied("Only a root admin can migrate VMs")
+        if vm.state != "Running":
+            raise InvalidState(f"VM {vm.uuid} is not running; only running VMs can be live-migrated")
+        if host is not None and (host.id == vm.host_id):
+            raise InvalidParameterValue("Cannot migrate VM: the destination host is the VM's current host")
+        if host is not None and host.cluster_id != vm.host.cluster_id:
+            raise InvalidParameterValue("Cannot migrate VM: the destination host is not in the VM's cluster")
+        return lambda: self._do_migrate(caller, vm.id, host)
+
+    def _do_migrate(self, caller: Caller | None, vm_id: int, destination: Host | None) -> JobResult:
+        vm = VirtualMachine.get_by_id(vm_id)
+        if vm.state != "Running":
+            raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be migrated")
+        source = vm.host
+        placement = self.cloud.planner.plan(
+            zone=vm.zone, cpu_number=vm.cpu_number, cpu_speed=vm.cpu_speed, memory_mib=vm.memory,
+            root_size_bytes=0, hypervisor=vm.hypervisor, host_tags=vm.service_offering.host_tags,
+            host=destination, cluster=source.cluster, avoid_hosts={source.id}, account_id=vm.account_id,
+            pool=vm.volumes.where(Volume.volume_type == "ROOT").first().pool)
+        target = placement.host
+        with write_tx():
+            fsm.transition(vm, fsm.VM, "MigrationRequested", host=target.id)
+        try:
+            spec = VmSpec(name=vm.instance_name, cpus=vm.cpu_number, cpu_speed=vm.cpu_speed, memory_mib=vm.memory,
+                          hostname=vm.name)
+            self.cloud.driver(source.hypervisor).migrate_vm(self.cloud.infra.host_ref(source),
+                                                            self.cloud.infra.host_ref(target), spec)
+        except DriverError:
+            with write_tx():
+                fsm.transition(vm, fsm.VM, "OperationFailed", host=source.id)
+                self.cloud.capacity.release(target.id, vm.cpu_number * vm.cpu_speed, vm.memory * MiB)
+            raise
+        with write_tx():
+            fsm.transition(vm, fsm.VM, "OperationSucceeded", last_host=target.id)
+            self.cloud.capacity.release(source.id, vm.cpu_number * vm.cpu_speed, vm.memory * MiB)
+            self.cloud.events.record("VM.MIGRATE", f"Migrated VM {vm.name} from {source.name} to {target.name}",
+                                     caller=caller, account_id=vm.account_id, domain_id=vm.domain_id,
+                                     resource_type="VirtualMachine", resource_uuid=vm.uuid)
+        return JobResult("VirtualMachine", vm.uuid)
+
+    def migrate_away(self, vm: VirtualMachine) -> None:
+        """Host maintenance: move the VM to another host of its cluster, else stop it."""
+        try:
+            self._do_migrate(None, vm.id, None)
+        except InsufficientCapacity:
+            self._do_stop(None, vm.id, forced=True)
+
+    # ----------------------------------------------------------------- scale
+    def scale(self, caller: Caller, vm: VirtualMachine, offering: ServiceOffering,
+              details: dict | None = None) -> JobResult:
+        """Change the offering; a stopped VM only changes its row, a running one hot-plugs."""
+        self.check_owner(caller, vm)
+        if offering.id == vm.service_offering_id and not offering.is_customized:
+            raise InvalidParameterValue("The VM already has the requested service offering")
+        cpus, speed, memory = _shape_of(offering, details or {})
+        if vm.state == "Stopped":
+            with write_tx():
+                delta = {RT_CPU: cpus - vm.cpu_number, RT_MEMORY: memory - vm.memory}
+                self._apply_limit_delta(vm, delta)
+                VirtualMachine.update(service_offering=offering.id, cpu_number=cpus, cpu_speed=speed,
+                                      memory=memory).where(VirtualMachine.id == vm.id).execute()
+                self.cloud.events.record("VM.UPGRADE", f"Changed offering of VM {vm.name} to {offering.name}",
+                                         caller=caller, account_id=vm.account_id, domain_id=vm.domain_id,
+                                         resource_type="VirtualMachine", resource_uuid=vm.uuid)
+            return JobResult("VirtualMachine", vm.uuid)
+        if vm.state != "Running":
+            raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be scaled")
+        if not self.cloud.config.get_bool("enable.dynamic.scale.vm") or not vm.is_dynamically_scalable:
+            raise InvalidParameterValue("Dynamic scaling is not enabled for this VM; stop it to change its offering")
+        if cpus < vm.cpu_number or memory < vm.memory or speed < vm.cpu_speed:
+            raise InvalidParameterValue("Only scaling up a running VM is supported")
+        extra_cpu = cpus * speed - vm.cpu_number * vm.cpu_speed
+        extra_mem = (memory - vm.memory) * MiB
+        if not self.cloud.capacity.claim(vm.host_id, extra_cpu, extra_mem):
+            raise InsufficientCapacity(f"Host {vm.host.name} has no capacity to scale VM {vm.uuid}")
+        try:
+            self.cloud.driver(vm.host.hypervisor).scale_vm(self.cloud.infra.host_ref(vm.host), vm.instance_name,
+                                                           cpus, speed, memory)
+        except DriverError:
+            self.cloud.capacity.release(vm.host_id, extra_cpu, extra_mem)
+            raise
+        with write_tx():
+            self._apply_limit_delta(vm, {RT_CPU: cpus - vm.cpu_number, RT_MEMORY: memory - vm.memory})
+            VirtualMachine.update(service_offering=offering.id, cpu_number=cpus, cpu_speed=speed,
+                                  memory=memory).where(VirtualMachine.id == vm.id).execute()
+            self.cloud.events.record("VM.DYNAMIC.SCALE", f"Scaled VM {vm.name} to {offering.name}", caller=caller,
+                                     account_id=vm.account_id, domain_id=vm.domain_id,
+                                     resource_type="VirtualMachine", resource_uuid=vm.uuid)
+        return JobResult("VirtualMachine", vm.uuid)
+
+    def scale_work(self, caller: Caller, vm: VirtualMachine, offering: ServiceOffering, details=None):
+        self.check_owner(caller, vm)
+        return lambda: self.scale(caller, VirtualMachine.get_by_id(vm.id), offering, details)
+
+    def _apply_limit_delta(self, vm: VirtualMachine, delta: dict[int, int]) -> None:
+        grow = {k: v for k, v in delta.items() if v > 0}
+        shrink = {k: -v for k, v in delta.items() if v < 0}
+        if grow:
+            self.cloud.limits.reserve(vm.account, grow)
+        if shrink:
+            self.cloud.limits.release(vm.account, shrink)
+
+    # ---------------------------------------------------------------- update
+    def update(self, caller: Caller, vm: VirtualMachine, *, display_name=None, name=None, group=None,
+               ha_enable=None, user_data=None, os_type=None, is_dynamically_scalable=None,
+               details=None) -> VirtualMachine:
+        self.check_owner(caller, vm)
+        if vm.state in ("Destroyed", "Expunging"):
+            raise InvalidState(f"VM {vm.uuid} is destroyed and cannot be updated")
+        changes = {}
+        if display_name is not None:
+            changes["display_name"] = display_name
+        if name is not None:
+            if vm.state != "Stopped":
+                raise InvalidState("The VM must be stopped to change its name")
+            changes["name"] = name
+        if group is not None:
+            changes["group"] = group
+        if ha_enable is not None:
+            changes["ha_enabled"] = ha_enable
+        if user_data is not None:
+            _check_user_data(user_data)
+            changes["user_data"] = user_data
+        if os_type is not None:
+            changes["os_type"] = os_type.id
+        if is_dynamically_scalable is not None:
+            changes["is_dynamically_scalable"] = is_dynamically_scalable
+        if details is not None:
+            merged = json.loads(vm.details or "{}")
+            merged.update(details)
+            changes["details"] = json.dumps(merged)
+        if changes:
+            with write_tx():
+                VirtualMachine.update(**changes).where(VirtualMachine.id == vm.id).execute()
+                self.cloud.events.record("VM.UPDATE", f"Updated VM {vm.name}", caller=caller,
+                                         account_id=vm.account_id, domain_id=vm.domain_id,
+                                         resource_type="VirtualMachine", resource_uuid=vm.uuid)
+        return VirtualMachine.get_by_id(vm.id)
+
+    # ------------------------------------------------------ crash and drift
+    def recover_after_restart(self) -> None:
+        """Roll back work a dead process left half-done, then fix capacity drift.
+
+        A VM caught Starting never ran for its caller: it goes back to Stopped
+        (a first deploy to Error, giving its resources back). Stopping and
+        Migrating VMs follow what their host now reports.
+        """
+        for vm in VirtualMachine.select().where(VirtualMachine.removed.is_null(),
+                                                VirtualMachine.state.in_(fsm.VM_TRANSITIONAL)):
+            try:
+                self._recover_one(vm)
+            except CloudError as exc:
+                log.warning("recovery of VM %s failed: %s", vm.uuid, exc.message)
+        self.cloud.capacity.recalculate()
+
+    def _recover_one(self, vm: VirtualMachine) -> None:
+        power = self._power_on_host(vm)
+        with write_tx():
+            if vm.state == "Starting":
+                if power == POWER_ON:
+                    fsm.transition(vm, fsm.VM, "FollowAgentPowerOnReport", first_start_pending=False)
+                    return
+                root = vm.volumes.where(Volume.volume_type == "ROOT", Volume.removed.is_null()).first()
+                first = vm.first_start_pending
+                fsm.transition(vm, fsm.VM, "OperationFailed", host=None)
+                if first:
+                    fsm.transition(vm, fsm.VM, "OperationFailedToError")
+                    self._give_back(vm)
+                elif root is not None and root.pool_id is not None and root.state == "Allocated":
+                    self.cloud.capacity.release_storage(root.pool_id, root.size)
+                    Volume.update(pool=None).where(Volume.id == root.id).execute()
+            elif vm.state in ("Stopping", "Migrating"):
+                event = "FollowAgentPowerOnReport" if power == POWER_ON else "FollowAgentPowerOffReport"
+                changes = {} if power == POWER_ON else {"host": None}
+                fsm.transition(vm, fsm.VM, event, **changes)
+            elif vm.state == "Expunging":
+                pass  # the scavenger retries expunges
+
+    def _power_on_host(self, vm: VirtualMachine) -> str | None:
+        if vm.host_id is None:
+            return None
+        try:
+            return self.cloud.driver(vm.host.hypervisor).vm_power_state(self.cloud.infra.host_ref(vm.host),
+                                                                        vm.instance_name)
+        except (DriverError, CloudError):
+            return None
+
+    def sync_power_state(self, host: Host, report) -> None:
+        """Follow a host's power report for VMs no job is working on."""
+        busy = {int(key[3:]) for key in self.cloud.jobs.busy_keys("vm:")}
+        on_host = VirtualMachine.select().where(VirtualMachine.host == host.id, VirtualMachine.removed.is_null(),
+                                                VirtualMachine.state.in_(("Running", "Stopped")))
+        for vm in on_host:
+            if vm.id in busy:
+                continue
+            power = report.vms.get(vm.instance_name)
+            if vm.state == "Running" and power != POWER_ON:
+                with write_tx():
+                    fsm.transition(vm, fsm.VM, "FollowAgentPowerOffReport", host=None, last_host=host.id,
+                                   power_state=power or "PowerReportMissing", power_state_updated=utcnow())
+                    self.cloud.capacity.release(host.id, vm.cpu_number * vm.cpu_speed, vm.memory * MiB)
+                    self.cloud.events.record("VM.STOP", f"VM {vm.name} was found stopped on host {host.name}",
+                                             account_id=vm.account_id, domain_id=vm.domain_id, level="WARN",
+                                             resource_type="VirtualMachine", resource_uuid=vm.uuid)
+
+
+def _shape_of(offering: ServiceOffering, details: dict) -> tuple[int, int, int]:
+    if not offering.is_customized:
+        return offering.cpu_number, offering.cpu_speed, offering.memory
+    try:
+        cpus = int(details.get("cpuNumber") or details.get("cpunumber"))
+        speed = int(details.get("cpuSpeed") or details.get("cpuspeed") or 1000)
+        memory = int(details.get("memory"))
+    except (TypeError, ValueError):
+        raise InvalidParameterValue("Custom service offering needs integer cpuNumber, cpuSpeed and memory "
+                                    "details") from None
+    if cpus < 1 or speed < 1 or memory < 32:
+        raise InvalidParameterValue("Invalid cpuNumber, cpuSpeed or memory for a custom offering")
+    return cpus, speed, memory
+
+
+def _check_user_data(user_data: str) -> None:
+    try:
+        base64.b64decode(user_data, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidParameterValue("User data is not base64 encoded") from None
+    if len(user_data) > 1048576:
+        raise InvalidParameterValue("User data is too long: the maximum is 1048576 base64 characters")
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(9)[:12]
