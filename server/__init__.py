@@ -1,0 +1,1 @@
+"""The composition root: one process serving both APIs over one Cloud."""

@@ -1,0 +1,40 @@
+"""The WSGI application: both front doors on one Flask app over one Cloud."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from backends import bootstrap
+from backends.cloud import Cloud
+from server import credentials
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_cloud(settings: Settings, *, background: bool = True) -> Cloud:
+    """Start the backend; bootstrap the demo cloud on an empty database."""
+    cloud = Cloud(settings.db_url, data_dir=settings.data_dir, region=settings.region, node_id=settings.node_id,
+                  job_workers=settings.job_workers, background=background).start()
+    creds = bootstrap.ensure_demo_cloud(cloud)
+    credentials.write(settings, creds)
+    return cloud
+
+
+def create_app(settings: Settings | None = None, cloud: Cloud | None = None) -> Flask:
+    from native_api.app import blueprint as native_blueprint
+
+    settings = settings or Settings.from_env()
+    cloud = cloud or create_cloud(settings)
+    app = Flask("ec2bridge")
+    app.config["CLOUD"] = cloud
+    app.register_blueprint(native_blueprint(cloud))
+
+    @app.teardown_request
+    def _close_db(_exc):
+        # Each request thread returns its connection (pooled on MySQL).
+        if not cloud.database.is_closed():
+            cloud.database.close()
+
+    return app

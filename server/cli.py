@@ -1,0 +1,50 @@
+"""``ec2bridge serve``: the cloud on embedded defaults (SQLite + simulator)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from server.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ec2bridge", description="CloudStack-style cloud management server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the native API (and, later, the EC2 API)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080)")
+    serve.add_argument("--db", help="database URL: sqlite:///file.db or mysql://user:pw@host/db")
+    serve.add_argument("--data-dir", help="data directory (default ./data)")
+    serve.add_argument("--region", help="region name of the demo cloud (default us-east-1)")
+    serve.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        return serve_forever(Settings.from_env(host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
+                                               region=args.region))
+    return 2
+
+
+def serve_forever(settings: Settings) -> int:
+    from werkzeug.serving import make_server
+
+    from backends import bootstrap
+    from server import credentials
+    from server.app import create_app, create_cloud
+
+    cloud = create_cloud(settings)
+    app = create_app(settings, cloud)
+    server = make_server(settings.host, settings.port, app, threaded=True)
+    print(credentials.describe(settings, bootstrap.demo_credentials()), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cloud.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

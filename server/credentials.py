@@ -1,0 +1,41 @@
+"""Where the demo keys go: printed, an AWS-style credentials file, a cloudmonkey config."""
+from __future__ import annotations
+
+import os
+
+from server.settings import Settings
+
+
+def write(settings: Settings, creds) -> None:
+    if not creds:
+        return
+    os.makedirs(settings.data_dir, exist_ok=True)
+    lines = []
+    for c in creds:
+        lines += [f"[{c.name}]", f"aws_access_key_id = {c.api_key}", f"aws_secret_access_key = {c.secret_key}",
+                  f"region = {settings.region}", ""]
+    _write_private(os.path.join(settings.data_dir, "credentials"), "\n".join(lines))
+    url = f"http://{settings.host}:{settings.port}/client/api"
+    cmk = []
+    for c in creds:
+        cmk += [f"[{c.name}]", f"url = {url}", f"apikey = {c.api_key}", f"secretkey = {c.secret_key}",
+                "output = json", "expires = 600", "timeout = 3600", ""]
+    _write_private(os.path.join(settings.data_dir, "cloudmonkey.cfg"), "[core]\nprofile = admin\n\n" + "\n".join(cmk))
+
+
+def describe(settings: Settings, creds) -> str:
+    """The start-up banner: where to point clients, with which keys."""
+    url = f"http://{settings.host}:{settings.port}"
+    out = [f"ec2bridge serving region {settings.region} at {url}",
+           f"  native API : {url}/client/api", f"  database   : {settings.db_url}", ""]
+    for c in creds:
+        out += [f"  {c.role:10} {c.name}: api key {c.api_key}", f"  {'':10} {' ' * len(c.name)}  secret  {c.secret_key}"]
+    out += ["", f"  credentials: {os.path.join(settings.data_dir, 'credentials')} (AWS profiles admin, demo)",
+            f"  cloudmonkey: {os.path.join(settings.data_dir, 'cloudmonkey.cfg')}"]
+    return "\n".join(out)
+
+
+def _write_private(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
