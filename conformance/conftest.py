@@ -1,0 +1,111 @@
+"""A real ec2bridge server for the conformance suite.
+
+The server runs as a subprocess (``python -m server.cli serve``) on a free
+port with a fresh data dir, exactly as a user starts it; the clients under
+test talk to it over HTTP. One server per test module keeps the suite fast.
+"""
+from __future__ import annotations
+
+import configparser
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    port: int
+    data_dir: str
+    process: subprocess.Popen
+    log_path: str
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/client/api"
+
+    def keys(self, profile: str) -> tuple[str, str]:
+        parser = configparser.ConfigParser()
+        parser.read(os.path.join(self.data_dir, "credentials"))
+        return parser[profile]["aws_access_key_id"], parser[profile]["aws_secret_access_key"]
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process.poll() is None:
+            self.process.kill() if kill else self.process.terminate()
+            self.process.wait(timeout=20)
+
+    def log(self) -> str:
+        with open(self.log_path) as fh:
+            return fh.read()
+
+
+def start_server(data_dir: str, *, db: str | None = None, port: int | None = None, env=None) -> Server:
+    port = port or free_port()
+    log_path = os.path.join(data_dir, "server.log")
+    os.makedirs(data_dir, exist_ok=True)
+    cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data-dir", data_dir,
+           "--log-level", "WARNING"]
+    if db:
+        cmd += ["--db", db]
+    with open(log_path, "a") as log:
+        process = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **(env or {})})
+    server = Server(f"http://127.0.0.1:{port}", port, data_dir, process, log_path)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
+        try:
+            requests.get(server.api_url, timeout=1)
+            return server
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    server.stop(kill=True)
+    raise RuntimeError(f"server did not answer within 60s:\n{server.log()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = start_server(str(tmp_path_factory.mktemp("server")))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def admin_cs(server):
+    from cs import CloudStack
+
+    key, secret = server.keys("admin")
+    return CloudStack(endpoint=server.api_url, key=key, secret=secret)
+
+
+@pytest.fixture(scope="module")
+def user_cs(server):
+    from cs import CloudStack
+
+    key, secret = server.keys("demo")
+    return CloudStack(endpoint=server.api_url, key=key, secret=secret)
+
+
+@pytest.fixture(scope="module")
+def libcloud_driver(server):
+    from libcloud.compute.providers import get_driver
+    from libcloud.compute.types import Provider
+
+    key, secret = server.keys("demo")
+    cls = get_driver(Provider.CLOUDSTACK)
+    return cls(key=key, secret=secret, host="127.0.0.1", port=server.port, path="/client/api", secure=False)
