@@ -1,0 +1,14 @@
+"""The README's command reference is generated from the registry and must not go stale."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_command_reference_is_current():
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "command_reference.py"), "--check"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, "docs/native-api-commands.md is stale: run python scripts/command_reference.py"
