@@ -29,9 +29,15 @@ class Placement:
     """Where a VM goes: the host whose capacity is now claimed for it, and its root disk's pool."""
 
     host: Host
-    cluster: Cluster
-    pod: Pod
     pool: StoragePool | None = None
+
+    @property
+    def cluster(self) -> Cluster:
+        return self.host.cluster
+
+    @property
+    def pod(self) -> Pod:
+        return self.host.pod
 
 
 class _Refused(Exception):

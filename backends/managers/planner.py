@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
-import peewee as pw
-
-from backends.db import is_sqlite
+from backends.db import database, is_sqlite
 from backends.errors import InsufficientCapacity
 from backends.managers.capacity import MiB, Placement
-from backends.models import Cluster, Host, HostCapacity, Pod, StoragePool, Zone
+from backends.models import Cluster, Host, HostCapacity, StoragePool, Zone
 
 CANDIDATES = 16  # hosts fetched per query; more are only needed when claims keep losing races
 
@@ -34,40 +32,38 @@ class DeploymentPlanner:
         likewise the pool's storage when one was claimed here.
         """
         need_cpu, need_mem = cpu_number * cpu_speed, memory_mib * MiB
-        avoid = set(avoid_hosts)
+        avoid = sorted(set(avoid_hosts))
         tags = {t.strip() for t in (host_tags or "").split(",") if t.strip()}
-        query = self._candidates(zone, need_cpu, need_mem, cpu_speed, hypervisor, avoid)
-        if host is not None:
-            query = query.where(Host.id == host.id)
-        if cluster is not None:
-            query = query.where(Host.cluster == cluster.id)
-        if pool is not None and pool.scope == "CLUSTER":
-            query = query.where(Host.cluster == pool.cluster_id)
-        if pool is not None and pool.scope == "HOST":
-            query = query.where(Host.id.in_(_hosts_of_pool(pool)))
+        cluster_id = cluster.id if cluster is not None else None
+        if pool is not None and pool.scope in ("CLUSTER", "HOST"):
+            if cluster_id is not None and cluster_id != pool.cluster_id:
+                raise InsufficientCapacity(f"Storage pool {pool.name} is not reachable from cluster {cluster.name}")
+            cluster_id = pool.cluster_id
+
+        def candidates(**narrow):
+            return self._candidates(zone, need_cpu, need_mem, cpu_speed, hypervisor=hypervisor, avoid=avoid,
+                                    cluster_id=cluster_id, **narrow)
 
         ordered = []
         if last_host is not None and host is None and last_host.id not in avoid:
-            ordered += list(query.where(Host.id == last_host.id))
-        ordered += list(self._ordered(query, limit=None if tags else CANDIDATES))
-        tried_clusters_without_pool: set[int] = set()
+            ordered += candidates(host_id=last_host.id)
+        ordered += candidates(host_id=host.id if host is not None else None, limit=None if tags else CANDIDATES)
+        clusters_without_pool: set[int] = set()
         seen: set[int] = set()
-        for candidate in ordered:
-            if candidate.id in seen or (tags and not tags <= _tags(candidate.host_tags)):
+        for host_id, host_cluster, host_tag_text in ordered:
+            if host_id in seen or host_cluster in clusters_without_pool or (tags and not tags <= _tags(host_tag_text)):
                 continue
-            seen.add(candidate.id)
-            if candidate.cluster_id in tried_clusters_without_pool:
-                continue
-            if not self.cloud.capacity.claim(candidate.id, need_cpu, need_mem):
+            seen.add(host_id)
+            if not self.cloud.capacity.claim(host_id, need_cpu, need_mem):
                 continue  # another deploy took it meanwhile
             chosen_pool = pool
             if pool is None and root_size_bytes > 0:
-                chosen_pool = self._claim_pool(zone, candidate, root_size_bytes)
+                chosen_pool = self._claim_pool(zone, host_cluster, root_size_bytes)
                 if chosen_pool is None:
-                    self.cloud.capacity.release(candidate.id, need_cpu, need_mem)
-                    tried_clusters_without_pool.add(candidate.cluster_id)
+                    self.cloud.capacity.release(host_id, need_cpu, need_mem)
+                    clusters_without_pool.add(host_cluster)
                     continue
-            return Placement(host=candidate, cluster=candidate.cluster, pod=candidate.pod, pool=chosen_pool)
+            return Placement(host=Host.get_by_id(host_id), pool=chosen_pool)
         if host is not None:
             raise InsufficientCapacity(f"Host {host.name} cannot take {cpu_number} x {cpu_speed} MHz, "
                                        f"{memory_mib} MiB")
@@ -75,42 +71,48 @@ class DeploymentPlanner:
                                    f"{memory_mib} MiB in zone {zone.name}")
 
     # -------------------------------------------------------------- queries
-    @staticmethod
-    def _candidates(zone, need_cpu, need_mem, cpu_speed, hypervisor, avoid):
-        cpu = HostCapacity.alias("cpu")
-        mem = HostCapacity.alias("mem")
-        query = (Host.select(Host, Cluster, Pod)
-                 .join(Cluster, on=(Host.cluster == Cluster.id))
-                 .switch(Host).join(Pod, on=(Host.pod == Pod.id))
-                 .switch(Host).join(cpu, on=((cpu.host == Host.id) & (cpu.capacity_type == HostCapacity.CPU)))
-                 .switch(Host).join(mem, on=((mem.host == Host.id) & (mem.capacity_type == HostCapacity.MEMORY)))
-                 .where(Host.zone == zone.id, Host.removed.is_null(), Host.status == "Up",
-                        Host.resource_state == "Enabled", Host.host_type == "Routing",
-                        Cluster.allocation_state == "Enabled", Pod.allocation_state == "Enabled",
-                        Host.cpu_speed >= cpu_speed,
-                        cpu.used + cpu.reserved + need_cpu <= cpu.capacity_limit,
-                        mem.used + mem.reserved + need_mem <= mem.capacity_limit))
-        if hypervisor:
-            query = query.where(Host.hypervisor == hypervisor)
-        if avoid:
-            query = query.where(Host.id.not_in(list(avoid)))
-        query._mem_alias = mem  # for ordering by consumption
-        return query
+    def _candidates(self, zone, need_cpu, need_mem, cpu_speed, *, hypervisor=None, avoid=(), host_id=None,
+                    cluster_id=None, limit=None) -> list[tuple[int, int, str]]:
+        """(host id, cluster id, host tags) of hosts with room, in allocation order.
 
-    def _ordered(self, query, limit):
+        Hand-written SQL on purpose: this runs for every placement, and building
+        the equivalent peewee query costs more than executing it.
+        """
+        db = database.obj
+        p = db.param
+        sql = [f"""SELECT h.id, h.cluster_id, h.host_tags FROM host h
+            JOIN cluster c ON c.id = h.cluster_id
+            JOIN pod p ON p.id = h.pod_id
+            JOIN host_capacity cpu ON cpu.host_id = h.id AND cpu.capacity_type = {HostCapacity.CPU}
+            JOIN host_capacity mem ON mem.host_id = h.id AND mem.capacity_type = {HostCapacity.MEMORY}
+            WHERE h.zone_id = {p} AND h.removed IS NULL AND h.status = 'Up' AND h.resource_state = 'Enabled'
+              AND h.host_type = 'Routing' AND c.allocation_state = 'Enabled' AND p.allocation_state = 'Enabled'
+              AND h.cpu_speed >= {p}
+              AND cpu.used + cpu.reserved + {p} <= cpu.capacity_limit
+              AND mem.used + mem.reserved + {p} <= mem.capacity_limit"""]
+        params: list = [zone.id, cpu_speed, need_cpu, need_mem]
+        for column, value in (("h.hypervisor", hypervisor), ("h.id", host_id), ("h.cluster_id", cluster_id)):
+            if value is not None:
+                sql.append(f"AND {column} = {p}")
+                params.append(value)
+        if avoid:
+            sql.append(f"AND h.id NOT IN ({', '.join([p] * len(avoid))})")
+            params.extend(avoid)
         algorithm = (self.cloud.config.get("vm.allocation.algorithm") or "firstfit").lower()
         if algorithm == "random":
-            query = query.order_by(pw.fn.Random() if is_sqlite() else pw.fn.RAND())
+            sql.append("ORDER BY " + ("RANDOM()" if is_sqlite() else "RAND()"))
         elif algorithm == "firstfitleastconsumed":
-            query = query.order_by(query._mem_alias.used, Host.id)
+            sql.append("ORDER BY mem.used, h.id")
         else:
-            query = query.order_by(Host.id)
-        return query.limit(limit) if limit else query
+            sql.append("ORDER BY h.id")
+        if limit:
+            sql.append(f"LIMIT {int(limit)}")
+        return list(db.execute_sql("\n".join(sql), params).fetchall())
 
-    def _claim_pool(self, zone, host: Host, nbytes: int) -> StoragePool | None:
+    def _claim_pool(self, zone, cluster_id: int, nbytes: int) -> StoragePool | None:
         pools = (StoragePool.select()
                  .where(StoragePool.removed.is_null(), StoragePool.status == "Up",
-                        ((StoragePool.scope == "CLUSTER") & (StoragePool.cluster == host.cluster_id)) |
+                        ((StoragePool.scope == "CLUSTER") & (StoragePool.cluster == cluster_id)) |
                         ((StoragePool.scope == "ZONE") & (StoragePool.zone == zone.id)))
                  .order_by(StoragePool.scope, StoragePool.id))  # CLUSTER before ZONE
         for candidate in pools:
@@ -123,5 +125,3 @@ def _tags(text: str) -> set[str]:
     return {t.strip() for t in (text or "").split(",") if t.strip()}
 
 
-def _hosts_of_pool(pool: StoragePool):
-    return Host.select(Host.id).where(Host.cluster == pool.cluster_id)

@@ -15,7 +15,7 @@ import json
 import logging
 import secrets
 
-from backends import fsm
+from backends import fsm, prefetch
 from backends.context import Caller
 from backends.db import write_tx
 from backends.drivers.base import POWER_OFF, POWER_ON, DiskSpec, NicSpec, VmSpec
@@ -82,7 +82,9 @@ class VmManager:
         query = query.order_by(VirtualMachine.id.desc())
         if pagesize:
             query = query.paginate(page or 1, pagesize)
-        return total, list(query)
+        rows = list(query)
+        _load_for_listing(rows)
+        return total, rows
 
     # ---------------------------------------------------------------- deploy
     def deploy(self, caller: Caller, *, zone: Zone, offering: ServiceOffering, template: Template,
@@ -170,7 +172,9 @@ class VmManager:
         query = query.order_by(Volume.id.desc())
         if pagesize:
             query = query.paginate(page or 1, pagesize)
-        return total, list(query)
+        rows = list(query)
+        prefetch.attach(rows, "account", "domain", "zone", "vm.service_offering", "disk_offering", "template", "pool")
+        return total, rows
 
     # ----------------------------------------------------------------- start
     def start_work(self, caller: Caller, vm: VirtualMachine, host: Host | None = None):
@@ -674,6 +678,14 @@ class VmManager:
                     self.cloud.events.record("VM.STOP", f"VM {vm.name} was found stopped on host {host.name}",
                                              account_id=vm.account_id, domain_id=vm.domain_id, level="WARN",
                                              resource_type="VirtualMachine", resource_uuid=vm.uuid)
+
+
+def _load_for_listing(vms: list[VirtualMachine]) -> None:
+    """Everything a listed VM shows, for the whole page at once."""
+    prefetch.attach(vms, "account", "user", "domain", "zone", "pod", "cluster", "host", "template", "iso",
+                    "service_offering", "os_type")
+    nics = prefetch.attach_children(vms, "nics", Nic, "vm")
+    prefetch.attach(nics, "network")
 
 
 def _shape_of(offering: ServiceOffering, details: dict) -> tuple[int, int, int]:
