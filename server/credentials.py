@@ -21,6 +21,12 @@ def write(settings: Settings, creds) -> None:
         cmk += [f"[{c.name}]", f"url = {url}", f"apikey = {c.api_key}", f"secretkey = {c.secret_key}",
                 "output = json", "expires = 600", "timeout = 3600", ""]
     _write_private(os.path.join(settings.data_dir, "cloudmonkey.cfg"), "[core]\nprofile = admin\n\n" + "\n".join(cmk))
+    # The `cs` client's config: the default group [cloudstack] is the regular user; --region admin for the admin.
+    ini = []
+    for group, c in [("cloudstack", next((c for c in creds if c.name == "demo"), creds[0]))] + [(c.name, c)
+                                                                                              for c in creds]:
+        ini += [f"[{group}]", f"endpoint = {url}", f"key = {c.api_key}", f"secret = {c.secret_key}", ""]
+    _write_private(os.path.join(settings.data_dir, "cloudstack.ini"), "\n".join(ini))
 
 
 def describe(settings: Settings, creds) -> str:
@@ -30,8 +36,10 @@ def describe(settings: Settings, creds) -> str:
            f"  native API : {url}/client/api", f"  database   : {settings.db_url}", ""]
     for c in creds:
         out += [f"  {c.role:10} {c.name}: api key {c.api_key}", f"  {'':10} {' ' * len(c.name)}  secret  {c.secret_key}"]
+    ini = os.path.join(settings.data_dir, "cloudstack.ini")
     out += ["", f"  credentials: {os.path.join(settings.data_dir, 'credentials')} (AWS profiles admin, demo)",
-            f"  cloudmonkey: {os.path.join(settings.data_dir, 'cloudmonkey.cfg')}"]
+            f"  cloudmonkey: {os.path.join(settings.data_dir, 'cloudmonkey.cfg')}",
+            f"  cs         : CLOUDSTACK_CONFIG={ini} cs listZones   (add --region admin for the admin)", ""]
     return "\n".join(out)
 
 
