@@ -98,6 +98,14 @@ def read_tx():
     return database.obj.atomic()
 
 
+def page_of(query, page: int | None, pagesize: int | None) -> tuple[int, list]:
+    """``(total, rows)`` of a list query: the count of all matches and the requested page."""
+    total = query.count()
+    if pagesize:
+        query = query.paginate(page or 1, pagesize)
+    return total, list(query)
+
+
 def close() -> None:
     if database.obj is not None and not database.obj.is_closed():
         database.obj.close()

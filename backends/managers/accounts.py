@@ -18,7 +18,7 @@ import peewee as pw
 
 from backends.context import (DOMAIN_ADMIN, RESOURCE_ADMIN, ROLE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_RESOURCE_ADMIN,
                               ROLE_USER, ROOT_ADMIN, USER, Caller)
-from backends.db import write_tx
+from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue, PermissionDenied, ResourceInUse
 from backends.models import Account, Domain, LoginSession, Role, User, VirtualMachine, utcnow
 
@@ -126,11 +126,12 @@ def _normalise_path(path: str | None) -> str:
     return path
 
 
-def _page(query, page, pagesize):
-    total = query.count()
-    if pagesize:
-        query = query.paginate(page or 1, pagesize)
-    return total, list(query)
+def ancestor_ids(path: str):
+    """Sub-select of the ids of the domain at ``path`` and all its ancestors (ROOT included):
+    what is shared with a domain is visible below it."""
+    parts = [p for p in path.split("/") if p]
+    paths = ["/"] + ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+    return Domain.select(Domain.id).where(Domain.path.in_(paths))
 
 
 class AccountManager:
@@ -217,7 +218,7 @@ class AccountManager:
             query = query.where(Domain.level == level)
         if keyword:
             query = query.where(Domain.name.contains(keyword))
-        return _page(query.order_by(Domain.id), page, pagesize)
+        return page_of(query.order_by(Domain.id), page, pagesize)
 
     def check_domain_access(self, caller: Caller, domain: Domain) -> None:
         """Users may act in their own domain, domain admins in their subtree, root admins anywhere."""
@@ -373,7 +374,7 @@ class AccountManager:
             query = query.where(Account.state == state.lower())
         if keyword:
             query = query.where(Account.name.contains(keyword) | Account.state.contains(keyword))
-        return _page(query.order_by(Account.id), page, pagesize)
+        return page_of(query.order_by(Account.id), page, pagesize)
 
     def get_caller_account(self, caller: Caller) -> Account:
         return Account.get_by_id(caller.account_id)
@@ -460,7 +461,7 @@ class AccountManager:
             query = query.where(User.username.contains(keyword) | User.firstname.contains(keyword) |
                                 User.lastname.contains(keyword) | User.email.contains(keyword) |
                                 User.state.contains(keyword) | Account.name.contains(keyword))
-        return _page(query.order_by(User.id), page, pagesize)
+        return page_of(query.order_by(User.id), page, pagesize)
 
     def _require_free_username(self, username: str, domain: Domain) -> None:
         if User.select().where(User.domain == domain.id, User.username == username,

@@ -19,10 +19,11 @@ import peewee as pw
 
 from backends import fsm
 from backends.context import Caller
-from backends.db import write_tx
+from backends.db import page_of, write_tx
 from backends.drivers.base import HostRef
 from backends.errors import (CloudError, ConcurrentOperation, DriverError, InvalidParameterValue, InvalidState,
                              PermissionDenied, ResourceInUse)
+from backends.managers.accounts import ancestor_ids
 from backends.managers.jobs import JobResult
 from backends.models import (Cluster, Domain, Host, HostCapacity, ImageStore, Network, Nic, Pod, Region,
                              StoragePool, VirtualMachine, Zone, utcnow)
@@ -48,13 +49,6 @@ class CapacitySummary:
     @property
     def percent_used(self) -> float:
         return 100.0 * self.used / self.total if self.total else 0.0
-
-
-def _page(query, page, pagesize):
-    total = query.count()
-    if pagesize:
-        query = query.paginate(page or 1, pagesize)
-    return total, list(query)
 
 
 def _ip(value: str | None, what: str) -> ipaddress.IPv4Address | None:
@@ -177,10 +171,8 @@ class InfrastructureManager:
                    page=None, pagesize=None):
         query = Zone.select().where(Zone.removed.is_null())
         if not caller.is_root_admin:
-            parts = [p for p in caller.domain_path.split("/") if p]
-            paths = ["/"] + ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
-            on_path = Domain.select(Domain.id).where(Domain.path.in_(paths))
-            query = query.where(Zone.allocation_state == "Enabled", Zone.domain.is_null() | Zone.domain.in_(on_path))
+            query = query.where(Zone.allocation_state == "Enabled",
+                                Zone.domain.is_null() | Zone.domain.in_(ancestor_ids(caller.domain_path)))
         if id is not None:
             query = query.where(Zone.id == id.id)
         if name:
@@ -189,7 +181,7 @@ class InfrastructureManager:
             query = query.where(Zone.network_type == network_type.capitalize())
         if keyword:
             query = query.where(Zone.name.contains(keyword) | Zone.description.contains(keyword))
-        return _page(query.order_by(Zone.id), page, pagesize)
+        return page_of(query.order_by(Zone.id), page, pagesize)
 
     # ------------------------------------------------------------------- pods
     def create_pod(self, caller: Caller, zone: Zone, *, name: str, gateway=None, netmask=None, start_ip=None,
@@ -229,7 +221,7 @@ class InfrastructureManager:
             query = query.where(Pod.allocation_state == allocation_state)
         if keyword:
             query = query.where(Pod.name.contains(keyword))
-        return _page(query.order_by(Pod.id), page, pagesize)
+        return page_of(query.order_by(Pod.id), page, pagesize)
 
     # --------------------------------------------------------------- clusters
     def add_cluster(self, caller: Caller, zone: Zone, pod: Pod, *, name: str, hypervisor: str,
@@ -274,7 +266,7 @@ class InfrastructureManager:
             query = query.where(Cluster.cluster_type == cluster_type)
         if keyword:
             query = query.where(Cluster.name.contains(keyword))
-        return _page(query.order_by(Cluster.id), page, pagesize)
+        return page_of(query.order_by(Cluster.id), page, pagesize)
 
     # ------------------------------------------------------------------ hosts
     def add_host(self, caller: Caller, zone: Zone, pod: Pod, *, url: str, hypervisor: str, cluster: Cluster,
@@ -341,7 +333,7 @@ class InfrastructureManager:
                 query = query.where(column == value)
         if keyword:
             query = query.where(Host.name.contains(keyword))
-        return _page(query.order_by(Host.id), page, pagesize)
+        return page_of(query.order_by(Host.id), page, pagesize)
 
     def update_host(self, caller: Caller, host: Host, *, allocation_state: str | None = None,
                     host_tags: str | None = None) -> Host:
@@ -493,7 +485,7 @@ class InfrastructureManager:
             query = query.where(StoragePool.scope == scope)
         if keyword:
             query = query.where(StoragePool.name.contains(keyword))
-        return _page(query.order_by(StoragePool.id), page, pagesize)
+        return page_of(query.order_by(StoragePool.id), page, pagesize)
 
     def add_image_store(self, caller: Caller, *, name: str, url: str, zone: Zone | None = None,
                         provider: str = "NFS") -> ImageStore:
@@ -524,7 +516,7 @@ class InfrastructureManager:
                 query = query.where(column == value)
         if keyword:
             query = query.where(ImageStore.name.contains(keyword))
-        return _page(query.order_by(ImageStore.id), page, pagesize)
+        return page_of(query.order_by(ImageStore.id), page, pagesize)
 
     # --------------------------------------------------------------- capacity
     def list_capacity(self, caller: Caller, *, zone=None, pod=None, cluster=None, capacity_type=None,

@@ -12,8 +12,9 @@ import secrets
 import peewee as pw
 
 from backends.context import Caller
-from backends.db import database, write_tx
+from backends.db import database, page_of, write_tx
 from backends.errors import InsufficientAddressCapacity, InvalidParameterValue
+from backends.managers.accounts import ancestor_ids
 from backends.models import Domain, Network, Nic, Zone
 
 ATTEMPTS = 8
@@ -62,11 +63,8 @@ class NetworkManager:
         """Networks the caller may deploy on: shared ones of a domain on its path, and its account's own."""
         query = Network.select().where(Network.removed.is_null())
         if not caller.is_root_admin:
-            parts = [p for p in caller.domain_path.split("/") if p]
-            paths = ["/"] + ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
-            ancestors = Domain.select(Domain.id).where(Domain.path.in_(paths))
             query = query.where((Network.account == caller.account_id) |
-                                (Network.account.is_null() & Network.domain.in_(ancestors)))
+                                (Network.account.is_null() & Network.domain.in_(ancestor_ids(caller.domain_path))))
         if id is not None:
             query = query.where(Network.id == id.id)
         if zone is not None:
@@ -79,11 +77,7 @@ class NetworkManager:
             query = query.where(Network.id == -1)  # system networks are not modelled as guest networks
         if keyword:
             query = query.where(Network.name.contains(keyword))
-        total = query.count()
-        query = query.order_by(Network.id)
-        if pagesize:
-            query = query.paginate(page or 1, pagesize)
-        return total, list(query)
+        return page_of(query.order_by(Network.id), page, pagesize)
 
     # ------------------------------------------------------------------ IPAM
     def create_nic(self, vm, network: Network, *, device_id: int = 0, is_default: bool = True,

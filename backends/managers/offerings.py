@@ -3,8 +3,9 @@ from __future__ import annotations
 
 
 from backends.context import Caller
-from backends.db import write_tx
+from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue, PermissionDenied
+from backends.managers.accounts import ancestor_ids
 from backends.models import Domain, DiskOffering, OsCategory, OsType, ServiceOffering, utcnow
 
 MAX_INT = 2147483647
@@ -26,13 +27,6 @@ DEFAULT_OS_TYPES = [
     ("Other", "Other Linux (64-bit)"), ("Other", "Other Linux (32-bit)"), ("Other", "Other (64-bit)"),
     ("Other", "Other (32-bit)"),
 ]
-
-
-def _page(query, page, pagesize):
-    total = query.count()
-    if pagesize:
-        query = query.paginate(page or 1, pagesize)
-    return total, list(query)
 
 
 class OfferingManager:
@@ -62,7 +56,7 @@ class OfferingManager:
             query = query.where(OsType.name == description)
         if keyword:
             query = query.where(OsType.name.contains(keyword))
-        return _page(query.order_by(OsType.id), page, pagesize)
+        return page_of(query.order_by(OsType.id), page, pagesize)
 
     def list_os_categories(self, *, id=None, name=None, keyword=None, page=None, pagesize=None):
         query = OsCategory.select()
@@ -72,7 +66,7 @@ class OfferingManager:
             query = query.where(OsCategory.name == name)
         if keyword:
             query = query.where(OsCategory.name.contains(keyword))
-        return _page(query.order_by(OsCategory.id), page, pagesize)
+        return page_of(query.order_by(OsCategory.id), page, pagesize)
 
     # ------------------------------------------------------ service offerings
     def create_service_offering(self, caller: Caller, *, name: str, display_text: str | None = None,
@@ -134,7 +128,7 @@ class OfferingManager:
         if keyword:
             query = query.where(ServiceOffering.name.contains(keyword) |
                                 ServiceOffering.display_text.contains(keyword))
-        return _page(query.order_by(ServiceOffering.id), page, pagesize)
+        return page_of(query.order_by(ServiceOffering.id), page, pagesize)
 
     def delete_service_offering(self, caller: Caller, offering: ServiceOffering) -> None:
         if offering.removed is not None:
@@ -184,7 +178,7 @@ class OfferingManager:
             query = query.where(DiskOffering.zone.is_null() | (DiskOffering.zone == zone.id))
         if keyword:
             query = query.where(DiskOffering.name.contains(keyword))
-        return _page(query.order_by(DiskOffering.id), page, pagesize)
+        return page_of(query.order_by(DiskOffering.id), page, pagesize)
 
     def delete_disk_offering(self, caller: Caller, offering: DiskOffering) -> None:
         if offering.removed is not None:
@@ -213,11 +207,8 @@ class OfferingManager:
         """Public offerings plus those dedicated to a domain on the caller's path."""
         if caller.is_root_admin:
             return query
-        parts = [p for p in caller.domain_path.split("/") if p]
-        paths = ["/"] + ["/" + "/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+        shared = model.domain.is_null() | model.domain.in_(ancestor_ids(caller.domain_path))
         if caller.is_domain_admin:
             below = Domain.select(Domain.id).where(Domain.path.startswith(caller.domain_path))
-            return query.where(model.domain.is_null() | model.domain.in_(Domain.select(Domain.id).where(
-                Domain.path.in_(paths))) | model.domain.in_(below))
-        return query.where(model.domain.is_null() |
-                           model.domain.in_(Domain.select(Domain.id).where(Domain.path.in_(paths))))
+            return query.where(shared | model.domain.in_(below))
+        return query.where(shared)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from native_api import fields as f
 from native_api.dispatch import Accepted
-from native_api.registry import FLAT, LIST, command, scope_params
+from native_api.registry import FLAT, command, scope_params
 from native_api.views.jobs import job_body
 
 

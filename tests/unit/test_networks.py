@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from backends.context import ROLE_ADMIN, Caller
 from backends.db import database, write_tx
 from backends.errors import InsufficientAddressCapacity, InvalidParameterValue
 from backends.managers.accounts import AccountManager
