@@ -76,6 +76,9 @@ class Cloud:
         if self.background:
             self._every("ping.interval", self.infra.ping_hosts)
             self._every("expunge.interval", self.vms.expunge_due)
+            # Finished jobs are kept job.expire.minutes; sweeping at the expunge interval is often enough.
+            self._every("expunge.interval", lambda: self.jobs.expire(self.config.get_int("job.expire.minutes")),
+                        name="job-expiry")
         self.started = True
         return self
 
@@ -83,6 +86,7 @@ class Cloud:
         self._stop.set()
         if self.started:
             self.jobs.shutdown(wait=False)
+            self.templates.shutdown()
         for t in self._threads:
             t.join(timeout=2)
         dbmod.close()
@@ -99,7 +103,7 @@ class Cloud:
     def lookup(self, entity: str, uuid: str):
         return lookup.find(entity, uuid)
 
-    def _every(self, setting: str, task) -> None:
+    def _every(self, setting: str, task, name: str | None = None) -> None:
         """Run ``task`` periodically; the period is re-read from ``setting`` each time."""
 
         def loop():
@@ -108,8 +112,8 @@ class Cloud:
                     with self.database.connection_context():
                         task()
                 except Exception:
-                    log.exception("periodic task %s failed", task.__name__)
+                    log.exception("periodic task %s failed", name or task.__name__)
 
-        thread = threading.Thread(target=loop, name=f"timer-{setting}", daemon=True)
+        thread = threading.Thread(target=loop, name=f"timer-{name or setting}", daemon=True)
         thread.start()
         self._threads.append(thread)
