@@ -188,3 +188,28 @@ def test_networks_and_empty_nat_listings(user_cs):
     assert all(n["type"] == "Shared" and n["canusefordeploy"] for n in networks)
     assert user_cs.listPublicIpAddresses() == {}
     assert user_cs.listPortForwardingRules() == {}
+
+
+def test_tenants_cannot_see_or_touch_each_others_vms(server, admin_cs, user_cs):
+    suffix = uuid.uuid4().hex[:6]
+    account = admin_cs.createAccount(username=f"iso-{suffix}", password="pw", email="i@example.com",
+                                     firstname="Iso", lastname="Lated", accounttype=0)["account"]
+    keys = admin_cs.registerUserKeys(id=account["user"][0]["id"])["userkeys"]
+    tenant = CloudStack(endpoint=server.api_url, key=keys["apikey"], secret=keys["secretkey"])
+    zone, offering, template = pick(tenant)
+    deployed = tenant.deployVirtualMachine(zoneid=zone["id"], serviceofferingid=offering["id"],
+                                           templateid=template["id"], startvm=False)
+    assert wait_job(tenant, deployed["jobid"])["jobstatus"] == 1
+    vm_id = deployed["id"]
+    for command, params in (("startVirtualMachine", {}), ("stopVirtualMachine", {}),
+                            ("rebootVirtualMachine", {}), ("destroyVirtualMachine", {}),
+                            ("updateVirtualMachine", {"displayname": "mine"}),
+                            ("scaleVirtualMachine", {"serviceofferingid": offering["id"]})):
+        error = _error(getattr(user_cs, command), id=vm_id, **params)
+        assert error["errorcode"] == 531, (command, error)
+    assert not user_cs.listVirtualMachines(id=vm_id, listall=True)
+    assert not user_cs.listVolumes(virtualmachineid=vm_id, listall=True)
+    assert not user_cs.listEvents(resourceid=vm_id, listall=True)
+    error = _error(user_cs.queryAsyncJobResult, jobid=deployed["jobid"])
+    assert error["errorcode"] == 431
+    assert tenant.listVirtualMachines(id=vm_id)["virtualmachine"][0]["state"] == "Stopped"
