@@ -32,10 +32,11 @@ def serve_forever(settings: Settings) -> int:
     from backends import bootstrap
     from server import credentials
     from server.app import create_app, create_cloud
+    from server.logs import RedactingRequestHandler
 
     cloud = create_cloud(settings)
     app = create_app(settings, cloud)
-    server = make_server(settings.host, settings.port, app, threaded=True)
+    server = make_server(settings.host, settings.port, app, threaded=True, request_handler=RedactingRequestHandler)
     print(credentials.describe(settings, bootstrap.demo_credentials()), flush=True)
     try:
         server.serve_forever()
