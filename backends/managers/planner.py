@@ -32,7 +32,7 @@ class DeploymentPlanner:
         likewise the pool's storage when one was claimed here.
         """
         need_cpu, need_mem = cpu_number * cpu_speed, memory_mib * MiB
-        avoid = sorted(set(avoid_hosts))
+        avoid = set(avoid_hosts)
         tags = {t.strip() for t in (host_tags or "").split(",") if t.strip()}
         cluster_id = cluster.id if cluster is not None else None
         if pool is not None and pool.scope in ("CLUSTER", "HOST"):
@@ -40,30 +40,43 @@ class DeploymentPlanner:
                 raise InsufficientCapacity(f"Storage pool {pool.name} is not reachable from cluster {cluster.name}")
             cluster_id = pool.cluster_id
 
-        def candidates(**narrow):
-            return self._candidates(zone, need_cpu, need_mem, cpu_speed, hypervisor=hypervisor, avoid=avoid,
+        def candidates(skip_hosts, skip_clusters, **narrow):
+            return self._candidates(zone, need_cpu, need_mem, cpu_speed, hypervisor=hypervisor,
+                                    avoid=sorted(set(avoid) | skip_hosts), skip_clusters=sorted(skip_clusters),
                                     cluster_id=cluster_id, **narrow)
 
-        ordered = []
-        if last_host is not None and host is None and last_host.id not in avoid:
-            ordered += candidates(host_id=last_host.id)
-        ordered += candidates(host_id=host.id if host is not None else None, limit=None if tags else CANDIDATES)
+        tried: set[int] = set()
         clusters_without_pool: set[int] = set()
-        seen: set[int] = set()
-        for host_id, host_cluster, host_tag_text in ordered:
-            if host_id in seen or host_cluster in clusters_without_pool or (tags and not tags <= _tags(host_tag_text)):
-                continue
-            seen.add(host_id)
-            if not self.cloud.capacity.claim(host_id, need_cpu, need_mem):
-                continue  # another deploy took it meanwhile
-            chosen_pool = pool
-            if pool is None and root_size_bytes > 0:
-                chosen_pool = self._claim_pool(zone, host_cluster, root_size_bytes)
-                if chosen_pool is None:
-                    self.cloud.capacity.release(host_id, need_cpu, need_mem)
-                    clusters_without_pool.add(host_cluster)
+        if last_host is not None and host is None and last_host.id not in avoid:
+            batch = candidates(tried, clusters_without_pool, host_id=last_host.id)
+        else:
+            batch = []
+        limit = None if tags else CANDIDATES
+        while True:
+            if not batch:
+                batch = candidates(tried, clusters_without_pool, host_id=host.id if host is not None else None,
+                                   limit=limit)
+                if not batch:
+                    break
+            for host_id, host_cluster, host_tag_text in batch:
+                if host_id in tried or host_cluster in clusters_without_pool:
                     continue
-            return Placement(host=Host.get_by_id(host_id), pool=chosen_pool)
+                tried.add(host_id)
+                if tags and not tags <= _tags(host_tag_text):
+                    continue
+                if not self.cloud.capacity.claim(host_id, need_cpu, need_mem):
+                    continue  # another deploy took it meanwhile
+                chosen_pool = pool
+                if pool is None and root_size_bytes > 0:
+                    chosen_pool = self._claim_pool(zone, host_cluster, root_size_bytes)
+                    if chosen_pool is None:
+                        self.cloud.capacity.release(host_id, need_cpu, need_mem)
+                        clusters_without_pool.add(host_cluster)
+                        continue
+                return Placement(host=Host.get_by_id(host_id), pool=chosen_pool)
+            if limit is None or host is not None:
+                break  # that batch was every candidate there is
+            batch = []
         if host is not None:
             raise InsufficientCapacity(f"Host {host.name} cannot take {cpu_number} x {cpu_speed} MHz, "
                                        f"{memory_mib} MiB")
@@ -72,7 +85,7 @@ class DeploymentPlanner:
 
     # -------------------------------------------------------------- queries
     def _candidates(self, zone, need_cpu, need_mem, cpu_speed, *, hypervisor=None, avoid=(), host_id=None,
-                    cluster_id=None, limit=None) -> list[tuple[int, int, str]]:
+                    cluster_id=None, skip_clusters=(), limit=None) -> list[tuple[int, int, str]]:
         """(host id, cluster id, host tags) of hosts with room, in allocation order.
 
         Hand-written SQL on purpose: this runs for every placement, and building
@@ -95,9 +108,10 @@ class DeploymentPlanner:
             if value is not None:
                 sql.append(f"AND {column} = {p}")
                 params.append(value)
-        if avoid:
-            sql.append(f"AND h.id NOT IN ({', '.join([p] * len(avoid))})")
-            params.extend(avoid)
+        for column, values in (("h.id", avoid), ("h.cluster_id", skip_clusters)):
+            if values:
+                sql.append(f"AND {column} NOT IN ({', '.join([p] * len(values))})")
+                params.extend(values)
         algorithm = (self.cloud.config.get("vm.allocation.algorithm") or "firstfit").lower()
         if algorithm == "random":
             sql.append("ORDER BY " + ("RANDOM()" if is_sqlite() else "RAND()"))

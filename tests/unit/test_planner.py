@@ -198,3 +198,18 @@ def test_random_deploy_stop_destroy_never_overcommits(sqlite_db, ops):
             expected = sum((c if row.capacity_type == HostCapacity.CPU else m)
                            for h, c, m in placed if h == row.host_id)
             assert row.used == expected
+
+
+def test_a_full_cluster_pool_sends_the_vm_to_another_cluster_past_the_first_batch(cloud):
+    """20 hosts in cluster 0 come first; its pool is full, so the VM lands in cluster 1."""
+    lab = build(cloud, hosts=((4, 2000, 8 * GiB),) * 21, clusters=1)
+    other = cloud.infra.add_cluster(lab.caller, lab.zone, lab.pod, name="late", hypervisor="Simulator")
+    cloud.infra.create_storage_pool(lab.caller, lab.zone, name="late-pool", url="nfs://nas/late", pod=lab.pod,
+                                    cluster=other, capacity_bytes=100 * GiB)
+    late = cloud.infra.add_host(lab.caller, lab.zone, lab.pod, hypervisor="Simulator", cluster=other,
+                                url="http://sim/z1/late?cpucore=4&cpuspeed=2000&memory=8589934592")
+    assert cloud.capacity.claim_storage(lab.clusters[0].pools.get().id, 200 * GiB)  # fill cluster 0's pool
+    placed = cloud.planner.plan(zone=lab.zone, cpu_number=1, cpu_speed=1000, memory_mib=512,
+                                root_size_bytes=GiB)
+    assert placed.host.id == late.id and placed.pool.cluster_id == other.id
+    assert sum(used(h)[1] for h in lab.hosts) == 0  # the hosts tried first got their claims back
