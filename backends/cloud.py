@@ -103,6 +103,9 @@ class Cloud:
     def lookup(self, entity: str, uuid: str):
         return lookup.find(entity, uuid)
 
+    def lookup_prefix(self, entity: str, prefix: str):
+        return lookup.find_by_prefix(entity, prefix)
+
     def _every(self, setting: str, task, name: str | None = None) -> None:
         """Run ``task`` periodically; the period is re-read from ``setting`` each time."""
 

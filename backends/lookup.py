@@ -22,3 +22,12 @@ def find(entity: str, uuid: str):
     """The row of kind ``entity`` with this uuid, or None."""
     model = ENTITIES[entity]
     return model.get_or_none(model.uuid == uuid)
+
+
+def find_by_prefix(entity: str, prefix: str):
+    """The one row of kind ``entity`` whose uuid starts with ``prefix``, or None (none or ambiguous).
+
+    A range rather than LIKE, so both SQLite and MariaDB use the uuid index."""
+    model = ENTITIES[entity]
+    rows = list(model.select().where(model.uuid >= prefix, model.uuid < prefix + "~").limit(2))
+    return rows[0] if len(rows) == 1 else None

@@ -34,9 +34,27 @@ def _extra_models(db):
     db.create_tables(simulator_store.MODELS)
 
 
+def _launch_groups(db):
+    """VM launch groups and idempotency tokens (databases created before they existed)."""
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+
+    from backends.models import VirtualMachine
+
+    have = {c.name for c in db.get_columns(VirtualMachine._meta.table_name)}
+    migrator = SchemaMigrator.from_database(db)
+    steps = []
+    for name in ("launch_group", "client_token"):
+        if name not in have:
+            field = VirtualMachine._meta.fields[name]
+            steps.append(migrator.add_column(VirtualMachine._meta.table_name, name, field))  # indexes it too
+    if steps:
+        apply(*steps)
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
     (2, "simulator store", _extra_models),
+    (3, "VM launch groups and client tokens", _launch_groups),
 ]
 
 

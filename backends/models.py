@@ -419,6 +419,10 @@ class VirtualMachine(Entity):
     is_dynamically_scalable = pw.BooleanField(default=False)
     details = pw.TextField(default="{}")  # JSON object of strings
     first_start_pending = pw.BooleanField(default=True)
+    # VMs launched by one request share a launch group (EC2 shows it as the reservation); a
+    # client's idempotency token makes a retried launch return the first one's VMs.
+    launch_group = pw.CharField(max_length=40, null=True, index=True)
+    client_token = pw.CharField(max_length=64, null=True, index=True)
     update_count = pw.IntegerField(default=0)
     state_changed = pw.DateTimeField(default=utcnow, index=True)
     removed = pw.DateTimeField(null=True, index=True)

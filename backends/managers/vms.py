@@ -49,7 +49,8 @@ class VmManager:
                                          resource=f"VM instance {vm.uuid}")
 
     def list(self, caller: Caller, *, scope, id=None, ids=None, name=None, state=None, zone=None,
-             template=None, service_offering=None, host=None, keyword=None, page=None, pagesize=None):
+             template=None, service_offering=None, host=None, keyword=None, page=None, pagesize=None,
+             include_destroyed: bool = False):
         """VMs the caller may see, newest first; destroyed ones only when allowed."""
         query = VirtualMachine.select().where(VirtualMachine.removed.is_null())
         query = scope.apply(query, VirtualMachine)
@@ -65,7 +66,7 @@ class VmManager:
                 query = query.where(VirtualMachine.state.not_in(("Destroyed", "Expunging")))
             else:
                 query = query.where(VirtualMachine.state == wanted)
-        elif not (caller.is_admin or self.cloud.config.get_bool("allow.user.view.destroyed.vm")):
+        elif not (include_destroyed or caller.is_admin or self.cloud.config.get_bool("allow.user.view.destroyed.vm")):
             query = query.where(VirtualMachine.state.not_in(("Destroyed", "Expunging")))
         if zone is not None:
             query = query.where(VirtualMachine.zone == zone.id)
@@ -91,7 +92,8 @@ class VmManager:
                owner=None, name: str | None = None, display_name: str | None = None, start: bool = True,
                user_data: str | None = None, key_pair: str | None = None, ssh_public_key: str | None = None,
                root_disk_size_gb: int | None = None, group: str | None = None, host: Host | None = None,
-               details: dict | None = None, request_ip: str | None = None) -> VirtualMachine:
+               details: dict | None = None, request_ip: str | None = None, launch_group: str | None = None,
+               client_token: str | None = None) -> VirtualMachine:
         """Create the VM (Stopped), its NIC and ROOT volume, counting them against limits.
 
         Starting it is separate (:meth:`start_work`), so the API can answer with
@@ -130,6 +132,7 @@ class VmManager:
                                                           else {})}),
                 is_dynamically_scalable=template.is_dynamically_scalable,
                 password=_password() if template.password_enabled else None,
+                launch_group=launch_group, client_token=client_token,
             )
             # CloudStack's naming: i-<account id>-<vm id>-VM; hostname defaults from the uuid.
             vm.instance_name = f"i-{account.id}-{vm.id}-VM"
@@ -144,6 +147,12 @@ class VmManager:
                                      account_id=account.id, domain_id=account.domain_id,
                                      resource_type="VirtualMachine", resource_uuid=vm.uuid)
         return vm
+
+    def launched_with_token(self, account, client_token: str) -> list[VirtualMachine]:
+        """The VMs an earlier launch with this idempotency token created for the account."""
+        return list(VirtualMachine.select().where(VirtualMachine.account == account.id,
+                                                  VirtualMachine.client_token == client_token)
+                    .order_by(VirtualMachine.id))
 
     def created_work(self, vm: VirtualMachine):
         """The job of a deploy with startvm=false: the VM simply stays Stopped."""
@@ -445,6 +454,11 @@ class VmManager:
                                      account_id=vm.account_id, domain_id=vm.domain_id,
                                      resource_type="VirtualMachine", resource_uuid=vm.uuid)
         return JobResult()
+
+    def discard(self, caller: Caller, vm: VirtualMachine) -> None:
+        """Undo a launch that will not go ahead: destroy and expunge the VM at once."""
+        self.check_owner(caller, vm)
+        self._do_destroy(caller, vm.id, True)
 
     def expunge_owned_by(self, caller: Caller | None, account) -> int:
         """Destroy and expunge every VM of ``account`` (account deletion); returns how many."""
