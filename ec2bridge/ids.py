@@ -1,0 +1,29 @@
+"""EC2 resource ids derived from backend UUIDs: ``i-`` + the first 17 hex digits of the VM's uuid.
+
+Deriving (rather than storing) the id keeps one identity per resource for both
+APIs; 68 bits make a collision within one cloud vanishingly unlikely, and a
+lookup is an index range scan on the uuid.
+"""
+from __future__ import annotations
+
+import re
+
+from ec2bridge.errors import Ec2Error
+
+KINDS = {"i": ("VirtualMachine", "InvalidInstanceID"), "ami": ("Template", "InvalidAMIID"),
+         "r": (None, "InvalidReservationID")}
+
+
+def to_ec2(prefix: str, uuid: str) -> str:
+    return f"{prefix}-{uuid.replace('-', '')[:17]}"
+
+
+def uuid_prefix(prefix: str, ec2_id: str) -> str:
+    """The uuid prefix an EC2 id stands for; ``Invalid<Kind>ID.Malformed`` when it is not one."""
+    match = re.fullmatch(rf"{prefix}-([0-9a-f]{{17}}|[0-9a-f]{{8}})", ec2_id or "")
+    if not match:
+        code = KINDS.get(prefix, (None, "InvalidID"))[1]
+        raise Ec2Error(f"{code}.Malformed", f'Invalid id: "{ec2_id}" (expecting "{prefix}-...")')
+    hexed = match.group(1)
+    cuts = [(0, 8), (8, 12), (12, 16), (16, 17)]
+    return "-".join(hexed[a:b] for a, b in cuts if a < len(hexed))
