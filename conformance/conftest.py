@@ -109,3 +109,22 @@ def libcloud_driver(server):
     key, secret = server.keys("demo")
     cls = get_driver(Provider.CLOUDSTACK)
     return cls(key=key, secret=secret, host="127.0.0.1", port=server.port, path="/client/api", secure=False)
+
+
+def ec2_client(server, profile: str = "demo", region: str = "us-east-1", service: str = "ec2"):
+    import boto3
+    from botocore.config import Config
+
+    key, secret = server.keys(profile)
+    return boto3.client(service, endpoint_url=server.url, region_name=region, aws_access_key_id=key,
+                        aws_secret_access_key=secret, config=Config(retries={"max_attempts": 1}))
+
+
+@pytest.fixture(scope="module")
+def ec2(server):
+    return ec2_client(server)
+
+
+@pytest.fixture(scope="module")
+def admin_ec2(server):
+    return ec2_client(server, "admin")

@@ -23,6 +23,7 @@ def create_cloud(settings: Settings, *, background: bool = True) -> Cloud:
 
 
 def create_app(settings: Settings | None = None, cloud: Cloud | None = None) -> Flask:
+    from ec2bridge.app import blueprint as ec2_blueprint
     from native_api.app import blueprint as native_blueprint
 
     settings = settings or Settings.from_env()
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, cloud: Cloud | None = None) -> 
     app = Flask("ec2bridge")
     app.config["CLOUD"] = cloud
     app.register_blueprint(native_blueprint(cloud))
+    app.register_blueprint(ec2_blueprint(cloud))
 
     @app.teardown_request
     def _close_db(_exc):

@@ -1,0 +1,136 @@
+"""The unmodified boto3 EC2 client against a real server: the protocol and the first actions."""
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError, WaiterError
+
+from conformance.conftest import ec2_client
+
+
+def _code(call, **params):
+    with pytest.raises(ClientError) as info:
+        call(**params)
+    return info.value.response["Error"]["Code"], info.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def _demo_image(ec2):
+    images = ec2.describe_images(Owners=["amazon"])["Images"]
+    return next(i for i in images if i["Name"] == "ubuntu-22.04")
+
+
+def test_regions_zones_and_instance_types(ec2):
+    assert [r["RegionName"] for r in ec2.describe_regions()["Regions"]] == ["us-east-1"]
+    zones = ec2.describe_availability_zones()["AvailabilityZones"]
+    assert [z["ZoneName"] for z in zones] == ["us-east-1a", "us-east-1b"]
+    assert all(z["State"] == "available" for z in zones)
+    types = {t["InstanceType"]: t for t in ec2.describe_instance_types()["InstanceTypes"]}
+    assert types["m5.large"]["VCpuInfo"]["DefaultVCpus"] == 2 and types["m5.large"]["MemoryInfo"]["SizeInMiB"] == 8192
+    only = ec2.describe_instance_types(InstanceTypes=["t2.micro"])["InstanceTypes"]
+    assert [t["InstanceType"] for t in only] == ["t2.micro"]
+    assert _code(ec2.describe_instance_types, InstanceTypes=["x9.huge"]) == ("InvalidInstanceType", 400)
+    filtered = ec2.describe_availability_zones(Filters=[{"Name": "zone-name", "Values": ["*b"]}])
+    assert [z["ZoneName"] for z in filtered["AvailabilityZones"]] == ["us-east-1b"]
+
+
+def test_images(ec2):
+    image = _demo_image(ec2)
+    assert image["ImageId"].startswith("ami-") and len(image["ImageId"]) == 21 and image["State"] == "available"
+    assert ec2.describe_images(ImageIds=[image["ImageId"]])["Images"][0]["Name"] == "ubuntu-22.04"
+    assert _code(ec2.describe_images, ImageIds=["ami-0123456789abcdef0"])[0] == "InvalidAMIID.NotFound"
+    assert _code(ec2.describe_images, ImageIds=["nope"])[0] == "InvalidAMIID.Malformed"
+    named = ec2.describe_images(Filters=[{"Name": "name", "Values": ["debian-*"]}])["Images"]
+    assert [i["Name"] for i in named] == ["debian-12"]
+
+
+def test_run_describe_stop_start_reboot_terminate_with_waiters(ec2, user_cs):
+    image = _demo_image(ec2)
+    reservation = ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.micro", MinCount=2, MaxCount=2,
+                                    Placement={"AvailabilityZone": "us-east-1b"}, KeyName="none")
+    ids = [i["InstanceId"] for i in reservation["Instances"]]
+    assert len(ids) == 2 and all(i["State"]["Name"] == "pending" for i in reservation["Instances"])
+    assert reservation["ReservationId"].startswith("r-") and len(reservation["OwnerId"]) == 12
+    waiter_config = {"Delay": 1, "MaxAttempts": 30}
+    ec2.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig=waiter_config)
+    described = ec2.describe_instances(InstanceIds=ids)["Reservations"]
+    assert len(described) == 1 and described[0]["ReservationId"] == reservation["ReservationId"]
+    instance = described[0]["Instances"][0]
+    assert instance["State"] == {"Code": 16, "Name": "running"}
+    assert instance["Placement"]["AvailabilityZone"] == "us-east-1b"
+    assert instance["PrivateIpAddress"].startswith("10.2.") and instance["InstanceType"] == "t2.micro"
+
+    # The same VMs, with the same owner, through the native API.
+    native = user_cs.listVirtualMachines(listall=True)["virtualmachine"]
+    assert {vm["id"].replace("-", "")[:17] for vm in native} >= {i[2:] for i in ids}
+
+    running = ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["running"]},
+                                              {"Name": "instance-id", "Values": [ids[0]]}])["Reservations"]
+    assert [i["InstanceId"] for r in running for i in r["Instances"]] == [ids[0]]
+
+    stopping = ec2.stop_instances(InstanceIds=[ids[0]])["StoppingInstances"][0]
+    assert stopping["PreviousState"]["Name"] == "running" and stopping["CurrentState"]["Name"] == "stopping"
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[ids[0]], WaiterConfig=waiter_config)
+    again = ec2.stop_instances(InstanceIds=[ids[0]])["StoppingInstances"][0]
+    assert again["PreviousState"]["Name"] == again["CurrentState"]["Name"] == "stopped"
+    ec2.start_instances(InstanceIds=[ids[0]])
+    ec2.get_waiter("instance_running").wait(InstanceIds=[ids[0]], WaiterConfig=waiter_config)
+    ec2.reboot_instances(InstanceIds=[ids[0]])
+
+    terminating = ec2.terminate_instances(InstanceIds=ids)["TerminatingInstances"]
+    assert {t["CurrentState"]["Name"] for t in terminating} == {"shutting-down"}
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=ids, WaiterConfig=waiter_config)
+    assert _code(ec2.start_instances, InstanceIds=[ids[0]])[0] == "IncorrectInstanceState"
+
+
+def test_client_token_makes_run_instances_idempotent(ec2):
+    image = _demo_image(ec2)
+    first = ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=1, MaxCount=1,
+                              ClientToken="retry-me-1")
+    second = ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=1, MaxCount=1,
+                               ClientToken="retry-me-1")
+    assert first["Instances"][0]["InstanceId"] == second["Instances"][0]["InstanceId"]
+    ec2.terminate_instances(InstanceIds=[first["Instances"][0]["InstanceId"]])
+
+
+def test_errors_and_dry_run(server, ec2, admin_ec2):
+    image = _demo_image(ec2)
+    assert _code(ec2.run_instances, ImageId=image["ImageId"], InstanceType="x9.huge", MinCount=1,
+                 MaxCount=1)[0] == "InvalidParameterValue"
+    assert _code(ec2.run_instances, ImageId="ami-0123456789abcdef0", MinCount=1,
+                 MaxCount=1)[0] == "InvalidAMIID.NotFound"
+    assert _code(ec2.describe_instances, InstanceIds=["i-0123456789abcdef0"]) == \
+        ("InvalidInstanceID.NotFound", 400)
+    assert _code(ec2.describe_instances, InstanceIds=["i-zz"])[0] == "InvalidInstanceID.Malformed"
+    assert _code(ec2.describe_regions, DryRun=True) == ("DryRunOperation", 412)
+    assert _code(ec2.describe_vpcs)[0] == "UnsupportedOperation"
+    forged = ec2_client(server)
+    forged._request_signer._credentials.secret_key = "wrong"  # noqa: SLF001 - simulate a bad secret
+    assert _code(forged.describe_regions) == ("AuthFailure", 401)
+
+
+def test_tenants_do_not_see_each_others_instances(server, ec2, admin_cs):
+    import boto3
+
+    account = admin_cs.createAccount(username="ec2-other", password="pw", email="o@example.com",
+                                     firstname="O", lastname="Ther", accounttype=0)["account"]
+    keys = admin_cs.registerUserKeys(id=account["user"][0]["id"])["userkeys"]
+    other = boto3.client("ec2", endpoint_url=server.url, region_name="us-east-1",
+                         aws_access_key_id=keys["apikey"], aws_secret_access_key=keys["secretkey"])
+    image = _demo_image(ec2)
+    mine = ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=1,
+                             MaxCount=1)["Instances"][0]["InstanceId"]
+    assert not other.describe_instances()["Reservations"]
+    assert _code(other.describe_instances, InstanceIds=[mine])[0] == "InvalidInstanceID.NotFound"
+    assert _code(other.terminate_instances, InstanceIds=[mine])[0] == "InvalidInstanceID.NotFound"
+    ec2.terminate_instances(InstanceIds=[mine])
+
+
+def test_get_caller_identity(server):
+    sts = ec2_client(server, service="sts")
+    identity = sts.get_caller_identity()
+    assert len(identity["Account"]) == 12 and identity["Arn"].endswith(":user/demo")
+
+
+def test_waiter_failure_is_reported(ec2):
+    with pytest.raises(WaiterError):
+        ec2.get_waiter("instance_running").wait(InstanceIds=["i-0123456789abcdef0"],
+                                                WaiterConfig={"Delay": 1, "MaxAttempts": 1})

@@ -1,0 +1,140 @@
+"""Regions, availability zones, instance types and images."""
+from __future__ import annotations
+
+from ec2bridge.actions import Context, action
+from ec2bridge.actions.filters import apply
+from ec2bridge.errors import Ec2Error
+from ec2bridge.ids import to_ec2, uuid_prefix
+
+GiB = 1 << 30
+
+
+@action("DescribeRegions")
+def describe_regions(ctx: Context, args: dict) -> dict:
+    _, regions = ctx.cloud.infra.list_regions()
+    items = [{"RegionName": r.name, "Endpoint": r.endpoint or f"ec2.{r.name}.ec2bridge.local",
+              "OptInStatus": "opt-in-not-required"} for r in regions]
+    wanted = args.get("RegionNames")
+    if wanted:
+        unknown = sorted(set(wanted) - {i["RegionName"] for i in items})
+        if unknown:
+            raise Ec2Error("InvalidParameterValue", f"Invalid region: {unknown[0]}")
+        items = [i for i in items if i["RegionName"] in wanted]
+    return {"Regions": apply(items, args.get("Filters"), {
+        "region-name": lambda i: i["RegionName"], "endpoint": lambda i: i["Endpoint"],
+        "opt-in-status": lambda i: i["OptInStatus"]})}
+
+
+@action("DescribeAvailabilityZones")
+def describe_availability_zones(ctx: Context, args: dict) -> dict:
+    _, zones = ctx.cloud.infra.list_zones(ctx.caller)
+    items = [{"ZoneName": z.name, "ZoneId": f"{_short(ctx.region)}-az{i + 1}", "State": "available",
+              "RegionName": ctx.region, "ZoneType": "availability-zone", "OptInStatus": "opt-in-not-required",
+              "GroupName": ctx.region, "NetworkBorderGroup": ctx.region, "Messages": []}
+             for i, z in enumerate(zones) if z.region.name == ctx.region]
+    wanted = args.get("ZoneNames")
+    if wanted:
+        unknown = sorted(set(wanted) - {i["ZoneName"] for i in items})
+        if unknown:
+            raise Ec2Error("InvalidParameterValue", f"The zone '{unknown[0]}' does not exist.")
+        items = [i for i in items if i["ZoneName"] in wanted]
+    return {"AvailabilityZones": apply(items, args.get("Filters"), {
+        "zone-name": lambda i: i["ZoneName"], "zone-id": lambda i: i["ZoneId"], "state": lambda i: i["State"],
+        "region-name": lambda i: i["RegionName"], "zone-type": lambda i: i["ZoneType"]})}
+
+
+def _short(region: str) -> str:
+    parts = region.split("-")
+    return "".join(p[0] for p in parts[:-1]) + parts[-1] if len(parts) > 1 else region
+
+
+@action("DescribeInstanceTypes")
+def describe_instance_types(ctx: Context, args: dict) -> dict:
+    _, offerings = ctx.cloud.offerings.list_service_offerings(ctx.caller)
+    items = [_instance_type(o) for o in offerings if o.instance_type and not o.is_customized]
+    wanted = args.get("InstanceTypes")
+    if wanted:
+        unknown = sorted(set(wanted) - {i["InstanceType"] for i in items})
+        if unknown:
+            raise Ec2Error("InvalidInstanceType", f"The following supplied instance types do not exist: "
+                                                  f"[{', '.join(unknown)}]")
+        items = [i for i in items if i["InstanceType"] in wanted]
+    return {"InstanceTypes": apply(items, args.get("Filters"), {
+        "instance-type": lambda i: i["InstanceType"], "vcpu-info.default-vcpus": lambda i: i["VCpuInfo"]["DefaultVCpus"],
+        "memory-info.size-in-mib": lambda i: i["MemoryInfo"]["SizeInMiB"],
+        "current-generation": lambda i: i["CurrentGeneration"]})}
+
+
+def _instance_type(offering) -> dict:
+    family = offering.instance_type.split(".")[0]
+    return {
+        "InstanceType": offering.instance_type, "CurrentGeneration": family not in ("t1", "m1"),
+        "FreeTierEligible": offering.instance_type in ("t2.micro", "t3.micro"),
+        "SupportedUsageClasses": ["on-demand"], "SupportedRootDeviceTypes": ["ebs"],
+        "SupportedVirtualizationTypes": ["hvm"], "BareMetal": False, "Hypervisor": "xen",
+        "ProcessorInfo": {"SupportedArchitectures": ["x86_64"],
+                          "SustainedClockSpeedInGhz": round(offering.cpu_speed / 1000, 1)},
+        "VCpuInfo": {"DefaultVCpus": offering.cpu_number, "DefaultCores": offering.cpu_number,
+                     "DefaultThreadsPerCore": 1},
+        "MemoryInfo": {"SizeInMiB": offering.memory},
+        "InstanceStorageSupported": False, "EbsInfo": {"EbsOptimizedSupport": "default"},
+        "NetworkInfo": {"NetworkPerformance": "Moderate", "MaximumNetworkInterfaces": 1,
+                        "Ipv4AddressesPerInterface": 1, "Ipv6Supported": False},
+        "PlacementGroupInfo": {"SupportedStrategies": []}, "HibernationSupported": False,
+        "BurstablePerformanceSupported": family.startswith("t"), "DedicatedHostsSupported": False,
+        "AutoRecoverySupported": False, "SupportedBootModes": ["legacy-bios"],
+    }
+
+
+@action("DescribeImages")
+def describe_images(ctx: Context, args: dict) -> dict:
+    owner_number = ctx.cloud.accounts.get_caller_account(ctx.caller).owner_number
+    _, copies = ctx.cloud.templates.list(ctx.caller, is_iso=False, filter="executable")
+    images: dict[str, dict] = {}
+    for copy in copies:
+        if copy.zone.region.name != ctx.region:
+            continue
+        images.setdefault(copy.template.uuid, image_of(copy.template, copy))
+    items = list(images.values())
+    owners = args.get("Owners")
+    if owners:
+        def owned(item):
+            return any(o == item["OwnerId"] or (o == "self" and item["OwnerId"] == owner_number)
+                       or (o in ("amazon", "aws-marketplace") and item["ImageOwnerAlias"] == "amazon")
+                       for o in owners)
+        items = [i for i in items if owned(i)]
+    wanted = args.get("ImageIds")
+    if wanted:
+        for image_id in wanted:
+            uuid_prefix("ami", image_id)
+        missing = sorted(set(wanted) - {i["ImageId"] for i in items})
+        if missing:
+            raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{missing[0]}]' does not exist")
+        items = [i for i in items if i["ImageId"] in wanted]
+    return {"Images": apply(items, args.get("Filters"), {
+        "image-id": lambda i: i["ImageId"], "name": lambda i: i["Name"], "owner-id": lambda i: i["OwnerId"],
+        "owner-alias": lambda i: i.get("ImageOwnerAlias"), "state": lambda i: i["State"],
+        "architecture": lambda i: i["Architecture"], "is-public": lambda i: i["Public"],
+        "platform-details": lambda i: i["PlatformDetails"], "root-device-type": lambda i: i["RootDeviceType"],
+        "virtualization-type": lambda i: i["VirtualizationType"], "description": lambda i: i["Description"]})}
+
+
+def image_of(template, copy=None) -> dict:
+    ready = copy is None or copy.download_state == "DOWNLOADED"
+    os_name = template.os_type.name if template.os_type_id else ""
+    size = max(1, -(-(copy.size if copy is not None else 0) // GiB))
+    return {
+        "ImageId": to_ec2("ami", template.uuid), "Name": template.name, "Description": template.display_text,
+        "ImageLocation": template.url or template.name, "State": "available" if ready else "pending",
+        "OwnerId": template.account.owner_number,
+        "ImageOwnerAlias": "amazon" if template.is_featured else None,
+        "CreationDate": template.created.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "Public": template.is_public,
+        "Architecture": "x86_64", "ImageType": "machine", "Hypervisor": "xen",
+        "VirtualizationType": "hvm", "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda",
+        "BlockDeviceMappings": [{"DeviceName": "/dev/xvda",
+                                 "Ebs": {"DeleteOnTermination": True, "VolumeSize": size, "VolumeType": "gp2",
+                                         "Encrypted": False}}],
+        "EnaSupport": True, "Platform": "windows" if "Windows" in os_name else None,
+        "PlatformDetails": "Windows" if "Windows" in os_name else "Linux/UNIX",
+        "UsageOperation": "RunInstances", "Tags": [],
+    }

@@ -1,0 +1,267 @@
+"""Instances: run, describe, start, stop, reboot, terminate, over the VM manager."""
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+
+from backends.errors import CloudError
+from ec2bridge.actions import Context, action
+from ec2bridge.actions.filters import apply
+from ec2bridge.errors import Ec2Error, from_cloud_error
+from ec2bridge.ids import to_ec2, uuid_prefix
+
+GiB = 1 << 30
+STATES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
+BY_VM_STATE = {"Starting": "pending", "Running": "running", "Migrating": "running", "Stopping": "stopping",
+               "Stopped": "stopped", "Destroyed": "terminated", "Expunging": "terminated", "Error": "terminated"}
+
+
+def _state(name: str) -> dict:
+    return {"Code": STATES[name], "Name": name}
+
+
+def state_of(ctx: Context, vm, busy: set[int]) -> str:
+    name = BY_VM_STATE.get(vm.state, "pending")
+    if vm.state == "Stopped" and vm.first_start_pending and vm.id in busy:
+        return "pending"  # launched, its start job not picked up yet
+    return name
+
+
+def _busy(ctx: Context) -> set[int]:
+    return {int(key[3:]) for key in ctx.cloud.jobs.busy_keys("vm:")}
+
+
+def instance_of(ctx: Context, vm, busy: set[int]) -> dict:
+    state = state_of(ctx, vm, busy)
+    nic = next((n for n in vm.nics if n.is_default), None)
+    ip = nic.ip_address if nic is not None else None
+    dns = f"ip-{ip.replace('.', '-')}.{ctx.region}.compute.internal" if ip else ""
+    root = next((v for v in vm.volumes if v.volume_type == "ROOT"), None) if state != "terminated" else None
+    item = {
+        "InstanceId": to_ec2("i", vm.uuid), "ImageId": to_ec2("ami", vm.template.uuid),
+        "State": _state(state), "PrivateDnsName": dns, "PublicDnsName": "", "StateTransitionReason": "",
+        "AmiLaunchIndex": 0, "ProductCodes": [],
+        "InstanceType": vm.service_offering.instance_type or vm.service_offering.name,
+        "LaunchTime": vm.created, "Placement": {"AvailabilityZone": vm.zone.name, "GroupName": "",
+                                                 "Tenancy": "default"},
+        "Monitoring": {"State": "disabled"}, "PrivateIpAddress": ip, "Architecture": "x86_64",
+        "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda", "VirtualizationType": "hvm",
+        "Hypervisor": "xen", "EbsOptimized": False, "EnaSupport": True, "SourceDestCheck": True,
+        "ClientToken": vm.client_token or "", "Tags": [], "SecurityGroups": [],
+        "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances", "KeyName": vm.key_pair,
+        "CpuOptions": {"CoreCount": vm.cpu_number, "ThreadsPerCore": 1},
+        "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {
+            "VolumeId": to_ec2("vol", root.uuid), "Status": "attached", "AttachTime": vm.created,
+            "DeleteOnTermination": True}}] if root is not None else [],
+        "NetworkInterfaces": [{
+            "NetworkInterfaceId": to_ec2("eni", nic.uuid), "PrivateIpAddress": ip, "PrivateDnsName": dns,
+            "MacAddress": nic.mac_address, "Status": "in-use", "SourceDestCheck": True, "InterfaceType": "interface",
+            "OwnerId": vm.account.owner_number, "Groups": [],
+            "Attachment": {"AttachmentId": to_ec2("eni-attach", nic.uuid), "DeviceIndex": 0, "Status": "attached",
+                           "AttachTime": vm.created, "DeleteOnTermination": True},
+            "PrivateIpAddresses": [{"PrivateIpAddress": ip, "PrivateDnsName": dns, "Primary": True}],
+        }] if nic is not None and state != "terminated" else [],
+    }
+    if state in ("stopped", "terminated"):
+        reason = "Server.InsufficientInstanceCapacity" if vm.state == "Error" else "Client.UserInitiatedShutdown"
+        item["StateReason"] = {"Code": reason, "Message": reason + ": " + (
+            "Insufficient capacity" if vm.state == "Error" else "User initiated shutdown")}
+        item["StateTransitionReason"] = f"User initiated ({vm.state_changed:%Y-%m-%d %H:%M:%S GMT})"
+        item.pop("PrivateIpAddress") if state == "terminated" else None
+    return item
+
+
+def _reservation(ctx: Context, vms: list, busy: set[int]) -> dict:
+    first = vms[0]
+    return {"ReservationId": to_ec2("r", first.launch_group or first.uuid),
+            "OwnerId": first.account.owner_number, "Groups": [],
+            "Instances": [instance_of(ctx, vm, busy) for vm in vms]}
+
+
+def _vm(ctx: Context, instance_id: str):
+    vm = ctx.cloud.lookup_prefix("VirtualMachine", uuid_prefix("i", instance_id))
+    if vm is None or vm.removed is not None:
+        raise Ec2Error("InvalidInstanceID.NotFound", f"The instance ID '{instance_id}' does not exist")
+    try:
+        ctx.cloud.vms.check_owner(ctx.caller, vm)
+    except CloudError:
+        raise Ec2Error("InvalidInstanceID.NotFound", f"The instance ID '{instance_id}' does not exist") from None
+    return vm
+
+
+# ------------------------------------------------------------------ run
+
+@action("RunInstances")
+def run_instances(ctx: Context, args: dict) -> dict:
+    cloud, caller = ctx.cloud, ctx.caller
+    low, high = args["MinCount"], args["MaxCount"]
+    if low < 1 or high < low:
+        raise Ec2Error("InvalidParameterValue", "MinCount must be at least 1 and no more than MaxCount")
+    if "ImageId" not in args:
+        raise Ec2Error("MissingParameter", "The request must contain the parameter ImageId")
+    template = cloud.lookup_prefix("Template", uuid_prefix("ami", args["ImageId"]))
+    if template is None or template.removed is not None or template.is_iso:
+        raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{args['ImageId']}]' does not exist")
+    type_name = args.get("InstanceType", "m1.small")
+    offering = cloud.offerings.by_instance_type(type_name)
+    if offering is None:
+        raise Ec2Error("InvalidParameterValue", f"Invalid value '{type_name}' for InstanceType.")
+    zone = _zone(ctx, (args.get("Placement") or {}).get("AvailabilityZone"))
+    account = cloud.accounts.get_caller_account(caller)
+    token = args.get("ClientToken")
+    if token:
+        earlier = cloud.vms.launched_with_token(account, token)
+        if earlier:
+            return _reservation(ctx, earlier, _busy(ctx))
+    user_data = args.get("UserData")
+    if user_data is not None:
+        try:
+            base64.b64decode(user_data, validate=True)
+        except (binascii.Error, ValueError):
+            user_data = base64.b64encode(user_data.encode()).decode()
+    root_gb = next((m["Ebs"]["VolumeSize"] for m in args.get("BlockDeviceMappings") or []
+                    if (m.get("Ebs") or {}).get("VolumeSize")), None)
+    group = str(uuid.uuid4())
+    launched = []
+    try:
+        for _ in range(high):
+            try:
+                vm = cloud.vms.deploy(caller, zone=zone, offering=offering, template=template, owner=account,
+                                      user_data=user_data, key_pair=args.get("KeyName"),
+                                      root_disk_size_gb=root_gb, launch_group=group, client_token=token)
+            except CloudError:
+                if len(launched) >= low:
+                    break
+                raise
+            launched.append(vm)
+    except CloudError as exc:
+        for vm in launched:  # below MinCount: all or nothing
+            cloud.vms.discard(caller, vm)
+        error = from_cloud_error(exc)
+        if error.code == "InstanceLimitExceeded":
+            error.message = f"You have requested more instances ({high}) than your current instance limit allows."
+        raise error from exc
+    for vm in launched:
+        cloud.jobs.submit(caller, "RunInstances", cloud.vms.start_work(caller, vm), instance_type="VirtualMachine",
+                          instance_uuid=vm.uuid, sync_key=cloud.vms.sync_key(vm))
+    busy = _busy(ctx) | {vm.id for vm in launched}
+    reservation = _reservation(ctx, [cloud.lookup("VirtualMachine", vm.uuid) for vm in launched], busy)
+    for item in reservation["Instances"]:
+        item["State"] = _state("pending")  # AWS answers pending at once, whatever the job has done
+    return reservation
+
+
+def _zone(ctx: Context, name: str | None):
+    _, zones = ctx.cloud.infra.list_zones(ctx.caller)
+    zones = [z for z in zones if z.region.name == ctx.region]
+    if name is None:
+        if not zones:
+            raise Ec2Error("Unsupported", f"Region {ctx.region} has no availability zone")
+        return zones[0]
+    for zone in zones:
+        if zone.name == name:
+            return zone
+    raise Ec2Error("InvalidParameterValue", f"Invalid availability zone: [{name}]")
+
+
+# ------------------------------------------------------------- describe
+
+FILTERS = {
+    "instance-id": lambda i: i["InstanceId"], "instance-state-name": lambda i: i["State"]["Name"],
+    "instance-state-code": lambda i: i["State"]["Code"], "instance-type": lambda i: i["InstanceType"],
+    "image-id": lambda i: i["ImageId"], "availability-zone": lambda i: i["Placement"]["AvailabilityZone"],
+    "private-ip-address": lambda i: i.get("PrivateIpAddress"), "key-name": lambda i: i.get("KeyName"),
+    "reservation-id": lambda i: i["_reservation"], "owner-id": lambda i: i["_owner"],
+    "private-dns-name": lambda i: i["PrivateDnsName"], "architecture": lambda i: i["Architecture"],
+    "root-device-type": lambda i: i["RootDeviceType"], "client-token": lambda i: i["ClientToken"],
+}
+
+
+@action("DescribeInstances")
+def describe_instances(ctx: Context, args: dict) -> dict:
+    cloud, caller = ctx.cloud, ctx.caller
+    scope = cloud.accounts.scope(caller)
+    wanted = args.get("InstanceIds")
+    if wanted:
+        vms = [_vm(ctx, instance_id) for instance_id in wanted]
+    else:
+        _, vms = cloud.vms.list(caller, scope=scope, include_destroyed=True)
+        vms = [vm for vm in reversed(vms) if vm.zone.region.name == ctx.region]
+    busy = _busy(ctx)
+    groups: dict[str, list] = {}
+    for vm in vms:
+        groups.setdefault(vm.launch_group or vm.uuid, []).append(vm)
+    reservations = []
+    for members in groups.values():
+        reservation = _reservation(ctx, members, busy)
+        for item in reservation["Instances"]:
+            item["_reservation"], item["_owner"] = reservation["ReservationId"], reservation["OwnerId"]
+        reservation["Instances"] = apply(reservation["Instances"], args.get("Filters"), FILTERS)
+        for item in reservation["Instances"]:
+            del item["_reservation"], item["_owner"]
+        if reservation["Instances"]:
+            reservations.append(reservation)
+    return {"Reservations": reservations}
+
+
+# ------------------------------------------------------------ lifecycle
+
+def _change(ctx: Context, args: dict, command: str, work_of, target: str) -> dict:
+    cloud, caller = ctx.cloud, ctx.caller
+    vms = [_vm(ctx, instance_id) for instance_id in args["InstanceIds"]]
+    busy = _busy(ctx)
+    changes = []
+    for vm in vms:
+        before = state_of(ctx, vm, busy)
+        if before == "terminated" and target != "shutting-down":
+            raise Ec2Error("IncorrectInstanceState", f"The instance '{to_ec2('i', vm.uuid)}' is not in a state "
+                                                     "from which it can be " + command)
+        after = before
+        if before not in (target, _END[target]) and not (target == "shutting-down" and before == "terminated"):
+            try:
+                work = work_of(vm)
+            except CloudError as exc:
+                raise from_cloud_error(exc) from exc
+            cloud.jobs.submit(caller, command, work, instance_type="VirtualMachine", instance_uuid=vm.uuid,
+                              sync_key=cloud.vms.sync_key(vm))
+            after = target
+        changes.append({"InstanceId": to_ec2("i", vm.uuid), "CurrentState": _state(after),
+                        "PreviousState": _state(before)})
+    return changes
+
+
+_END = {"pending": "running", "stopping": "stopped", "shutting-down": "terminated"}
+
+
+@action("StartInstances")
+def start_instances(ctx: Context, args: dict) -> dict:
+    return {"StartingInstances": _change(ctx, args, "started",
+                                         lambda vm: ctx.cloud.vms.start_work(ctx.caller, vm), "pending")}
+
+
+@action("StopInstances")
+def stop_instances(ctx: Context, args: dict) -> dict:
+    forced = bool(args.get("Force"))
+    return {"StoppingInstances": _change(ctx, args, "stopped",
+                                         lambda vm: ctx.cloud.vms.stop_work(ctx.caller, vm, forced), "stopping")}
+
+
+@action("TerminateInstances")
+def terminate_instances(ctx: Context, args: dict) -> dict:
+    return {"TerminatingInstances": _change(ctx, args, "terminated",
+                                            lambda vm: ctx.cloud.vms.destroy_work(ctx.caller, vm),
+                                            "shutting-down")}
+
+
+@action("RebootInstances")
+def reboot_instances(ctx: Context, args: dict) -> None:
+    for instance_id in args["InstanceIds"]:
+        vm = _vm(ctx, instance_id)
+        try:
+            work = ctx.cloud.vms.reboot_work(ctx.caller, vm)
+        except CloudError as exc:
+            raise from_cloud_error(exc) from exc
+        ctx.cloud.jobs.submit(ctx.caller, "RebootInstances", work, instance_type="VirtualMachine",
+                              instance_uuid=vm.uuid, sync_key=ctx.cloud.vms.sync_key(vm))
+    return None

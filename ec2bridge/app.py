@@ -1,0 +1,86 @@
+"""The EC2 Query API endpoint: ``POST /`` (and GET, and under ``/awsapi/``).
+
+Per request: keep the raw body, read Action and the form, authenticate with
+SigV4 against the caller's API secret (the same keys as the native API), decode
+the input through botocore's model, run one action handler, encode its result.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, Response, request
+
+from backends.errors import CloudError
+from ec2bridge import auth, codec
+from ec2bridge.actions import ACTIONS, Context
+from ec2bridge.errors import Ec2Error, from_cloud_error
+
+log = logging.getLogger(__name__)
+STS_VERSION = "2011-06-15"
+
+
+def blueprint(cloud) -> Blueprint:
+    bp = Blueprint("ec2", __name__)
+
+    @bp.route("/", methods=["GET", "POST"])
+    @bp.route("/awsapi/", methods=["GET", "POST"])
+    @bp.route("/awsapi", methods=["GET", "POST"])
+    def endpoint():
+        request_id = str(uuid.uuid4())
+        try:
+            body = _handle(cloud, request_id)
+            return Response(body, status=200, content_type="text/xml;charset=UTF-8")
+        except Ec2Error as exc:
+            return Response(codec.error_body([(exc.code, exc.message)], request_id), status=exc.status,
+                            content_type="text/xml;charset=UTF-8")
+
+    return bp
+
+
+def _handle(cloud, request_id: str) -> bytes:
+    raw = request.get_data(cache=True)
+    query = list(request.args.items(multi=True))
+    params = dict(query)
+    if request.method == "POST" and raw:
+        params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+    name = params.get("Action")
+    if not name:
+        raise Ec2Error("MissingAction", "The request must contain the parameter Action")
+    caller, region = _authenticate(cloud, query, raw)
+    if name == "GetCallerIdentity":
+        return _caller_identity(cloud, caller, request_id)
+    op = codec.operation(name)
+    handler = ACTIONS.get(name)
+    if handler is None:
+        raise Ec2Error("UnsupportedOperation", f"The action {name} is not supported by this cloud yet.")
+    args = codec.decode(op, params)
+    if args.pop("DryRun", False):
+        raise Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
+    try:
+        result = handler(Context(cloud, caller, region), args)
+    except CloudError as exc:
+        raise from_cloud_error(exc) from exc
+    return codec.encode(op, result, request_id)
+
+
+def _authenticate(cloud, query, raw: bytes):
+    signed = auth.parse(request.method, request.headers, query)
+    auth.check_time(signed)
+    found = cloud.accounts.authenticate_key(signed.access_key)
+    if found is None:
+        raise Ec2Error("AuthFailure", auth.AUTH_FAILED)
+    caller, secret = found
+    auth.verify(signed, secret, method=request.method, path=request.path, headers=request.headers, query=query,
+                body=raw if request.method == "POST" else b"")
+    return caller, signed.region
+
+
+def _caller_identity(cloud, caller, request_id: str) -> bytes:
+    """sts:GetCallerIdentity on the same endpoint (awscli and Terraform check credentials with it)."""
+    op = codec.operation("GetCallerIdentity", service="sts")
+    account = cloud.accounts.get_caller_account(caller)
+    result = {"UserId": caller.user_uuid or str(caller.user_id), "Account": account.owner_number,
+              "Arn": f"arn:aws:iam::{account.owner_number}:user/{caller.username}"}
+    return codec.encode_query(op, result, request_id)
