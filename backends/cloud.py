@@ -49,6 +49,7 @@ class Cloud:
         from backends.managers.networks import NetworkManager
         from backends.managers.offerings import OfferingManager
         from backends.managers.planner import DeploymentPlanner
+        from backends.managers.tags import TagManager
         from backends.managers.templates import TemplateManager
         from backends.managers.vms import VmManager
 
@@ -70,6 +71,7 @@ class Cloud:
         self.templates = TemplateManager(self)
         self.networks = NetworkManager(self)
         self.vms = VmManager(self)
+        self.tags = TagManager(self)
         self.jobs.add_recovery_hook(self.vms.recover_after_restart)
         self.jobs.add_recovery_hook(self.templates.resume_downloads)
         self.jobs.recover()

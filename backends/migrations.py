@@ -51,10 +51,17 @@ def _launch_groups(db):
         apply(*steps)
 
 
+def _resource_tags(db):
+    from backends.models import ResourceTag
+
+    db.create_tables([ResourceTag], safe=True)
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
     (2, "simulator store", _extra_models),
     (3, "VM launch groups and client tokens", _launch_groups),
+    (4, "resource tags", _resource_tags),
 ]
 
 

@@ -430,6 +430,14 @@ class VirtualMachine(Entity):
     class Meta:
         indexes = ((("account", "removed"), False), (("zone", "state"), False))
 
+    @property
+    def resource_tags(self) -> list:
+        """This VM's tags (listings load them for a whole page at once, see VmManager.list)."""
+        if "_tags" not in self.__dict__:
+            self.__dict__["_tags"] = list(ResourceTag.select().where(
+                ResourceTag.resource_type == "UserVm", ResourceTag.resource_uuid == self.uuid).order_by(ResourceTag.key))
+        return self.__dict__["_tags"]
+
 
 class Nic(Entity):
     vm = pw.ForeignKeyField(VirtualMachine, backref="nics", on_delete="CASCADE")
@@ -517,6 +525,23 @@ class Event(Entity):
     start_id = pw.IntegerField(null=True)
 
 
+class ResourceTag(Entity):
+    """A key/value label on a resource, named by its kind and uuid; both APIs show the same tags."""
+
+    resource_type = pw.CharField(max_length=32)  # UserVm | Template | ISO | Volume
+    resource_uuid = pw.CharField(max_length=40)
+    key = pw.CharField(max_length=255)
+    value = pw.CharField(max_length=255, default="")
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    domain = pw.ForeignKeyField(Domain, on_delete="CASCADE")
+
+    class Meta:
+        indexes = (
+            (("resource_type", "resource_uuid", "key"), True),
+            (("account", "key", "value"), False),  # tag:Name=web lookups
+        )
+
+
 # ------------------------------------------------------------- settings and limits
 
 
@@ -557,6 +582,6 @@ ALL_MODELS = [
     Region, Domain, Role, Account, User, LoginSession,
     Zone, Pod, Cluster, Host, HostCapacity, StoragePool, ImageStore,
     ServiceOffering, DiskOffering, OsCategory, OsType, Template, TemplateZone,
-    Network, VirtualMachine, Nic, Volume, AsyncJob, Event,
+    Network, VirtualMachine, Nic, Volume, AsyncJob, Event, ResourceTag,
     Configuration, ResourceLimit, ResourceCount,
 ]

@@ -134,3 +134,34 @@ def test_waiter_failure_is_reported(ec2):
     with pytest.raises(WaiterError):
         ec2.get_waiter("instance_running").wait(InstanceIds=["i-0123456789abcdef0"],
                                                 WaiterConfig={"Delay": 1, "MaxAttempts": 1})
+
+
+def test_tags_on_launch_filters_and_both_apis(ec2, user_cs):
+    image = _demo_image(ec2)
+    launched = ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=1, MaxCount=1,
+                                 TagSpecifications=[{"ResourceType": "instance",
+                                                     "Tags": [{"Key": "Name", "Value": "web-1"}]}])
+    instance_id = launched["Instances"][0]["InstanceId"]
+    assert launched["Instances"][0]["Tags"] == [{"Key": "Name", "Value": "web-1"}]
+    ec2.create_tags(Resources=[instance_id], Tags=[{"Key": "env", "Value": "prod"}, {"Key": "empty", "Value": ""}])
+    found = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["web-*"]}])["Reservations"]
+    assert [i["InstanceId"] for r in found for i in r["Instances"]] == [instance_id]
+    assert not ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["db-*"]}])["Reservations"]
+    tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [instance_id]}])["Tags"]
+    assert {(t["Key"], t["Value"], t["ResourceType"]) for t in tags} == {
+        ("Name", "web-1", "instance"), ("env", "prod", "instance"), ("empty", "", "instance")}
+
+    # The native API sees the same tags on the same VM, and its changes show up in EC2.
+    vm = next(v for v in user_cs.listVirtualMachines()["virtualmachine"]
+              if v["id"].replace("-", "")[:17] == instance_id[2:])
+    assert {t["key"]: t["value"] for t in vm["tags"]}["env"] == "prod"
+    job = user_cs.createTags(resourceids=vm["id"], resourcetype="UserVm", tags=[{"key": "team", "value": "ops"}])
+    assert user_cs.queryAsyncJobResult(jobid=job["jobid"])
+    assert {t["key"] for t in user_cs.listTags(resourceid=vm["id"])["tag"]} == {"Name", "env", "empty", "team"}
+    ec2.delete_tags(Resources=[instance_id], Tags=[{"Key": "env", "Value": "staging"}, {"Key": "empty"}])
+    left = {t["Key"]: t["Value"] for t in ec2.describe_tags(
+        Filters=[{"Name": "resource-id", "Values": [instance_id]}])["Tags"]}
+    assert left == {"Name": "web-1", "env": "prod", "team": "ops"}  # a value that does not match is kept
+    assert _code(ec2.create_tags, Resources=["i-0123456789abcdef0"],
+                 Tags=[{"Key": "a", "Value": "b"}])[0] == "InvalidInstanceID.NotFound"
+    ec2.terminate_instances(InstanceIds=[instance_id])

@@ -85,6 +85,9 @@ class VmManager:
             query = query.paginate(page or 1, pagesize)
         rows = list(query)
         _load_for_listing(rows)
+        tags = self.cloud.tags.tags_of("UserVm", [vm.uuid for vm in rows])
+        for vm in rows:
+            vm.__dict__["_tags"] = tags.get(vm.uuid, [])
         return total, rows
 
     # ---------------------------------------------------------------- deploy
@@ -450,6 +453,7 @@ class VmManager:
                     Volume.id == volume.id).execute()
             self.cloud.networks.release_nics(vm)
             VirtualMachine.update(removed=utcnow()).where(VirtualMachine.id == vm.id).execute()
+            self.cloud.tags.forget("UserVm", vm.uuid)
             self.cloud.events.record("VM.EXPUNGE", f"Successfully expunged VM {vm.name}", caller=caller,
                                      account_id=vm.account_id, domain_id=vm.domain_id,
                                      resource_type="VirtualMachine", resource_uuid=vm.uuid)

@@ -48,7 +48,8 @@ def instance_of(ctx: Context, vm, busy: set[int]) -> dict:
         "Monitoring": {"State": "disabled"}, "PrivateIpAddress": ip, "Architecture": "x86_64",
         "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda", "VirtualizationType": "hvm",
         "Hypervisor": "xen", "EbsOptimized": False, "EnaSupport": True, "SourceDestCheck": True,
-        "ClientToken": vm.client_token or "", "Tags": [], "SecurityGroups": [],
+        "ClientToken": vm.client_token or "", "Tags": [{"Key": t.key, "Value": t.value} for t in vm.resource_tags],
+        "SecurityGroups": [],
         "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances", "KeyName": vm.key_pair,
         "CpuOptions": {"CoreCount": vm.cpu_number, "ThreadsPerCore": 1},
         "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {
@@ -142,6 +143,15 @@ def run_instances(ctx: Context, args: dict) -> dict:
         if error.code == "InstanceLimitExceeded":
             error.message = f"You have requested more instances ({high}) than your current instance limit allows."
         raise error from exc
+    tags = {t["Key"]: t.get("Value", "") for spec in args.get("TagSpecifications") or []
+            if spec.get("ResourceType") == "instance" for t in spec.get("Tags") or []}
+    if tags:
+        try:
+            cloud.tags.create(caller, "UserVm", launched, tags)
+        except CloudError as exc:
+            for vm in launched:
+                cloud.vms.discard(caller, vm)
+            raise from_cloud_error(exc) from exc
     for vm in launched:
         cloud.jobs.submit(caller, "RunInstances", cloud.vms.start_work(caller, vm), instance_type="VirtualMachine",
                           instance_uuid=vm.uuid, sync_key=cloud.vms.sync_key(vm))
@@ -178,6 +188,19 @@ FILTERS = {
 }
 
 
+def _with_tag_filters(args: dict) -> dict:
+    """FILTERS plus ``tag:KEY``, ``tag-key`` and ``tag-value`` for the filter names this request uses."""
+    fields = dict(FILTERS)
+    fields["tag-key"] = lambda i: [t["Key"] for t in i["Tags"]]
+    fields["tag-value"] = lambda i: [t["Value"] for t in i["Tags"]]
+    for flt in args.get("Filters") or []:
+        name = flt.get("Name", "")
+        if name.startswith("tag:"):
+            key = name[4:]
+            fields[name] = lambda i, key=key: [t["Value"] for t in i["Tags"] if t["Key"] == key]
+    return fields
+
+
 @action("DescribeInstances")
 def describe_instances(ctx: Context, args: dict) -> dict:
     cloud, caller = ctx.cloud, ctx.caller
@@ -197,7 +220,7 @@ def describe_instances(ctx: Context, args: dict) -> dict:
         reservation = _reservation(ctx, members, busy)
         for item in reservation["Instances"]:
             item["_reservation"], item["_owner"] = reservation["ReservationId"], reservation["OwnerId"]
-        reservation["Instances"] = apply(reservation["Instances"], args.get("Filters"), FILTERS)
+        reservation["Instances"] = apply(reservation["Instances"], args.get("Filters"), _with_tag_filters(args))
         for item in reservation["Instances"]:
             del item["_reservation"], item["_owner"]
         if reservation["Instances"]:

@@ -6,6 +6,7 @@ import json
 from marshmallow import fields
 
 from native_api.views import Date, Fn, Ref, View, entity
+from native_api.views.tags import tag_list
 
 
 class Nic(View):
@@ -100,7 +101,7 @@ class VirtualMachine(View):
                           cs_type="list")
     securitygroup = Fn(lambda vm: [], cs_type="list")
     affinitygroup = Fn(lambda vm: [], cs_type="list")
-    tags = Fn(lambda vm: [], cs_type="list")
+    tags = Fn(lambda vm: tag_list(vm.resource_tags), cs_type="list")
 
 
 @entity("Volume")

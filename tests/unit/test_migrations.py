@@ -13,7 +13,7 @@ def test_migration_3_adds_launch_columns_to_an_older_database(sqlite_db):
             database.obj.execute_sql(f'DROP INDEX "{index.name}"')
     for column in ("launch_group", "client_token"):
         database.obj.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
-    migrations.SchemaVersion.delete().where(migrations.SchemaVersion.version == 3).execute()
+    migrations.SchemaVersion.delete().where(migrations.SchemaVersion.version >= 3).execute()
     assert migrations.current_version() == 2
 
     assert migrations.migrate() == len(migrations.MIGRATIONS)

@@ -1,0 +1,110 @@
+"""Resource tags: key/value labels on VMs, templates, ISOs and volumes, shared by both APIs.
+
+A tag names its resource by kind and uuid and carries the owner's account, so
+"which of my resources have Name=web" is one indexed query.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from backends.context import Caller
+from backends.db import page_of, write_tx
+from backends.errors import InvalidParameterValue
+from backends.models import ResourceTag, Template, VirtualMachine, Volume
+
+KINDS = {"UserVm": VirtualMachine, "Template": Template, "ISO": Template, "Volume": Volume}
+MAX_TAGS = 50
+
+
+class TagManager:
+    def __init__(self, cloud):
+        self.cloud = cloud
+
+    def _check(self, caller: Caller, kind: str, row) -> None:
+        if kind not in KINDS:
+            raise InvalidParameterValue(f"Resource type {kind} does not support tags; use one of "
+                                        f"{', '.join(KINDS)}")
+        if row.removed is not None:
+            raise InvalidParameterValue(f"Unable to find resource by id {row.uuid}")
+        self.cloud.accounts.check_access(caller, row.account_id, row.domain_id, resource=f"{kind} {row.uuid}")
+
+    def create(self, caller: Caller, kind: str, rows: list, tags: dict[str, str]) -> None:
+        """Set ``tags`` on each resource (an existing key gets the new value)."""
+        if not tags:
+            raise InvalidParameterValue("At least one tag is required")
+        for key, value in tags.items():
+            if not key or len(key) > 128 or key.lower().startswith("aws:") or len(value or "") > 256:
+                raise InvalidParameterValue(f"Invalid tag key or value: {key!r}")
+        for row in rows:
+            self._check(caller, kind, row)
+        with write_tx():
+            for row in rows:
+                existing = {t.key: t for t in ResourceTag.select().where(
+                    ResourceTag.resource_type == kind, ResourceTag.resource_uuid == row.uuid)}
+                if len(set(existing) | set(tags)) > MAX_TAGS:
+                    raise InvalidParameterValue(f"A resource can have at most {MAX_TAGS} tags")
+                for key, value in tags.items():
+                    if key in existing:
+                        ResourceTag.update(value=value or "").where(ResourceTag.id == existing[key].id).execute()
+                    else:
+                        ResourceTag.create(resource_type=kind, resource_uuid=row.uuid, key=key, value=value or "",
+                                           account=row.account_id, domain=row.domain_id)
+            self.cloud.events.record("CREATE_TAGS", f"Tagged {len(rows)} {kind} resource(s)", caller=caller,
+                                     resource_type=kind)
+
+    def delete(self, caller: Caller, kind: str, rows: list, tags: dict[str, str | None] | None = None) -> None:
+        """Remove the given keys (only where the value matches, when one is given); no tags = all."""
+        for row in rows:
+            self._check(caller, kind, row)
+        with write_tx():
+            for row in rows:
+                query = ResourceTag.delete().where(ResourceTag.resource_type == kind,
+                                                   ResourceTag.resource_uuid == row.uuid)
+                if not tags:
+                    query.execute()
+                    continue
+                for key, value in tags.items():
+                    one = query.where(ResourceTag.key == key)
+                    if value is not None:
+                        one = one.where(ResourceTag.value == value)
+                    one.execute()
+            self.cloud.events.record("DELETE_TAGS", f"Removed tags from {len(rows)} {kind} resource(s)",
+                                     caller=caller, resource_type=kind)
+
+    def list(self, caller: Caller, *, scope, kind=None, resource_uuid=None, key=None, value=None, keyword=None,
+             page=None, pagesize=None):
+        query = scope.apply(ResourceTag.select(), ResourceTag)
+        if kind:
+            query = query.where(ResourceTag.resource_type == kind)
+        if resource_uuid:
+            query = query.where(ResourceTag.resource_uuid == resource_uuid)
+        if key is not None:
+            query = query.where(ResourceTag.key == key)
+        if value is not None:
+            query = query.where(ResourceTag.value == value)
+        if keyword:
+            query = query.where(ResourceTag.key.contains(keyword) | ResourceTag.value.contains(keyword))
+        return page_of(query.order_by(ResourceTag.id), page, pagesize)
+
+    def tags_of(self, kind: str, uuids) -> dict[str, list[ResourceTag]]:
+        """uuid -> its tags, for a whole page of resources in one query."""
+        found = defaultdict(list)
+        uuids = list(uuids)
+        if uuids:
+            for tag in ResourceTag.select().where(ResourceTag.resource_type == kind,
+                                                  ResourceTag.resource_uuid.in_(uuids)).order_by(ResourceTag.key):
+                found[tag.resource_uuid].append(tag)
+        return found
+
+    def tagged(self, caller: Caller, kind: str, key: str, values: list[str] | None = None) -> set[str]:
+        """uuids of the caller's resources of ``kind`` carrying ``key`` (with one of ``values``)."""
+        query = (ResourceTag.select(ResourceTag.resource_uuid)
+                 .where(ResourceTag.account == caller.account_id, ResourceTag.resource_type == kind,
+                        ResourceTag.key == key))
+        if values:
+            query = query.where(ResourceTag.value.in_(values))
+        return {t.resource_uuid for t in query}
+
+    def forget(self, kind: str, uuid: str) -> None:
+        """The resource is gone for good: so are its tags."""
+        ResourceTag.delete().where(ResourceTag.resource_type == kind, ResourceTag.resource_uuid == uuid).execute()
