@@ -45,6 +45,7 @@ class Cloud:
         from backends.managers.events import EventManager
         from backends.managers.infrastructure import InfrastructureManager
         from backends.managers.jobs import JobManager
+        from backends.managers.keypairs import KeyPairManager
         from backends.managers.limits import ResourceLimitManager
         from backends.managers.networks import NetworkManager
         from backends.managers.offerings import OfferingManager
@@ -72,6 +73,7 @@ class Cloud:
         self.networks = NetworkManager(self)
         self.vms = VmManager(self)
         self.tags = TagManager(self)
+        self.keypairs = KeyPairManager(self)
         self.jobs.add_recovery_hook(self.vms.recover_after_restart)
         self.jobs.add_recovery_hook(self.templates.resume_downloads)
         self.jobs.recover()

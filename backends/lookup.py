@@ -14,7 +14,7 @@ ENTITIES = {
     "ImageStore": m.ImageStore, "ServiceOffering": m.ServiceOffering, "DiskOffering": m.DiskOffering,
     "OsCategory": m.OsCategory, "OsType": m.OsType, "Template": m.Template, "Iso": m.Template,
     "Network": m.Network, "VirtualMachine": m.VirtualMachine, "Nic": m.Nic, "Volume": m.Volume,
-    "AsyncJob": m.AsyncJob, "Event": m.Event, "ResourceTag": m.ResourceTag,
+    "AsyncJob": m.AsyncJob, "Event": m.Event, "ResourceTag": m.ResourceTag, "SSHKeyPair": m.SSHKeyPair,
 }
 
 

@@ -57,11 +57,18 @@ def _resource_tags(db):
     db.create_tables([ResourceTag], safe=True)
 
 
+def _key_pairs(db):
+    from backends.models import SSHKeyPair
+
+    db.create_tables([SSHKeyPair], safe=True)
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
     (2, "simulator store", _extra_models),
     (3, "VM launch groups and client tokens", _launch_groups),
     (4, "resource tags", _resource_tags),
+    (5, "SSH key pairs", _key_pairs),
 ]
 
 

@@ -525,6 +525,20 @@ class Event(Entity):
     start_id = pw.IntegerField(null=True)
 
 
+class SSHKeyPair(Entity):
+    """A named SSH public key of an account; VMs launched with it get it injected."""
+
+    name = pw.CharField(max_length=255)
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    domain = pw.ForeignKeyField(Domain, on_delete="CASCADE")
+    public_key = pw.TextField()
+    fingerprint = pw.CharField(max_length=128)
+    key_type = pw.CharField(max_length=16, default="rsa")  # rsa | ed25519
+
+    class Meta:
+        indexes = ((("account", "name"), True),)
+
+
 class ResourceTag(Entity):
     """A key/value label on a resource, named by its kind and uuid; both APIs show the same tags."""
 
@@ -582,6 +596,6 @@ ALL_MODELS = [
     Region, Domain, Role, Account, User, LoginSession,
     Zone, Pod, Cluster, Host, HostCapacity, StoragePool, ImageStore,
     ServiceOffering, DiskOffering, OsCategory, OsType, Template, TemplateZone,
-    Network, VirtualMachine, Nic, Volume, AsyncJob, Event, ResourceTag,
+    Network, VirtualMachine, Nic, Volume, AsyncJob, Event, ResourceTag, SSHKeyPair,
     Configuration, ResourceLimit, ResourceCount,
 ]

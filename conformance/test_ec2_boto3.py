@@ -45,7 +45,7 @@ def test_images(ec2):
 def test_run_describe_stop_start_reboot_terminate_with_waiters(ec2, user_cs):
     image = _demo_image(ec2)
     reservation = ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.micro", MinCount=2, MaxCount=2,
-                                    Placement={"AvailabilityZone": "us-east-1b"}, KeyName="none")
+                                    Placement={"AvailabilityZone": "us-east-1b"})
     ids = [i["InstanceId"] for i in reservation["Instances"]]
     assert len(ids) == 2 and all(i["State"]["Name"] == "pending" for i in reservation["Instances"])
     assert reservation["ReservationId"].startswith("r-") and len(reservation["OwnerId"]) == 12
@@ -165,3 +165,34 @@ def test_tags_on_launch_filters_and_both_apis(ec2, user_cs):
     assert _code(ec2.create_tags, Resources=["i-0123456789abcdef0"],
                  Tags=[{"Key": "a", "Value": "b"}])[0] == "InvalidInstanceID.NotFound"
     ec2.terminate_instances(InstanceIds=[instance_id])
+
+
+def test_key_pairs_in_both_apis(ec2, user_cs):
+    created = ec2.create_key_pair(KeyName="ec2-key")
+    assert created["KeyMaterial"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+    assert created["KeyPairId"].startswith("key-") and len(created["KeyFingerprint"].split(":")) == 16
+    ed = ec2.create_key_pair(KeyName="ed-key", KeyType="ed25519")
+    assert "OPENSSH PRIVATE KEY" in ed["KeyMaterial"]
+    assert _code(ec2.create_key_pair, KeyName="ec2-key")[0] == "InvalidKeyPair.Duplicate"
+    public = user_cs.createSSHKeyPair(name="native-key")["keypair"]
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(public["privatekey"].encode(), password=None)
+    openssh = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    imported = ec2.import_key_pair(KeyName="imported", PublicKeyMaterial=openssh + b" me@laptop")
+    assert imported["KeyFingerprint"] == public["fingerprint"]
+    names = {k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"]}
+    assert {"ec2-key", "ed-key", "native-key", "imported"} <= names
+    assert {k["name"] for k in user_cs.listSSHKeyPairs()["sshkeypair"]} >= {"ec2-key", "imported"}
+    assert _code(ec2.describe_key_pairs, KeyNames=["nope"])[0] == "InvalidKeyPair.NotFound"
+    image = _demo_image(ec2)
+    assert _code(ec2.run_instances, ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=1, MaxCount=1,
+                 KeyName="nope")[0] == "InvalidKeyPair.NotFound"
+    run = ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=1, MaxCount=1,
+                            KeyName="ec2-key")["Instances"][0]
+    assert run["KeyName"] == "ec2-key"
+    ec2.terminate_instances(InstanceIds=[run["InstanceId"]])
+    ec2.delete_key_pair(KeyName="ec2-key")
+    ec2.delete_key_pair(KeyName="ec2-key")  # idempotent, as in AWS
+    assert "ec2-key" not in {k["name"] for k in user_cs.listSSHKeyPairs().get("sshkeypair", [])}
+    ec2.get_waiter("key_pair_exists").wait(KeyNames=["imported"], WaiterConfig={"Delay": 1, "MaxAttempts": 2})

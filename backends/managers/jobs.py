@@ -169,6 +169,16 @@ class JobManager:
             query = query.paginate(page or 1, pagesize)
         return total, list(query)
 
+    def pending_commands(self, instance_uuids) -> dict[str, set[str]]:
+        """instance uuid -> the commands of its jobs still pending (on any node)."""
+        found: dict[str, set[str]] = {}
+        uuids = list(instance_uuids)
+        if uuids:
+            for uuid, command in (AsyncJob.select(AsyncJob.instance_uuid, AsyncJob.command)
+                                  .where(AsyncJob.status == PENDING, AsyncJob.instance_uuid.in_(uuids)).tuples()):
+                found.setdefault(uuid, set()).add(command)
+        return found
+
     def expire(self, minutes: int) -> int:
         """Delete finished jobs older than ``minutes`` (CloudStack's job.expire.minutes)."""
         cutoff = utcnow() - dt.timedelta(minutes=minutes)

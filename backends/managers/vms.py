@@ -117,6 +117,12 @@ class VmManager:
         if host is not None and not caller.is_root_admin:
             raise PermissionDenied("Parameter hostid can only be specified by a Root Admin, permission denied")
         copy = self.cloud.templates.get_ready_copy(template, zone)
+        if key_pair and ssh_public_key is None:
+            pair = self.cloud.keypairs.get(caller, key_pair, owner=account)
+            if pair is None:
+                raise InvalidParameterValue(f"A key pair with name '{key_pair}' was not found for account "
+                                            f"{account.name}")
+            ssh_public_key = pair.public_key
         if user_data is not None:
             _check_user_data(user_data)
         cpus, speed, memory = _shape_of(offering, details or {})

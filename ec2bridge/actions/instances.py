@@ -21,18 +21,29 @@ def _state(name: str) -> dict:
     return {"Code": STATES[name], "Name": name}
 
 
-def state_of(ctx: Context, vm, busy: set[int]) -> str:
+DESTROYING = {"TerminateInstances", "destroyVirtualMachine", "expungeVirtualMachine"}
+STARTING = {"RunInstances", "StartInstances", "deployVirtualMachine", "startVirtualMachine"}
+STOPPING = {"StopInstances", "stopVirtualMachine"}
+
+
+def state_of(ctx: Context, vm, pending: dict[str, set[str]]) -> str:
+    """The EC2 state, counting requests still queued for the VM as the transition AWS would report."""
     name = BY_VM_STATE.get(vm.state, "pending")
-    if vm.state == "Stopped" and vm.first_start_pending and vm.id in busy:
-        return "pending"  # launched, its start job not picked up yet
+    queued = pending.get(vm.uuid, set())
+    if name != "terminated" and queued & DESTROYING:
+        return "shutting-down"
+    if name == "stopped" and queued & STARTING:
+        return "pending"
+    if name == "running" and queued & STOPPING:
+        return "stopping"
     return name
 
 
-def _busy(ctx: Context) -> set[int]:
-    return {int(key[3:]) for key in ctx.cloud.jobs.busy_keys("vm:")}
+def _busy(ctx: Context, vms) -> dict[str, set[str]]:
+    return ctx.cloud.jobs.pending_commands(vm.uuid for vm in vms)
 
 
-def instance_of(ctx: Context, vm, busy: set[int]) -> dict:
+def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
     state = state_of(ctx, vm, busy)
     nic = next((n for n in vm.nics if n.is_default), None)
     ip = nic.ip_address if nic is not None else None
@@ -73,7 +84,7 @@ def instance_of(ctx: Context, vm, busy: set[int]) -> dict:
     return item
 
 
-def _reservation(ctx: Context, vms: list, busy: set[int]) -> dict:
+def _reservation(ctx: Context, vms: list, busy: dict[str, set[str]]) -> dict:
     first = vms[0]
     return {"ReservationId": to_ec2("r", first.launch_group or first.uuid),
             "OwnerId": first.account.owner_number, "Groups": [],
@@ -109,12 +120,14 @@ def run_instances(ctx: Context, args: dict) -> dict:
     if offering is None:
         raise Ec2Error("InvalidParameterValue", f"Invalid value '{type_name}' for InstanceType.")
     zone = _zone(ctx, (args.get("Placement") or {}).get("AvailabilityZone"))
+    if args.get("KeyName") and cloud.keypairs.get(caller, args["KeyName"]) is None:
+        raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair '{args['KeyName']}' does not exist")
     account = cloud.accounts.get_caller_account(caller)
     token = args.get("ClientToken")
     if token:
         earlier = cloud.vms.launched_with_token(account, token)
         if earlier:
-            return _reservation(ctx, earlier, _busy(ctx))
+            return _reservation(ctx, earlier, _busy(ctx, earlier))
     user_data = args.get("UserData")
     if user_data is not None:
         try:
@@ -155,8 +168,8 @@ def run_instances(ctx: Context, args: dict) -> dict:
     for vm in launched:
         cloud.jobs.submit(caller, "RunInstances", cloud.vms.start_work(caller, vm), instance_type="VirtualMachine",
                           instance_uuid=vm.uuid, sync_key=cloud.vms.sync_key(vm))
-    busy = _busy(ctx) | {vm.id for vm in launched}
-    reservation = _reservation(ctx, [cloud.lookup("VirtualMachine", vm.uuid) for vm in launched], busy)
+    reservation = _reservation(ctx, [cloud.lookup("VirtualMachine", vm.uuid) for vm in launched],
+                               _busy(ctx, launched))
     for item in reservation["Instances"]:
         item["State"] = _state("pending")  # AWS answers pending at once, whatever the job has done
     return reservation
@@ -211,7 +224,7 @@ def describe_instances(ctx: Context, args: dict) -> dict:
     else:
         _, vms = cloud.vms.list(caller, scope=scope, include_destroyed=True)
         vms = [vm for vm in reversed(vms) if vm.zone.region.name == ctx.region]
-    busy = _busy(ctx)
+    busy = _busy(ctx, vms)
     groups: dict[str, list] = {}
     for vm in vms:
         groups.setdefault(vm.launch_group or vm.uuid, []).append(vm)
@@ -230,23 +243,23 @@ def describe_instances(ctx: Context, args: dict) -> dict:
 
 # ------------------------------------------------------------ lifecycle
 
-def _change(ctx: Context, args: dict, command: str, work_of, target: str) -> dict:
+def _change(ctx: Context, args: dict, action_name: str, verb: str, work_of, target: str) -> list[dict]:
     cloud, caller = ctx.cloud, ctx.caller
     vms = [_vm(ctx, instance_id) for instance_id in args["InstanceIds"]]
-    busy = _busy(ctx)
+    busy = _busy(ctx, vms)
     changes = []
     for vm in vms:
         before = state_of(ctx, vm, busy)
         if before == "terminated" and target != "shutting-down":
             raise Ec2Error("IncorrectInstanceState", f"The instance '{to_ec2('i', vm.uuid)}' is not in a state "
-                                                     "from which it can be " + command)
+                                                     "from which it can be " + verb)
         after = before
         if before not in (target, _END[target]) and not (target == "shutting-down" and before == "terminated"):
             try:
                 work = work_of(vm)
             except CloudError as exc:
                 raise from_cloud_error(exc) from exc
-            cloud.jobs.submit(caller, command, work, instance_type="VirtualMachine", instance_uuid=vm.uuid,
+            cloud.jobs.submit(caller, action_name, work, instance_type="VirtualMachine", instance_uuid=vm.uuid,
                               sync_key=cloud.vms.sync_key(vm))
             after = target
         changes.append({"InstanceId": to_ec2("i", vm.uuid), "CurrentState": _state(after),
@@ -259,20 +272,20 @@ _END = {"pending": "running", "stopping": "stopped", "shutting-down": "terminate
 
 @action("StartInstances")
 def start_instances(ctx: Context, args: dict) -> dict:
-    return {"StartingInstances": _change(ctx, args, "started",
+    return {"StartingInstances": _change(ctx, args, "StartInstances", "started",
                                          lambda vm: ctx.cloud.vms.start_work(ctx.caller, vm), "pending")}
 
 
 @action("StopInstances")
 def stop_instances(ctx: Context, args: dict) -> dict:
     forced = bool(args.get("Force"))
-    return {"StoppingInstances": _change(ctx, args, "stopped",
+    return {"StoppingInstances": _change(ctx, args, "StopInstances", "stopped",
                                          lambda vm: ctx.cloud.vms.stop_work(ctx.caller, vm, forced), "stopping")}
 
 
 @action("TerminateInstances")
 def terminate_instances(ctx: Context, args: dict) -> dict:
-    return {"TerminatingInstances": _change(ctx, args, "terminated",
+    return {"TerminatingInstances": _change(ctx, args, "TerminateInstances", "terminated",
                                             lambda vm: ctx.cloud.vms.destroy_work(ctx.caller, vm),
                                             "shutting-down")}
 

@@ -1,0 +1,80 @@
+"""Key pairs: CreateKeyPair, ImportKeyPair, DescribeKeyPairs, DeleteKeyPair."""
+from __future__ import annotations
+
+from backends.errors import CloudError
+from ec2bridge.actions import Context, action
+from ec2bridge.actions.filters import apply
+from ec2bridge.errors import Ec2Error, from_cloud_error
+from ec2bridge.ids import to_ec2, uuid_prefix
+
+
+def _item(pair, include_public_key=False) -> dict:
+    item = {"KeyPairId": to_ec2("key", pair.uuid), "KeyFingerprint": pair.fingerprint, "KeyName": pair.name,
+            "KeyType": pair.key_type, "CreateTime": pair.created, "Tags": []}
+    if include_public_key:
+        item["PublicKey"] = pair.public_key
+    return item
+
+
+def _new(ctx: Context, create) -> object:
+    try:
+        return create()
+    except CloudError as exc:
+        if "already exists" in exc.message:
+            raise Ec2Error("InvalidKeyPair.Duplicate", exc.message.replace("A key pair", "The keypair")) from exc
+        raise from_cloud_error(exc) from exc
+
+
+@action("CreateKeyPair")
+def create_key_pair(ctx: Context, args: dict) -> dict:
+    if args.get("KeyFormat", "pem") != "pem":
+        raise Ec2Error("UnsupportedOperation", "Only KeyFormat pem is supported")
+    pair, private_key = _new(ctx, lambda: ctx.cloud.keypairs.create(ctx.caller, args["KeyName"],
+                                                                     key_type=args.get("KeyType", "rsa")))
+    item = _item(pair)
+    del item["CreateTime"], item["KeyType"]
+    return {**item, "KeyMaterial": private_key}
+
+
+@action("ImportKeyPair")
+def import_key_pair(ctx: Context, args: dict) -> dict:
+    material = args["PublicKeyMaterial"]
+    text = material.decode("utf-8", "replace") if isinstance(material, bytes) else material
+    pair = _new(ctx, lambda: ctx.cloud.keypairs.register(ctx.caller, args["KeyName"], text))
+    return {"KeyFingerprint": pair.fingerprint, "KeyName": pair.name, "KeyPairId": to_ec2("key", pair.uuid),
+            "Tags": []}
+
+
+@action("DescribeKeyPairs")
+def describe_key_pairs(ctx: Context, args: dict) -> dict:
+    _, pairs = ctx.cloud.keypairs.list(ctx.caller, scope=ctx.cloud.accounts.scope(ctx.caller))
+    items = [_item(p, args.get("IncludePublicKey", False)) for p in pairs]
+    for name in args.get("KeyNames") or []:
+        if name not in {i["KeyName"] for i in items}:
+            raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair '{name}' does not exist")
+    for key_id in args.get("KeyPairIds") or []:
+        uuid_prefix("key", key_id)
+        if key_id not in {i["KeyPairId"] for i in items}:
+            raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair '{key_id}' does not exist")
+    if args.get("KeyNames"):
+        items = [i for i in items if i["KeyName"] in args["KeyNames"]]
+    if args.get("KeyPairIds"):
+        items = [i for i in items if i["KeyPairId"] in args["KeyPairIds"]]
+    return {"KeyPairs": apply(items, args.get("Filters"), {
+        "key-name": lambda i: i["KeyName"], "fingerprint": lambda i: i["KeyFingerprint"],
+        "key-pair-id": lambda i: i["KeyPairId"], "key-type": lambda i: i["KeyType"]})}
+
+
+@action("DeleteKeyPair")
+def delete_key_pair(ctx: Context, args: dict) -> dict:
+    name = args.get("KeyName")
+    if name is None and args.get("KeyPairId"):
+        _, pairs = ctx.cloud.keypairs.list(ctx.caller, scope=ctx.cloud.accounts.scope(ctx.caller))
+        name = next((p.name for p in pairs if to_ec2("key", p.uuid) == args["KeyPairId"]), None)
+        if name is None:
+            raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair '{args['KeyPairId']}' does not exist")
+    if name is None:
+        raise Ec2Error("MissingParameter", "The request must contain the parameter KeyName or KeyPairId")
+    pair = ctx.cloud.keypairs.get(ctx.caller, name)
+    ctx.cloud.keypairs.delete(ctx.caller, name)  # AWS: deleting a missing key pair succeeds
+    return {"Return": True, "KeyPairId": to_ec2("key", pair.uuid) if pair else None}
