@@ -196,3 +196,25 @@ def test_key_pairs_in_both_apis(ec2, user_cs):
     ec2.delete_key_pair(KeyName="ec2-key")  # idempotent, as in AWS
     assert "ec2-key" not in {k["name"] for k in user_cs.listSSHKeyPairs().get("sshkeypair", [])}
     ec2.get_waiter("key_pair_exists").wait(KeyNames=["imported"], WaiterConfig={"Delay": 1, "MaxAttempts": 2})
+
+
+def test_pagination_status_console_and_account_attributes(ec2):
+    image = _demo_image(ec2)
+    ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.nano",
+                                                      MinCount=1, MaxCount=1)["Instances"]]
+    ids += [ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=1,
+                              MaxCount=1)["Instances"][0]["InstanceId"] for _ in range(6)]
+    ec2.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    ec2.get_waiter("instance_status_ok").wait(InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    pages = list(ec2.get_paginator("describe_instances").paginate(
+        Filters=[{"Name": "instance-id", "Values": ids}], PaginationConfig={"PageSize": 5}))
+    assert len(pages) == 2
+    assert sorted(i["InstanceId"] for p in pages for r in p["Reservations"] for i in r["Instances"]) == sorted(ids)
+    assert _code(ec2.describe_instances, InstanceIds=ids[:1], MaxResults=5)[0] == "InvalidParameterCombination"
+    assert _code(ec2.describe_instances, MaxResults=2)[0] == "InvalidParameterValue"
+    assert _code(ec2.describe_instances, NextToken="garbage")[0] == "InvalidNextToken"
+    output = ec2.get_console_output(InstanceId=ids[0])["Output"]
+    assert ids[0] not in output and "multi-user.target" in output  # boto3 decoded the base64
+    attributes = {a["AttributeName"]: a["AttributeValues"] for a in ec2.describe_account_attributes()["AccountAttributes"]}
+    assert attributes["max-instances"] == [{"AttributeValue": "20"}]
+    ec2.terminate_instances(InstanceIds=ids)

@@ -465,6 +465,14 @@ class VmManager:
                                      resource_type="VirtualMachine", resource_uuid=vm.uuid)
         return JobResult()
 
+    def console_output(self, caller: Caller, vm: VirtualMachine) -> str:
+        """The VM's serial console log as its hypervisor keeps it (empty when it is not on a host)."""
+        self.check_owner(caller, vm)
+        host = vm.host if vm.host_id is not None else vm.last_host
+        if host is None or vm.hypervisor not in self.cloud.drivers:
+            return ""
+        return self.cloud.driver(vm.hypervisor).console_output(self.cloud.infra.host_ref(host), vm.instance_name)
+
     def discard(self, caller: Caller, vm: VirtualMachine) -> None:
         """Undo a launch that will not go ahead: destroy and expunge the VM at once."""
         self.check_owner(caller, vm)

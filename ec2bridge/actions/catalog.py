@@ -11,6 +11,7 @@ GiB = 1 << 30
 
 @action("DescribeRegions")
 def describe_regions(ctx: Context, args: dict) -> dict:
+    """The cloud's regions (listRegions); RegionNames, filters region-name, endpoint, opt-in-status."""
     _, regions = ctx.cloud.infra.list_regions()
     items = [{"RegionName": r.name, "Endpoint": r.endpoint or f"ec2.{r.name}.ec2bridge.local",
               "OptInStatus": "opt-in-not-required"} for r in regions]
@@ -27,6 +28,7 @@ def describe_regions(ctx: Context, args: dict) -> dict:
 
 @action("DescribeAvailabilityZones")
 def describe_availability_zones(ctx: Context, args: dict) -> dict:
+    """The zones of the signed region; ZoneNames, filters zone-name, zone-id, state, region-name, zone-type."""
     _, zones = ctx.cloud.infra.list_zones(ctx.caller)
     items = [{"ZoneName": z.name, "ZoneId": f"{_short(ctx.region)}-az{i + 1}", "State": "available",
               "RegionName": ctx.region, "ZoneType": "availability-zone", "OptInStatus": "opt-in-not-required",
@@ -50,6 +52,7 @@ def _short(region: str) -> str:
 
 @action("DescribeInstanceTypes")
 def describe_instance_types(ctx: Context, args: dict) -> dict:
+    """Service offerings carrying an instance-type name; unknown type: InvalidInstanceType."""
     _, offerings = ctx.cloud.offerings.list_service_offerings(ctx.caller)
     items = [_instance_type(o) for o in offerings if o.instance_type and not o.is_customized]
     wanted = args.get("InstanceTypes")
@@ -88,6 +91,7 @@ def _instance_type(offering) -> dict:
 
 @action("DescribeImages")
 def describe_images(ctx: Context, args: dict) -> dict:
+    """Executable templates (featured ones under the `amazon` alias); Owners, ImageIds, filters."""
     owner_number = ctx.cloud.accounts.get_caller_account(ctx.caller).owner_number
     _, copies = ctx.cloud.templates.list(ctx.caller, is_iso=False, filter="executable")
     images: dict[str, dict] = {}
@@ -138,3 +142,18 @@ def image_of(template, copy=None) -> dict:
         "PlatformDetails": "Windows" if "Windows" in os_name else "Linux/UNIX",
         "UsageOperation": "RunInstances", "Tags": [],
     }
+
+
+@action("DescribeAccountAttributes")
+def describe_account_attributes(ctx: Context, args: dict) -> dict:
+    """supported-platforms (EC2-VPC), default-vpc (none), max-instances (the account's VM limit)."""
+    account = ctx.cloud.accounts.get_caller_account(ctx.caller)
+    limit = ctx.cloud.limits.account_limit(account, 0)
+    values = {"supported-platforms": ["VPC"], "default-vpc": ["none"],
+              "max-instances": [str(limit if limit >= 0 else 10000)],
+              "vpc-max-security-groups-per-interface": ["5"], "max-elastic-ips": ["0"],
+              "vpc-max-elastic-ips": ["0"]}
+    wanted = args.get("AttributeNames") or list(values)
+    return {"AccountAttributes": [{"AttributeName": name, "AttributeValues": [{"AttributeValue": v}
+                                                                               for v in values[name]]}
+                                  for name in wanted if name in values]}

@@ -106,6 +106,7 @@ def _vm(ctx: Context, instance_id: str):
 
 @action("RunInstances")
 def run_instances(ctx: Context, args: dict) -> dict:
+    """Deploys MinCount..MaxCount VMs (all or nothing below MinCount), KeyName, UserData, Placement, root size, TagSpecifications, ClientToken; answers pending at once."""
     cloud, caller = ctx.cloud, ctx.caller
     low, high = args["MinCount"], args["MaxCount"]
     if low < 1 or high < low:
@@ -216,6 +217,7 @@ def _with_tag_filters(args: dict) -> dict:
 
 @action("DescribeInstances")
 def describe_instances(ctx: Context, args: dict) -> dict:
+    """Reservations per launch request; InstanceIds, filters incl. tag:KEY, tag-key, tag-value, instance-state-name."""
     cloud, caller = ctx.cloud, ctx.caller
     scope = cloud.accounts.scope(caller)
     wanted = args.get("InstanceIds")
@@ -238,7 +240,70 @@ def describe_instances(ctx: Context, args: dict) -> dict:
             del item["_reservation"], item["_owner"]
         if reservation["Instances"]:
             reservations.append(reservation)
-    return {"Reservations": reservations}
+    return paginate(args, reservations, "Reservations", bounds=(5, 1000), exclusive="InstanceIds")
+
+
+def paginate(args: dict, items: list, key: str, *, bounds: tuple[int, int], exclusive: str | None = None) -> dict:
+    """MaxResults/NextToken as EC2 defines them: an opaque token, a bounded page size."""
+    size, token = args.get("MaxResults"), args.get("NextToken")
+    if size is not None and exclusive and args.get(exclusive):
+        raise Ec2Error("InvalidParameterCombination", f"The parameter {exclusive} cannot be used with MaxResults")
+    if size is not None and not bounds[0] <= size <= bounds[1]:
+        raise Ec2Error("InvalidParameterValue", f"Value ({size}) for parameter maxResults is invalid. "
+                                                f"Expecting a value between {bounds[0]} and {bounds[1]}.")
+    start = 0
+    if token:
+        try:
+            start = int(base64.urlsafe_b64decode(token.encode()).decode().split(":", 1)[1])
+        except (ValueError, IndexError, binascii.Error):
+            raise Ec2Error("InvalidNextToken", "The provided token is not valid") from None
+    if size is None:
+        return {key: items[start:]}
+    page = items[start:start + size]
+    out = {key: page}
+    if start + size < len(items):
+        out["NextToken"] = base64.urlsafe_b64encode(f"{key}:{start + size}".encode()).decode()
+    return out
+
+
+@action("DescribeInstanceStatus")
+def describe_instance_status(ctx: Context, args: dict) -> dict:
+    """Running instances (all with IncludeAllInstances); the simulator's instances pass their checks."""
+    wanted = args.get("InstanceIds")
+    if wanted:
+        vms = [_vm(ctx, instance_id) for instance_id in wanted]
+    else:
+        _, vms = ctx.cloud.vms.list(ctx.caller, scope=ctx.cloud.accounts.scope(ctx.caller))
+        vms = [vm for vm in reversed(vms) if vm.zone.region.name == ctx.region]
+    busy = _busy(ctx, vms)
+    items = []
+    for vm in vms:
+        state = state_of(ctx, vm, busy)
+        if state != "running" and not args.get("IncludeAllInstances"):
+            continue
+        checked = "ok" if state == "running" else "not-applicable"
+        detail = [{"Name": "reachability", "Status": "passed" if state == "running" else "insufficient-data"}]
+        items.append({"InstanceId": to_ec2("i", vm.uuid), "AvailabilityZone": vm.zone.name,
+                      "InstanceState": _state(state),
+                      "InstanceStatus": {"Status": checked, "Details": detail if state == "running" else []},
+                      "SystemStatus": {"Status": checked, "Details": detail if state == "running" else []}})
+    items = apply(items, args.get("Filters"), {
+        "instance-state-name": lambda i: i["InstanceState"]["Name"], "availability-zone": lambda i: i["AvailabilityZone"],
+        "instance-status.status": lambda i: i["InstanceStatus"]["Status"],
+        "system-status.status": lambda i: i["SystemStatus"]["Status"]})
+    return paginate(args, items, "InstanceStatuses", bounds=(5, 1000), exclusive="InstanceIds")
+
+
+@action("GetConsoleOutput")
+def get_console_output(ctx: Context, args: dict) -> dict:
+    """The hypervisor's serial console log, base64 as AWS returns it."""
+    vm = _vm(ctx, args["InstanceId"])
+    try:
+        text = ctx.cloud.vms.console_output(ctx.caller, vm)
+    except CloudError as exc:
+        raise from_cloud_error(exc) from exc
+    return {"InstanceId": args["InstanceId"], "Timestamp": vm.state_changed,
+            "Output": base64.b64encode(text.encode()).decode()}
 
 
 # ------------------------------------------------------------ lifecycle
@@ -272,12 +337,14 @@ _END = {"pending": "running", "stopping": "stopped", "shutting-down": "terminate
 
 @action("StartInstances")
 def start_instances(ctx: Context, args: dict) -> dict:
+    """Queues a start; no-op on running instances."""
     return {"StartingInstances": _change(ctx, args, "StartInstances", "started",
                                          lambda vm: ctx.cloud.vms.start_work(ctx.caller, vm), "pending")}
 
 
 @action("StopInstances")
 def stop_instances(ctx: Context, args: dict) -> dict:
+    """Queues a stop (Force = hard power-off); no-op on stopped instances."""
     forced = bool(args.get("Force"))
     return {"StoppingInstances": _change(ctx, args, "StopInstances", "stopped",
                                          lambda vm: ctx.cloud.vms.stop_work(ctx.caller, vm, forced), "stopping")}
@@ -285,6 +352,7 @@ def stop_instances(ctx: Context, args: dict) -> dict:
 
 @action("TerminateInstances")
 def terminate_instances(ctx: Context, args: dict) -> dict:
+    """Destroys the VMs (shutting-down, then terminated); idempotent."""
     return {"TerminatingInstances": _change(ctx, args, "TerminateInstances", "terminated",
                                             lambda vm: ctx.cloud.vms.destroy_work(ctx.caller, vm),
                                             "shutting-down")}
@@ -292,6 +360,7 @@ def terminate_instances(ctx: Context, args: dict) -> dict:
 
 @action("RebootInstances")
 def reboot_instances(ctx: Context, args: dict) -> None:
+    """Queues a reboot of running instances."""
     for instance_id in args["InstanceIds"]:
         vm = _vm(ctx, instance_id)
         try:

@@ -27,6 +27,7 @@ def _new(ctx: Context, create) -> object:
 
 @action("CreateKeyPair")
 def create_key_pair(ctx: Context, args: dict) -> dict:
+    """RSA or ED25519, PEM; the private key is returned once and not kept."""
     if args.get("KeyFormat", "pem") != "pem":
         raise Ec2Error("UnsupportedOperation", "Only KeyFormat pem is supported")
     pair, private_key = _new(ctx, lambda: ctx.cloud.keypairs.create(ctx.caller, args["KeyName"],
@@ -38,6 +39,7 @@ def create_key_pair(ctx: Context, args: dict) -> dict:
 
 @action("ImportKeyPair")
 def import_key_pair(ctx: Context, args: dict) -> dict:
+    """OpenSSH rsa/ed25519 public keys; AWS-style fingerprints."""
     material = args["PublicKeyMaterial"]
     text = material.decode("utf-8", "replace") if isinstance(material, bytes) else material
     pair = _new(ctx, lambda: ctx.cloud.keypairs.register(ctx.caller, args["KeyName"], text))
@@ -47,6 +49,7 @@ def import_key_pair(ctx: Context, args: dict) -> dict:
 
 @action("DescribeKeyPairs")
 def describe_key_pairs(ctx: Context, args: dict) -> dict:
+    """KeyNames, KeyPairIds, IncludePublicKey, filters key-name, fingerprint, key-pair-id, key-type."""
     _, pairs = ctx.cloud.keypairs.list(ctx.caller, scope=ctx.cloud.accounts.scope(ctx.caller))
     items = [_item(p, args.get("IncludePublicKey", False)) for p in pairs]
     for name in args.get("KeyNames") or []:
@@ -67,6 +70,7 @@ def describe_key_pairs(ctx: Context, args: dict) -> dict:
 
 @action("DeleteKeyPair")
 def delete_key_pair(ctx: Context, args: dict) -> dict:
+    """By KeyName or KeyPairId; deleting a missing key pair succeeds, as in AWS."""
     name = args.get("KeyName")
     if name is None and args.get("KeyPairId"):
         _, pairs = ctx.cloud.keypairs.list(ctx.caller, scope=ctx.cloud.accounts.scope(ctx.caller))

@@ -38,6 +38,7 @@ def ec2_tags(tags) -> list[dict]:
 
 @action("CreateTags")
 def create_tags(ctx: Context, args: dict) -> None:
+    """Instances, images, volumes; the same tags as the native createTags."""
     tags = {t["Key"]: t.get("Value", "") for t in args.get("Tags") or []}
     if not tags:
         raise Ec2Error("MissingParameter", "The request must contain the parameter Tag")
@@ -50,6 +51,7 @@ def create_tags(ctx: Context, args: dict) -> None:
 
 @action("DeleteTags")
 def delete_tags(ctx: Context, args: dict) -> None:
+    """Keys, optionally only where the value matches."""
     tags = {t["Key"]: t.get("Value") for t in args.get("Tags") or []}
     for kind, rows in resources(ctx, args["Resources"]).items():
         try:
@@ -60,6 +62,7 @@ def delete_tags(ctx: Context, args: dict) -> None:
 
 @action("DescribeTags")
 def describe_tags(ctx: Context, args: dict) -> dict:
+    """Filters key, value, resource-id, resource-type."""
     scope = ctx.cloud.accounts.scope(ctx.caller)
     _, rows = ctx.cloud.tags.list(ctx.caller, scope=scope)
     items = [{"Key": t.key, "Value": t.value, "ResourceType": EC2_TYPE.get(t.resource_type, t.resource_type),
