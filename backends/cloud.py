@@ -33,6 +33,7 @@ class Cloud:
         self._extra_drivers = drivers or {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._reset_lock = threading.Lock()
         self.started = False
 
     # ------------------------------------------------------------- start-up
@@ -94,6 +95,30 @@ class Cloud:
         for t in self._threads:
             t.join(timeout=2)
         dbmod.close()
+
+    def reset(self):
+        """Emulator mode: back to a freshly bootstrapped demo cloud; returns the new demo credentials.
+
+        Running jobs finish first; then every table is dropped and the schema,
+        settings and demo cloud are built again, as on a first start."""
+        from backends import bootstrap
+        from backends.drivers import simulator_store
+        from backends.managers.jobs import JobManager
+        from backends.migrations import SchemaVersion
+        from backends.models import ALL_MODELS
+
+        with self._reset_lock:
+            self.jobs.shutdown(wait=True)
+            self.templates.wait_for_downloads(timeout=60)
+            with dbmod.write_tx():
+                self.database.drop_tables(ALL_MODELS + simulator_store.MODELS + [SchemaVersion])
+            migrate()
+            self.config.seed()
+            self.config.reload()
+            self.infra.forget_hosts()
+            self.jobs = JobManager(self.node_id, workers=self._job_workers)
+            self.jobs.add_recovery_hook(self.templates.resume_downloads)
+            return bootstrap.ensure_demo_cloud(self)
 
     def driver(self, hypervisor: str) -> HypervisorDriver:
         from backends.errors import InvalidParameterValue

@@ -218,3 +218,44 @@ def test_pagination_status_console_and_account_attributes(ec2):
     attributes = {a["AttributeName"]: a["AttributeValues"] for a in ec2.describe_account_attributes()["AccountAttributes"]}
     assert attributes["max-instances"] == [{"AttributeValue": "20"}]
     ec2.terminate_instances(InstanceIds=ids)
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    from conformance.conftest import start_server
+
+    srv = start_server(str(tmp_path_factory.mktemp("emulator")), env={"EC2BRIDGE_EMULATOR": "1"})
+    yield srv
+    srv.stop()
+
+
+def test_emulator_mode_any_key_is_a_tenant_and_reset_restores_the_demo_cloud(emulator):
+    import boto3
+    import requests
+
+    def client(key):
+        return boto3.client("ec2", endpoint_url=emulator.url, region_name="us-east-1", aws_access_key_id=key,
+                            aws_secret_access_key="anything")
+
+    alice, bob = client("AKIAALICE"), client("AKIABOB")
+    image = next(i for i in alice.describe_images(Owners=["amazon"])["Images"] if i["Name"] == "debian-12")
+    instance = alice.run_instances(ImageId=image["ImageId"], InstanceType="t2.micro", MinCount=1,
+                                   MaxCount=1)["Instances"][0]["InstanceId"]
+    assert [i["InstanceId"] for r in alice.describe_instances()["Reservations"] for i in r["Instances"]] == [instance]
+    assert not bob.describe_instances()["Reservations"]
+    alice.create_key_pair(KeyName="k1")
+    assert requests.post(f"{emulator.url}/moto-api/reset", timeout=60).status_code == 200
+    assert not alice.describe_instances()["Reservations"]
+    assert not alice.describe_key_pairs()["KeyPairs"]
+    assert [z["ZoneName"] for z in alice.describe_availability_zones()["AvailabilityZones"]] == \
+        ["us-east-1a", "us-east-1b"]
+
+
+def test_strict_mode_has_no_reset_and_refuses_unknown_keys(server):
+    import boto3
+    import requests
+
+    assert requests.post(f"{server.url}/moto-api/reset", timeout=10).status_code in (404, 405)
+    stranger = boto3.client("ec2", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="AKIAX",
+                            aws_secret_access_key="x")
+    assert _code(stranger.describe_regions) == ("AuthFailure", 401)

@@ -21,8 +21,16 @@ log = logging.getLogger(__name__)
 STS_VERSION = "2011-06-15"
 
 
-def blueprint(cloud) -> Blueprint:
+def blueprint(cloud, *, emulator: bool = False, on_reset=None) -> Blueprint:
+    """The EC2 endpoint; in ``emulator`` mode any access key is accepted (one tenant per key) and
+    ``POST /moto-api/reset`` restores the demo cloud, as moto's server mode does."""
     bp = Blueprint("ec2", __name__)
+
+    if emulator:
+        @bp.route("/moto-api/reset", methods=["POST"])
+        def reset():
+            on_reset() if on_reset else cloud.reset()
+            return Response('{"status": "ok"}', status=200, content_type="application/json")
 
     @bp.route("/", methods=["GET", "POST"])
     @bp.route("/awsapi/", methods=["GET", "POST"])
@@ -30,7 +38,7 @@ def blueprint(cloud) -> Blueprint:
     def endpoint():
         request_id = str(uuid.uuid4())
         try:
-            body = _handle(cloud, request_id)
+            body = _handle(cloud, request_id, emulator)
             return Response(body, status=200, content_type="text/xml;charset=UTF-8")
         except Ec2Error as exc:
             return Response(codec.error_body([(exc.code, exc.message)], request_id), status=exc.status,
@@ -39,7 +47,7 @@ def blueprint(cloud) -> Blueprint:
     return bp
 
 
-def _handle(cloud, request_id: str) -> bytes:
+def _handle(cloud, request_id: str, emulator: bool = False) -> bytes:
     raw = request.get_data(cache=True)
     query = list(request.args.items(multi=True))
     params = dict(query)
@@ -48,7 +56,7 @@ def _handle(cloud, request_id: str) -> bytes:
     name = params.get("Action")
     if not name:
         raise Ec2Error("MissingAction", "The request must contain the parameter Action")
-    caller, region = _authenticate(cloud, query, raw)
+    caller, region = _emulated(cloud, query) if emulator else _authenticate(cloud, query, raw)
     if name == "GetCallerIdentity":
         return _caller_identity(cloud, caller, request_id)
     op = codec.operation(name)
@@ -75,6 +83,15 @@ def _authenticate(cloud, query, raw: bytes):
     auth.verify(signed, secret, method=request.method, path=request.path, headers=request.headers, query=query,
                 body=raw if request.method == "POST" else b"")
     return caller, signed.region
+
+
+def _emulated(cloud, query):
+    """Emulator mode: whoever signs with whatever key is that key's tenant; only the scope is read."""
+    signed = auth.parse(request.method, request.headers, query)
+    try:
+        return cloud.accounts.caller_for_any_key(signed.access_key), signed.region
+    except CloudError as exc:
+        raise from_cloud_error(exc) from exc
 
 
 def _caller_identity(cloud, caller, request_id: str) -> bytes:

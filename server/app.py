@@ -31,7 +31,8 @@ def create_app(settings: Settings | None = None, cloud: Cloud | None = None) -> 
     app = Flask("ec2bridge")
     app.config["CLOUD"] = cloud
     app.register_blueprint(native_blueprint(cloud))
-    app.register_blueprint(ec2_blueprint(cloud))
+    app.register_blueprint(ec2_blueprint(cloud, emulator=settings.emulator,
+                                         on_reset=lambda: credentials.write(settings, cloud.reset())))
 
     @app.teardown_request
     def _close_db(_exc):

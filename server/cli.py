@@ -17,12 +17,15 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--db", help="database URL: sqlite:///file.db or mysql://user:pw@host/db")
     serve.add_argument("--data-dir", help="data directory (default ./data)")
     serve.add_argument("--region", help="region name of the demo cloud (default us-east-1)")
+    serve.add_argument("--emulator", action="store_true", default=None,
+                       help="EC2 emulator mode (like moto's server): any access key is accepted, each key is its "
+                            "own tenant, POST /moto-api/reset restores the demo cloud")
     serve.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         return serve_forever(Settings.from_env(host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
-                                               region=args.region))
+                                               region=args.region, emulator=args.emulator))
     return 2
 
 

@@ -14,6 +14,7 @@ class Settings:
     region: str = "us-east-1"
     node_id: str | None = None
     job_workers: int = 8
+    emulator: bool = False  # EC2 emulator mode: any access key, one tenant per key, /moto-api/reset
 
     @property
     def db_url(self) -> str:
@@ -27,6 +28,7 @@ class Settings:
             db=env.get("EC2BRIDGE_DB") or None, data_dir=env.get("EC2BRIDGE_DATA_DIR", cls.data_dir),
             region=env.get("EC2BRIDGE_REGION", cls.region), node_id=env.get("EC2BRIDGE_NODE_ID") or None,
             job_workers=int(env.get("EC2BRIDGE_JOB_WORKERS", cls.job_workers)),
+            emulator=env.get("EC2BRIDGE_EMULATOR", "").lower() in ("1", "true", "yes"),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -320,6 +320,11 @@ class InfrastructureManager:
                 self._refs[host.id] = ref
         return ref
 
+    def forget_hosts(self) -> None:
+        """Drop cached host references (the hosts were removed wholesale, e.g. an emulator reset)."""
+        with self._refs_lock:
+            self._refs.clear()
+
     def list_hosts(self, caller: Caller, *, id=None, name=None, zone=None, pod=None, cluster=None, host_type=None,
                    state=None, resource_state=None, hypervisor=None, keyword=None, page=None, pagesize=None):
         self._root_only(caller, "list hosts")
