@@ -51,6 +51,7 @@ class Cloud:
         from backends.managers.networks import NetworkManager
         from backends.managers.offerings import OfferingManager
         from backends.managers.planner import DeploymentPlanner
+        from backends.managers.securitygroups import SecurityGroupManager
         from backends.managers.tags import TagManager
         from backends.managers.templates import TemplateManager
         from backends.managers.vms import VmManager
@@ -75,6 +76,7 @@ class Cloud:
         self.vms = VmManager(self)
         self.tags = TagManager(self)
         self.keypairs = KeyPairManager(self)
+        self.security_groups = SecurityGroupManager(self)
         self.jobs.add_recovery_hook(self.vms.recover_after_restart)
         self.jobs.add_recovery_hook(self.templates.resume_downloads)
         self.jobs.recover()

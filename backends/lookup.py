@@ -15,6 +15,7 @@ ENTITIES = {
     "OsCategory": m.OsCategory, "OsType": m.OsType, "Template": m.Template, "Iso": m.Template,
     "Network": m.Network, "VirtualMachine": m.VirtualMachine, "Nic": m.Nic, "Volume": m.Volume,
     "AsyncJob": m.AsyncJob, "Event": m.Event, "ResourceTag": m.ResourceTag, "SSHKeyPair": m.SSHKeyPair,
+    "SecurityGroup": m.SecurityGroup, "SecurityGroupRule": m.SecurityGroupRule,
 }
 
 

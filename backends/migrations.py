@@ -63,12 +63,19 @@ def _key_pairs(db):
     db.create_tables([SSHKeyPair], safe=True)
 
 
+def _security_groups(db):
+    from backends.models import SecurityGroup, SecurityGroupRule, VmSecurityGroup
+
+    db.create_tables([SecurityGroup, SecurityGroupRule, VmSecurityGroup], safe=True)
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
     (2, "simulator store", _extra_models),
     (3, "VM launch groups and client tokens", _launch_groups),
     (4, "resource tags", _resource_tags),
     (5, "SSH key pairs", _key_pairs),
+    (6, "security groups", _security_groups),
 ]
 
 

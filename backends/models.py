@@ -438,6 +438,14 @@ class VirtualMachine(Entity):
                 ResourceTag.resource_type == "UserVm", ResourceTag.resource_uuid == self.uuid).order_by(ResourceTag.key))
         return self.__dict__["_tags"]
 
+    @property
+    def security_groups(self) -> list:
+        """This VM's security groups (listings load them for a whole page at once)."""
+        if "_groups" not in self.__dict__:
+            self.__dict__["_groups"] = list(SecurityGroup.select().join(
+                VmSecurityGroup, on=(VmSecurityGroup.group == SecurityGroup.id)).where(VmSecurityGroup.vm == self.id))
+        return self.__dict__["_groups"]
+
 
 class Nic(Entity):
     vm = pw.ForeignKeyField(VirtualMachine, backref="nics", on_delete="CASCADE")
@@ -525,6 +533,37 @@ class Event(Entity):
     start_id = pw.IntegerField(null=True)
 
 
+class SecurityGroup(Entity):
+    """A named set of firewall rules of an account; every account has a ``default`` one."""
+
+    name = pw.CharField(max_length=255)
+    description = pw.CharField(max_length=255, default="")
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    domain = pw.ForeignKeyField(Domain, on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("account", "name"), True),)
+
+
+class SecurityGroupRule(Entity):
+    group = pw.ForeignKeyField(SecurityGroup, backref="rules", on_delete="CASCADE")
+    direction = pw.CharField(max_length=8)  # ingress | egress
+    protocol = pw.CharField(max_length=8)  # tcp | udp | icmp | all
+    start_port = pw.IntegerField(null=True)  # icmp: type
+    end_port = pw.IntegerField(null=True)  # icmp: code
+    cidr = pw.CharField(max_length=64, null=True)
+    source_group = pw.ForeignKeyField(SecurityGroup, null=True, on_delete="CASCADE")
+    description = pw.CharField(max_length=255, default="")
+
+
+class VmSecurityGroup(BaseModel):
+    vm = pw.ForeignKeyField(VirtualMachine, backref="security_group_links", on_delete="CASCADE")
+    group = pw.ForeignKeyField(SecurityGroup, on_delete="RESTRICT")
+
+    class Meta:
+        indexes = ((("vm", "group"), True),)
+
+
 class SSHKeyPair(Entity):
     """A named SSH public key of an account; VMs launched with it get it injected."""
 
@@ -597,5 +636,6 @@ ALL_MODELS = [
     Zone, Pod, Cluster, Host, HostCapacity, StoragePool, ImageStore,
     ServiceOffering, DiskOffering, OsCategory, OsType, Template, TemplateZone,
     Network, VirtualMachine, Nic, Volume, AsyncJob, Event, ResourceTag, SSHKeyPair,
+    SecurityGroup, SecurityGroupRule, VmSecurityGroup,
     Configuration, ResourceLimit, ResourceCount,
 ]

@@ -259,3 +259,51 @@ def test_strict_mode_has_no_reset_and_refuses_unknown_keys(server):
     stranger = boto3.client("ec2", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="AKIAX",
                             aws_secret_access_key="x")
     assert _code(stranger.describe_regions) == ("AuthFailure", 401)
+
+
+def test_security_groups_in_both_apis(ec2, user_cs):
+    created = ec2.create_security_group(GroupName="web", Description="web servers")
+    group_id = created["GroupId"]
+    assert group_id.startswith("sg-")
+    assert _code(ec2.create_security_group, GroupName="web", Description="again")[0] == "InvalidGroup.Duplicate"
+    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8",
+                                                                         "Description": "ssh"}]},
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupName": "default"}]}])
+    ec2.authorize_security_group_ingress(GroupName="web", IpProtocol="tcp", FromPort=443, ToPort=443,
+                                         CidrIp="0.0.0.0/0")
+    assert _code(ec2.authorize_security_group_ingress, GroupId=group_id, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+         "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])[0] == "InvalidPermission.Duplicate"
+    described = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+    ports = sorted(p["FromPort"] for p in described["IpPermissions"])
+    assert ports == [22, 80, 443]
+    assert described["IpPermissionsEgress"][0]["IpProtocol"] == "-1"
+    ec2.get_waiter("security_group_exists").wait(GroupIds=[group_id], WaiterConfig={"Delay": 1, "MaxAttempts": 2})
+    names = {g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    assert {"default", "web"} <= names
+
+    # The native API shows the same group and rules.
+    native = user_cs.listSecurityGroups(securitygroupname="web")["securitygroup"][0]
+    assert {r["startport"] for r in native["ingressrule"]} == {22, 80, 443}
+
+    image = _demo_image(ec2)
+    run = ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=1, MaxCount=1,
+                            SecurityGroupIds=[group_id])["Instances"][0]
+    assert run["SecurityGroups"] == [{"GroupName": "web", "GroupId": group_id}]
+    vm = next(v for v in user_cs.listVirtualMachines()["virtualmachine"]
+              if v["id"].replace("-", "")[:17] == run["InstanceId"][2:])
+    assert [g["name"] for g in vm["securitygroup"]] == ["web"]
+    assert _code(ec2.delete_security_group, GroupId=group_id)[0] == "DependencyViolation"
+    ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    assert _code(ec2.revoke_security_group_ingress, GroupId=group_id, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+         "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])[0] == "InvalidPermission.NotFound"
+    ec2.terminate_instances(InstanceIds=[run["InstanceId"]])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[run["InstanceId"]],
+                                               WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    assert _code(ec2.delete_security_group, GroupName="default")[0] == "CannotDelete"
+    # A terminated instance keeps its groups until it is expunged, as in AWS.
+    assert _code(ec2.delete_security_group, GroupId=group_id)[0] == "DependencyViolation"
+    assert _code(ec2.describe_security_groups, GroupIds=["sg-0123456789abcdef0"])[0] == "InvalidGroup.NotFound"

@@ -43,6 +43,10 @@ def blueprint(cloud, *, emulator: bool = False, on_reset=None) -> Blueprint:
         except Ec2Error as exc:
             return Response(codec.error_body([(exc.code, exc.message)], request_id), status=exc.status,
                             content_type="text/xml;charset=UTF-8")
+        except Exception:  # a bug: answer as EC2 does, never with an HTML page
+            log.exception("EC2 request %s failed", request_id)
+            return Response(codec.error_body([("InternalError", "An internal error has occurred")], request_id),
+                            status=500, content_type="text/xml;charset=UTF-8")
 
     return bp
 

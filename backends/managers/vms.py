@@ -86,8 +86,10 @@ class VmManager:
         rows = list(query)
         _load_for_listing(rows)
         tags = self.cloud.tags.tags_of("UserVm", [vm.uuid for vm in rows])
+        groups = self.cloud.security_groups.groups_of(rows)
         for vm in rows:
             vm.__dict__["_tags"] = tags.get(vm.uuid, [])
+            vm.__dict__["_groups"] = groups.get(vm.id, [])
         return total, rows
 
     # ---------------------------------------------------------------- deploy
@@ -96,7 +98,7 @@ class VmManager:
                user_data: str | None = None, key_pair: str | None = None, ssh_public_key: str | None = None,
                root_disk_size_gb: int | None = None, group: str | None = None, host: Host | None = None,
                details: dict | None = None, request_ip: str | None = None, launch_group: str | None = None,
-               client_token: str | None = None) -> VirtualMachine:
+               client_token: str | None = None, security_groups: list | None = None) -> VirtualMachine:
         """Create the VM (Stopped), its NIC and ROOT volume, counting them against limits.
 
         Starting it is separate (:meth:`start_work`), so the API can answer with
@@ -149,6 +151,10 @@ class VmManager:
             vm.display_name = vm.display_name or vm.name
             vm.save()
             self.cloud.networks.create_nic(vm, network, device_id=0, is_default=True, requested_ip=request_ip)
+            groups = list(security_groups or [])
+            if not groups and zone.security_groups_enabled:
+                groups = [self.cloud.security_groups.default_group(account)]
+            self.cloud.security_groups.attach(vm, groups)
             Volume.create(name=f"ROOT-{vm.id}", account=account.id, domain=account.domain_id, zone=zone.id,
                           vm=vm.id, device_id=0, volume_type="ROOT", state="Allocated", size=root_bytes,
                           template=template.id, format=template.format)

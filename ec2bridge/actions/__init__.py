@@ -25,4 +25,4 @@ def action(name: str):
     return register
 
 
-from ec2bridge.actions import catalog, instances, keypairs, tags  # noqa: E402,F401
+from ec2bridge.actions import catalog, instances, keypairs, securitygroups, tags  # noqa: E402,F401

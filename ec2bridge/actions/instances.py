@@ -60,7 +60,7 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
         "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda", "VirtualizationType": "hvm",
         "Hypervisor": "xen", "EbsOptimized": False, "EnaSupport": True, "SourceDestCheck": True,
         "ClientToken": vm.client_token or "", "Tags": [{"Key": t.key, "Value": t.value} for t in vm.resource_tags],
-        "SecurityGroups": [],
+        "SecurityGroups": [{"GroupName": g.name, "GroupId": to_ec2("sg", g.uuid)} for g in vm.security_groups],
         "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances", "KeyName": vm.key_pair,
         "CpuOptions": {"CoreCount": vm.cpu_number, "ThreadsPerCore": 1},
         "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {
@@ -69,7 +69,8 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
         "NetworkInterfaces": [{
             "NetworkInterfaceId": to_ec2("eni", nic.uuid), "PrivateIpAddress": ip, "PrivateDnsName": dns,
             "MacAddress": nic.mac_address, "Status": "in-use", "SourceDestCheck": True, "InterfaceType": "interface",
-            "OwnerId": vm.account.owner_number, "Groups": [],
+            "OwnerId": vm.account.owner_number,
+            "Groups": [{"GroupName": g.name, "GroupId": to_ec2("sg", g.uuid)} for g in vm.security_groups],
             "Attachment": {"AttachmentId": to_ec2("eni-attach", nic.uuid), "DeviceIndex": 0, "Status": "attached",
                            "AttachTime": vm.created, "DeleteOnTermination": True},
             "PrivateIpAddresses": [{"PrivateIpAddress": ip, "PrivateDnsName": dns, "Primary": True}],
@@ -138,13 +139,15 @@ def run_instances(ctx: Context, args: dict) -> dict:
     root_gb = next((m["Ebs"]["VolumeSize"] for m in args.get("BlockDeviceMappings") or []
                     if (m.get("Ebs") or {}).get("VolumeSize")), None)
     group = str(uuid.uuid4())
+    security_groups = _launch_groups(ctx, args)
     launched = []
     try:
         for _ in range(high):
             try:
                 vm = cloud.vms.deploy(caller, zone=zone, offering=offering, template=template, owner=account,
                                       user_data=user_data, key_pair=args.get("KeyName"),
-                                      root_disk_size_gb=root_gb, launch_group=group, client_token=token)
+                                      root_disk_size_gb=root_gb, launch_group=group, client_token=token,
+                                      security_groups=security_groups)
             except CloudError:
                 if len(launched) >= low:
                     break
@@ -157,8 +160,12 @@ def run_instances(ctx: Context, args: dict) -> dict:
         if error.code == "InstanceLimitExceeded":
             error.message = f"You have requested more instances ({high}) than your current instance limit allows."
         raise error from exc
-    tags = {t["Key"]: t.get("Value", "") for spec in args.get("TagSpecifications") or []
-            if spec.get("ResourceType") == "instance" for t in spec.get("Tags") or []}
+    from ec2bridge.actions.tags import tag_map
+
+    tags = {}
+    for spec in args.get("TagSpecifications") or []:
+        if spec.get("ResourceType") == "instance":
+            tags.update(tag_map(spec.get("Tags")))
     if tags:
         try:
             cloud.tags.create(caller, "UserVm", launched, tags)
@@ -174,6 +181,18 @@ def run_instances(ctx: Context, args: dict) -> dict:
     for item in reservation["Instances"]:
         item["State"] = _state("pending")  # AWS answers pending at once, whatever the job has done
     return reservation
+
+
+def _launch_groups(ctx: Context, args: dict) -> list:
+    """SecurityGroupIds / SecurityGroups, also where awscli moves them (NetworkInterfaces.N.Groups)."""
+    from ec2bridge.actions.securitygroups import find
+
+    ids = list(args.get("SecurityGroupIds") or [])
+    for interface in args.get("NetworkInterfaces") or []:
+        ids += interface.get("Groups") or []
+    groups = [find(ctx, group_id_=i) for i in dict.fromkeys(ids)]
+    groups += [find(ctx, name=n) for n in dict.fromkeys(args.get("SecurityGroups") or [])]
+    return list({g.id: g for g in groups}.values())
 
 
 def _zone(ctx: Context, name: str | None):

@@ -32,6 +32,16 @@ def resources(ctx: Context, ids: list[str]) -> dict[str, list]:
     return by_kind
 
 
+def tag_map(tags: list[dict] | None, *, values_required: bool = True) -> dict:
+    """{key: value} from EC2 Tag structures; a tag without a key is InvalidParameterValue."""
+    out = {}
+    for tag in tags or []:
+        if not tag.get("Key"):
+            raise Ec2Error("InvalidParameterValue", "Tag keys must be given and not be empty")
+        out[tag["Key"]] = tag.get("Value", "" if values_required else None)
+    return out
+
+
 def ec2_tags(tags) -> list[dict]:
     return [{"Key": t.key, "Value": t.value} for t in tags]
 
@@ -39,7 +49,7 @@ def ec2_tags(tags) -> list[dict]:
 @action("CreateTags")
 def create_tags(ctx: Context, args: dict) -> None:
     """Instances, images, volumes; the same tags as the native createTags."""
-    tags = {t["Key"]: t.get("Value", "") for t in args.get("Tags") or []}
+    tags = tag_map(args.get("Tags"))
     if not tags:
         raise Ec2Error("MissingParameter", "The request must contain the parameter Tag")
     for kind, rows in resources(ctx, args["Resources"]).items():
@@ -52,7 +62,7 @@ def create_tags(ctx: Context, args: dict) -> None:
 @action("DeleteTags")
 def delete_tags(ctx: Context, args: dict) -> None:
     """Keys, optionally only where the value matches."""
-    tags = {t["Key"]: t.get("Value") for t in args.get("Tags") or []}
+    tags = tag_map(args.get("Tags"), values_required=False)
     for kind, rows in resources(ctx, args["Resources"]).items():
         try:
             ctx.cloud.tags.delete(ctx.caller, kind, rows, tags or None)

@@ -1,6 +1,7 @@
 """Virtual machine and volume commands."""
 from __future__ import annotations
 
+from backends.errors import InvalidParameterValue
 from native_api import fields as f
 from native_api.commands.jobs import submit
 from native_api.registry import ADMINS, LIST, ROOT_ONLY, SUCCESS, command, scope_params
@@ -38,6 +39,12 @@ def _vm_job(call, vm, work):
     "details": f.Map("used to specify the custom parameters. 'extraconfig' is not allowed to be passed in "
                      "details", style="flat"),
     "networkids": f.List("list of network ids used by virtual machine", entity="Network"),
+    "securitygroupids": f.List("comma separated list of security groups id that going to be applied to the virtual "
+                               "machine. Should be passed only when vm is created from a zone with Basic Network "
+                               "support. Mutually exclusive with securitygroupnames parameter",
+                               entity="SecurityGroup"),
+    "securitygroupnames": f.List("comma separated list of security groups names that going to be applied to the "
+                                 "virtual machine. Mutually exclusive with securitygroupids parameter"),
     "account": f.String("an optional account for the virtual machine. Must be used with domainId."),
     "domainid": f.Uuid("Domain", "an optional domainId for the virtual machine. If the account parameter is "
                                  "used, domainId must also be used."),
@@ -52,7 +59,8 @@ def deploy_virtual_machine(call):
         template=call.params["templateid"], owner=owner, name=call.get("name"),
         display_name=call.get("displayname"), user_data=call.get("userdata"), key_pair=call.get("keypair"),
         root_disk_size_gb=call.get("rootdisksize"), group=call.get("group"), host=call.get("hostid"),
-        details=call.get("details"), request_ip=call.get("ipaddress"))
+        details=call.get("details"), request_ip=call.get("ipaddress"),
+        security_groups=_security_groups(call, owner))
     if call.params.get("startvm", True):
         work = cloud.vms.start_work(caller, vm, call.get("hostid"))
     else:
@@ -60,6 +68,16 @@ def deploy_virtual_machine(call):
     accepted = _vm_job(call, vm, work)
     accepted.object_uuid = vm.uuid
     return accepted
+
+
+def _security_groups(call, owner):
+    groups = list(call.get("securitygroupids", []))
+    for name in call.get("securitygroupnames", []):
+        group = call.cloud.security_groups.by_name(call.caller, name, owner=owner)
+        if group is None:
+            raise InvalidParameterValue(f"Unable to find security group by name {name}")
+        groups.append(group)
+    return groups
 
 
 @command("startVirtualMachine", params={

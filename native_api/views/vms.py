@@ -6,6 +6,7 @@ import json
 from marshmallow import fields
 
 from native_api.views import Date, Fn, Ref, View, entity
+from native_api.views.securitygroups import vm_groups
 from native_api.views.tags import tag_list
 
 
@@ -99,7 +100,7 @@ class VirtualMachine(View):
                                           if k != "SSH.PublicKey"}, cs_type="map")
     nic = Fn(lambda vm: Nic(many=True).dump(sorted(vm.nics, key=lambda n: n.device_id)),
                           cs_type="list")
-    securitygroup = Fn(lambda vm: [], cs_type="list")
+    securitygroup = Fn(lambda vm: vm_groups(vm), cs_type="list")
     affinitygroup = Fn(lambda vm: [], cs_type="list")
     tags = Fn(lambda vm: tag_list(vm.resource_tags), cs_type="list")
 
