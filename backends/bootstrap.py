@@ -9,6 +9,7 @@ created through the managers, exactly as an operator would through the API.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 from backends.context import ROLE_ADMIN, Caller
@@ -98,30 +99,7 @@ def _build(cloud, root) -> None:
         lastname="User", account_type=0, account_name="demo", domain=root)
     cloud.accounts.register_user_keys(caller, User.get(User.account == demo.id))
 
-    region = cloud.infra.ensure_region(cloud.region_name)
-    zones = []
-    for index, letter in enumerate("ab"):
-        zone = cloud.infra.create_zone(
-            caller, name=f"{cloud.region_name}{letter}", network_type="Basic", dns1="8.8.8.8", dns2="8.8.4.4",
-            internal_dns1="10.0.0.2", security_groups_enabled=True, region=region,
-            description=f"Availability zone {cloud.region_name}{letter}")
-        zones.append(zone)
-        pod = cloud.infra.create_pod(caller, zone, name=f"{zone.name}-pod1", gateway=f"172.{16 + index}.0.1",
-                                     netmask="255.255.0.0", start_ip=f"172.{16 + index}.0.10",
-                                     end_ip=f"172.{16 + index}.255.250")
-        cloud.infra.add_image_store(caller, name=f"{zone.name}-images", url=f"nfs://images.{zone.name}/export",
-                                    zone=zone, provider="NFS")
-        for c in (1, 2):
-            cluster = cloud.infra.add_cluster(caller, zone, pod, name=f"{zone.name}-cluster{c}",
-                                              hypervisor="Simulator")
-            cloud.infra.create_storage_pool(caller, zone, name=f"{zone.name}-primary{c}",
-                                            url=f"nfs://storage.{zone.name}/primary{c}", scope="CLUSTER",
-                                            pod=pod, cluster=cluster, capacity_bytes=20 << 40)
-            for h in range(1, 5):
-                url = SIM_HOST_URL.format(zone=zone.name, cluster=c, host=h, speed=CPU_SPEED, memory=HOST_MEMORY)
-                cloud.infra.add_host(caller, zone, pod, url=url, hypervisor="Simulator", cluster=cluster)
-        cloud.networks.create_guest_network(zone, name=f"{zone.name}-guest", cidr=f"10.{index + 1}.0.0/16",
-                                            domain=root)
+    zones = _build_zones(cloud, caller, cloud.infra.ensure_region(cloud.region_name), "ab", root)
 
     for name, (cpus, memory) in INSTANCE_TYPES.items():
         cloud.offerings.create_service_offering(
@@ -143,6 +121,52 @@ def _build(cloud, root) -> None:
         caller, name=name, display_text=text, url=url, format="ISO", hypervisor="None",
         os_type=os_types.get(os_name), zones=zones, is_public=True, is_featured=True, is_iso=True,
         template_type="USER")
+
+
+def _build_zones(cloud, caller, region, letters: str, root) -> list:
+    """Zones ``<region><letter>``, each with a pod, two clusters of four simulated hosts, primary storage
+    per cluster, an image store and a guest network of its own /16."""
+    zones = []
+    for letter in letters:
+        index = Zone.select().count()  # zone number across regions: distinct pod and guest ranges
+        zone = cloud.infra.create_zone(
+            caller, name=f"{region.name}{letter}", network_type="Basic", dns1="8.8.8.8", dns2="8.8.4.4",
+            internal_dns1="10.0.0.2", security_groups_enabled=True, region=region,
+            description=f"Availability zone {region.name}{letter}")
+        zones.append(zone)
+        pod = cloud.infra.create_pod(caller, zone, name=f"{zone.name}-pod1", gateway=f"172.{16 + index}.0.1",
+                                     netmask="255.255.0.0", start_ip=f"172.{16 + index}.0.10",
+                                     end_ip=f"172.{16 + index}.255.250")
+        cloud.infra.add_image_store(caller, name=f"{zone.name}-images", url=f"nfs://images.{zone.name}/export",
+                                    zone=zone, provider="NFS")
+        for c in (1, 2):
+            cluster = cloud.infra.add_cluster(caller, zone, pod, name=f"{zone.name}-cluster{c}",
+                                              hypervisor="Simulator")
+            cloud.infra.create_storage_pool(caller, zone, name=f"{zone.name}-primary{c}",
+                                            url=f"nfs://storage.{zone.name}/primary{c}", scope="CLUSTER",
+                                            pod=pod, cluster=cluster, capacity_bytes=20 << 40)
+            for h in range(1, 5):
+                url = SIM_HOST_URL.format(zone=zone.name, cluster=c, host=h, speed=CPU_SPEED, memory=HOST_MEMORY)
+                cloud.infra.add_host(caller, zone, pod, url=url, hypervisor="Simulator", cluster=cluster)
+        cloud.networks.create_guest_network(zone, name=f"{zone.name}-guest", cidr=f"10.{index + 1}.0.0/16",
+                                            domain=root)
+    return zones
+
+
+_region_lock = threading.Lock()
+
+
+def ensure_region(cloud, name: str) -> bool:
+    """Emulator mode: a region asked for by name exists afterwards, with zones a, b and c on the
+    simulator and the demo cloud's built-in templates ready in them. True if it was created now."""
+    with _region_lock:
+        if cloud.infra.list_regions(name=name)[0]:
+            return False
+        caller = system_caller(cloud)
+        root = cloud.accounts.root_domain()
+        zones = _build_zones(cloud, caller, cloud.infra.ensure_region(name), "abc", root)
+        cloud.templates.copy_builtin_to(zones)
+        return True
 
 
 def _bootstrap_caller(root) -> Caller:

@@ -122,6 +122,12 @@ class Cloud:
             self.jobs.add_recovery_hook(self.templates.resume_downloads)
             return bootstrap.ensure_demo_cloud(self)
 
+    def ensure_region(self, name: str) -> bool:
+        """Emulator mode: make the region exist (zones a-c on the simulator); True if created now."""
+        from backends import bootstrap
+
+        return bootstrap.ensure_region(self, name)
+
     def driver(self, hypervisor: str) -> HypervisorDriver:
         from backends.errors import InvalidParameterValue
 

@@ -241,8 +241,26 @@ def test_emulator_mode_any_key_is_a_tenant_and_reset_restores_the_demo_cloud(emu
     image = next(i for i in alice.describe_images(Owners=["amazon"])["Images"] if i["Name"] == "debian-12")
     instance = alice.run_instances(ImageId=image["ImageId"], InstanceType="t2.micro", MinCount=1,
                                    MaxCount=1)["Instances"][0]["InstanceId"]
-    assert [i["InstanceId"] for r in alice.describe_instances()["Reservations"] for i in r["Instances"]] == [instance]
+    # Deterministic: the simulator finished the start before the answer, which still said pending.
+    described = alice.describe_instances()["Reservations"]
+    assert [(i["InstanceId"], i["State"]["Name"]) for r in described for i in r["Instances"]] == \
+        [(instance, "running")]
+    assert alice.stop_instances(InstanceIds=[instance])["StoppingInstances"][0]["CurrentState"]["Name"] == "stopping"
+    assert alice.describe_instances()["Reservations"][0]["Instances"][0]["State"]["Name"] == "stopped"
     assert not bob.describe_instances()["Reservations"]
+
+    # Any region works: it is created on first use with three zones and the demo images.
+    paris = boto3.client("ec2", endpoint_url=emulator.url, region_name="eu-west-3", aws_access_key_id="AKIAALICE",
+                         aws_secret_access_key="x")
+    assert [z["ZoneName"] for z in paris.describe_availability_zones()["AvailabilityZones"]] == \
+        ["eu-west-3a", "eu-west-3b", "eu-west-3c"]
+    paris_image = next(i for i in paris.describe_images(Owners=["amazon"])["Images"] if i["Name"] == "debian-12")
+    there = paris.run_instances(ImageId=paris_image["ImageId"], InstanceType="t2.micro", MinCount=1, MaxCount=1,
+                                Placement={"AvailabilityZone": "eu-west-3c"})["Instances"][0]
+    assert paris.describe_instances(InstanceIds=[there["InstanceId"]])["Reservations"][0]["Instances"][0][
+        "State"]["Name"] == "running"
+    assert instance not in {i["InstanceId"] for r in paris.describe_instances()["Reservations"]
+                            for i in r["Instances"]}  # regions list their own instances
     alice.create_key_pair(KeyName="k1")
     assert requests.post(f"{emulator.url}/moto-api/reset", timeout=60).status_code == 200
     assert not alice.describe_instances()["Reservations"]
@@ -259,6 +277,10 @@ def test_strict_mode_has_no_reset_and_refuses_unknown_keys(server):
     stranger = boto3.client("ec2", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="AKIAX",
                             aws_secret_access_key="x")
     assert _code(stranger.describe_regions) == ("AuthFailure", 401)
+    key, secret = server.keys("demo")
+    elsewhere = boto3.client("ec2", endpoint_url=server.url, region_name="eu-west-3", aws_access_key_id=key,
+                             aws_secret_access_key=secret)
+    assert _code(elsewhere.describe_regions) == ("AuthFailure", 401)
 
 
 def test_security_groups_in_both_apis(ec2, user_cs):

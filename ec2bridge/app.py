@@ -61,6 +61,11 @@ def _handle(cloud, request_id: str, emulator: bool = False) -> bytes:
     if not name:
         raise Ec2Error("MissingAction", "The request must contain the parameter Action")
     caller, region = _emulated(cloud, query) if emulator else _authenticate(cloud, query, raw)
+    if emulator:
+        cloud.ensure_region(region)
+    elif not cloud.infra.list_regions(name=region)[0]:
+        raise Ec2Error("AuthFailure", f"Credential should be scoped to a valid region, not '{region}'. "
+                                      "This cloud serves: " + ", ".join(r.name for r in cloud.infra.list_regions()[1]))
     if name == "GetCallerIdentity":
         return _caller_identity(cloud, caller, request_id)
     op = codec.operation(name)
@@ -70,11 +75,14 @@ def _handle(cloud, request_id: str, emulator: bool = False) -> bytes:
     args = codec.decode(op, params)
     if args.pop("DryRun", False):
         raise Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
+    ctx = Context(cloud, caller, region, synchronous=emulator)
     try:
-        result = handler(Context(cloud, caller, region), args)
+        result = handler(ctx, args)
     except CloudError as exc:
         raise from_cloud_error(exc) from exc
-    return codec.encode(op, result, request_id)
+    body = codec.encode(op, result, request_id)
+    ctx.settle()
+    return body
 
 
 def _authenticate(cloud, query, raw: bytes):

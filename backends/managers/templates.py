@@ -58,6 +58,20 @@ class TemplateManager:
                                                  f"{format.lower()}")
         return template
 
+    def copy_builtin_to(self, zones) -> None:
+        """Give new zones a ready copy of every public seeded image (templates and ISOs of the demo cloud)."""
+        seeded = Template.select().where(Template.removed.is_null(), Template.is_featured == True,  # noqa: E712
+                                         (Template.template_type == "BUILTIN") | (Template.is_iso == True))  # noqa: E712
+        with write_tx():
+            for template in seeded:
+                size = 300 * MiB if template.is_iso else 2 * GiB
+                for zone in zones:
+                    TemplateZone.create(template=template.id, zone=zone.id, image_store=_image_store(zone),
+                                        download_state="DOWNLOADED", download_pct=100, size=size,
+                                        physical_size=size // 4, status_text="Download Complete",
+                                        install_path=f"template/tmpl/{zone.uuid}/{template.uuid}/{template.uuid}."
+                                                     f"{template.format.lower()}")
+
     # ----------------------------------------------------------- register
     def register(self, caller: Caller, *, name, display_text, url, format, hypervisor, os_type=None, zone=None,
                  is_iso=False, is_public=False, is_featured=False, is_extractable=False, password_enabled=False,

@@ -4,7 +4,7 @@ Importing this package registers every implemented action in ``ACTIONS``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 ACTIONS: dict[str, Callable] = {}
@@ -15,6 +15,21 @@ class Context:
     cloud: Any
     caller: Any  # backends.context.Caller
     region: str
+    # Emulator mode: a request's work on the simulator is done before the response goes out, so the
+    # next call sees the end state (the response itself still reports AWS's transitional state).
+    synchronous: bool = False
+    _jobs: list = field(default_factory=list)
+
+    def run(self, command: str, work, vm) -> None:
+        """Queue ``work`` for the VM as a job (and, when synchronous, remember to wait for it)."""
+        job = self.cloud.jobs.submit(self.caller, command, work, instance_type="VirtualMachine",
+                                     instance_uuid=vm.uuid, sync_key=self.cloud.vms.sync_key(vm))
+        self._jobs.append(job.uuid)
+
+    def settle(self, timeout: float = 120) -> None:
+        if self.synchronous:
+            for job in self._jobs:
+                self.cloud.jobs.wait(job, timeout=timeout)
 
 
 def action(name: str):

@@ -174,8 +174,7 @@ def run_instances(ctx: Context, args: dict) -> dict:
                 cloud.vms.discard(caller, vm)
             raise from_cloud_error(exc) from exc
     for vm in launched:
-        cloud.jobs.submit(caller, "RunInstances", cloud.vms.start_work(caller, vm), instance_type="VirtualMachine",
-                          instance_uuid=vm.uuid, sync_key=cloud.vms.sync_key(vm))
+        ctx.run("RunInstances", cloud.vms.start_work(caller, vm), vm)
     reservation = _reservation(ctx, [cloud.lookup("VirtualMachine", vm.uuid) for vm in launched],
                                _busy(ctx, launched))
     for item in reservation["Instances"]:
@@ -328,7 +327,6 @@ def get_console_output(ctx: Context, args: dict) -> dict:
 # ------------------------------------------------------------ lifecycle
 
 def _change(ctx: Context, args: dict, action_name: str, verb: str, work_of, target: str) -> list[dict]:
-    cloud, caller = ctx.cloud, ctx.caller
     vms = [_vm(ctx, instance_id) for instance_id in args["InstanceIds"]]
     busy = _busy(ctx, vms)
     changes = []
@@ -343,8 +341,7 @@ def _change(ctx: Context, args: dict, action_name: str, verb: str, work_of, targ
                 work = work_of(vm)
             except CloudError as exc:
                 raise from_cloud_error(exc) from exc
-            cloud.jobs.submit(caller, action_name, work, instance_type="VirtualMachine", instance_uuid=vm.uuid,
-                              sync_key=cloud.vms.sync_key(vm))
+            ctx.run(action_name, work, vm)
             after = target
         changes.append({"InstanceId": to_ec2("i", vm.uuid), "CurrentState": _state(after),
                         "PreviousState": _state(before)})
@@ -386,6 +383,5 @@ def reboot_instances(ctx: Context, args: dict) -> None:
             work = ctx.cloud.vms.reboot_work(ctx.caller, vm)
         except CloudError as exc:
             raise from_cloud_error(exc) from exc
-        ctx.cloud.jobs.submit(ctx.caller, "RebootInstances", work, instance_type="VirtualMachine",
-                              instance_uuid=vm.uuid, sync_key=ctx.cloud.vms.sync_key(vm))
+        ctx.run("RebootInstances", work, vm)
     return None
