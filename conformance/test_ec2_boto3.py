@@ -329,3 +329,26 @@ def test_security_groups_in_both_apis(ec2, user_cs):
     # A terminated instance keeps its groups until it is expunged, as in AWS.
     assert _code(ec2.delete_security_group, GroupId=group_id)[0] == "DependencyViolation"
     assert _code(ec2.describe_security_groups, GroupIds=["sg-0123456789abcdef0"])[0] == "InvalidGroup.NotFound"
+
+
+def test_register_deregister_image_and_instance_attributes(ec2):
+    image_id = ec2.register_image(Name="my-ami", ImageLocation="http://images.example.org/my.qcow2")["ImageId"]
+    ec2.get_waiter("image_available").wait(ImageIds=[image_id], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    assert ec2.describe_images(Owners=["self"])["Images"][0]["ImageId"] == image_id
+    instance = ec2.run_instances(ImageId=image_id, InstanceType="t2.micro", MinCount=1, MaxCount=1,
+                                 UserData="#!/bin/sh\necho hi")["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    assert _code(ec2.modify_instance_attribute, InstanceId=instance,
+                 InstanceType={"Value": "t3.medium"})[0] == "IncorrectInstanceState"
+    ec2.stop_instances(InstanceIds=[instance])
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    ec2.modify_instance_attribute(InstanceId=instance, InstanceType={"Value": "t3.medium"})
+    attribute = ec2.describe_instance_attribute(InstanceId=instance, Attribute="instanceType")
+    assert attribute["InstanceType"]["Value"] == "t3.medium"
+    ec2.modify_instance_attribute(InstanceId=instance, UserData={"Value": b"#cloud-config"})
+    import base64
+
+    user_data = ec2.describe_instance_attribute(InstanceId=instance, Attribute="userData")["UserData"]["Value"]
+    assert base64.b64decode(user_data) == b"#cloud-config"
+    assert _code(ec2.deregister_image, ImageId=image_id)[0] == "InvalidAMIID.InUse"
+    ec2.terminate_instances(InstanceIds=[instance])

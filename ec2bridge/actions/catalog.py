@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
-from ec2bridge.errors import Ec2Error
+from backends.errors import CloudError
+from ec2bridge.errors import Ec2Error, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
 
 GiB = 1 << 30
@@ -93,9 +94,10 @@ def _instance_type(offering) -> dict:
 def describe_images(ctx: Context, args: dict) -> dict:
     """Executable templates (featured ones under the `amazon` alias); Owners, ImageIds, filters."""
     owner_number = ctx.cloud.accounts.get_caller_account(ctx.caller).owner_number
-    _, copies = ctx.cloud.templates.list(ctx.caller, is_iso=False, filter="executable")
+    _, usable = ctx.cloud.templates.list(ctx.caller, is_iso=False, filter="executable")
+    _, own = ctx.cloud.templates.list(ctx.caller, is_iso=False, filter="self")  # incl. still downloading
     images: dict[str, dict] = {}
-    for copy in copies:
+    for copy in usable + own:
         if copy.zone.region.name != ctx.region:
             continue
         images.setdefault(copy.template.uuid, image_of(copy.template, copy))
@@ -157,3 +159,34 @@ def describe_account_attributes(ctx: Context, args: dict) -> dict:
     return {"AccountAttributes": [{"AttributeName": name, "AttributeValues": [{"AttributeValue": v}
                                                                                for v in values[name]]}
                                   for name in wanted if name in values]}
+
+
+@action("RegisterImage")
+def register_image(ctx: Context, args: dict) -> dict:
+    """From a URL in ImageLocation (downloaded into every zone of the region); pending until ready."""
+    location = args.get("ImageLocation")
+    if not location:
+        raise Ec2Error("MissingParameter", "The request must contain the parameter ImageLocation (an image URL)")
+    hypervisor = "Simulator" if "Simulator" in ctx.cloud.drivers else sorted(ctx.cloud.drivers)[0]
+    fmt = "RAW" if location.lower().endswith((".raw", ".img")) else "QCOW2"
+    template = ctx.cloud.templates.register(
+        ctx.caller, name=args["Name"], display_text=args.get("Description") or args["Name"], url=location,
+        format=fmt, hypervisor=hypervisor, is_dynamically_scalable=True, ssh_key_enabled=True)
+    return {"ImageId": to_ec2("ami", template.uuid)}
+
+
+@action("DeregisterImage")
+def deregister_image(ctx: Context, args: dict) -> dict:
+    """Removes the caller's image; refused while instances use it."""
+    template = ctx.cloud.lookup_prefix("Template", uuid_prefix("ami", args["ImageId"]))
+    if template is None or template.removed is not None:
+        raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{args['ImageId']}]' does not exist")
+    try:
+        ctx.cloud.templates.delete(ctx.caller, template)
+    except CloudError as exc:
+        if exc.kind == "PermissionDenied":
+            raise Ec2Error("AuthFailure", f"Not authorized for image:{args['ImageId']}") from exc
+        if exc.kind == "ResourceInUse":
+            raise Ec2Error("InvalidAMIID.InUse", exc.message) from exc
+        raise from_cloud_error(exc) from exc
+    return {"Return": True}

@@ -385,3 +385,51 @@ def reboot_instances(ctx: Context, args: dict) -> None:
             raise from_cloud_error(exc) from exc
         ctx.run("RebootInstances", work, vm)
     return None
+
+
+@action("DescribeInstanceAttribute")
+def describe_instance_attribute(ctx: Context, args: dict) -> dict:
+    """instanceType, userData, disableApiTermination, instanceInitiatedShutdownBehavior, rootDeviceName."""
+    vm = _vm(ctx, args["InstanceId"])
+    values = {
+        "instanceType": ("InstanceType", {"Value": vm.service_offering.instance_type or vm.service_offering.name}),
+        "userData": ("UserData", {"Value": vm.user_data} if vm.user_data else {}),
+        "disableApiTermination": ("DisableApiTermination", {"Value": False}),
+        "instanceInitiatedShutdownBehavior": ("InstanceInitiatedShutdownBehavior", {"Value": "stop"}),
+        "rootDeviceName": ("RootDeviceName", {"Value": "/dev/xvda"}),
+        "ebsOptimized": ("EbsOptimized", {"Value": False}),
+    }
+    attribute = args["Attribute"]
+    if attribute not in values:
+        raise Ec2Error("InvalidParameterValue", f"Value ({attribute}) for parameter attribute is invalid.")
+    key, value = values[attribute]
+    return {"InstanceId": args["InstanceId"], key: value}
+
+
+@action("ModifyInstanceAttribute")
+def modify_instance_attribute(ctx: Context, args: dict) -> None:
+    """InstanceType (instance stopped: scales the VM) and UserData; the old Attribute/Value form too."""
+    vm = _vm(ctx, args["InstanceId"])
+    attribute, value = args.get("Attribute"), args.get("Value")
+    instance_type = (args.get("InstanceType") or {}).get("Value") or (value if attribute == "instanceType" else None)
+    user_data = (args.get("UserData") or {}).get("Value")
+    if user_data is None and attribute == "userData":
+        user_data = value
+    if instance_type is None and user_data is None:
+        raise Ec2Error("UnsupportedOperation", "Only instanceType and userData can be modified on this cloud")
+    try:
+        if instance_type is not None:
+            if state_of(ctx, vm, _busy(ctx, [vm])) != "stopped":
+                raise Ec2Error("IncorrectInstanceState", f"The instance '{args['InstanceId']}' is not in the "
+                                                         "'stopped' state.")
+            offering = ctx.cloud.offerings.by_instance_type(instance_type)
+            if offering is None:
+                raise Ec2Error("InvalidParameterValue", f"Invalid value '{instance_type}' for InstanceType.")
+            if offering.id != vm.service_offering_id:
+                ctx.cloud.vms.scale(ctx.caller, vm, offering)
+        if user_data is not None:
+            raw = user_data if isinstance(user_data, bytes) else user_data.encode()
+            ctx.cloud.vms.update(ctx.caller, vm, user_data=base64.b64encode(raw).decode())
+    except CloudError as exc:
+        raise from_cloud_error(exc) from exc
+    return None
