@@ -352,3 +352,21 @@ def test_register_deregister_image_and_instance_attributes(ec2):
     assert base64.b64decode(user_data) == b"#cloud-config"
     assert _code(ec2.deregister_image, ImageId=image_id)[0] == "InvalidAMIID.InUse"
     ec2.terminate_instances(InstanceIds=[instance])
+
+
+def test_a_vm_deployed_natively_is_an_ec2_instance_of_the_same_owner(ec2, user_cs):
+    from conformance.test_cs_client import pick, wait_job
+
+    zone, offering, template = pick(user_cs)
+    deployed = user_cs.deployVirtualMachine(zoneid=zone["id"], serviceofferingid=offering["id"],
+                                            templateid=template["id"], name="native-vm")
+    assert wait_job(user_cs, deployed["jobid"])["jobstatus"] == 1
+    instance_id = "i-" + deployed["id"].replace("-", "")[:17]
+    reservation = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]
+    instance = reservation["Instances"][0]
+    assert instance["State"]["Name"] == "running" and instance["InstanceType"] == offering["name"]
+    assert instance["ImageId"] == "ami-" + template["id"].replace("-", "")[:17]
+    account = user_cs.listAccounts()["account"][0]
+    owner = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["OwnerId"]
+    assert reservation["OwnerId"] == owner and account["name"] == "demo"
+    ec2.terminate_instances(InstanceIds=[instance_id])

@@ -122,7 +122,9 @@ def create_security_group(ctx: Context, args: dict) -> dict:
             raise Ec2Error("InvalidGroup.Duplicate", f"The security group '{args['GroupName']}' already exists") \
                 from exc
         raise from_cloud_error(exc) from exc
-    return {"GroupId": group_id(group), "Tags": []}
+    owner = ctx.cloud.accounts.get_caller_account(ctx.caller).owner_number
+    return {"GroupId": group_id(group), "Tags": [],
+            "SecurityGroupArn": f"arn:aws:ec2:{ctx.region}:{owner}:security-group/{group_id(group)}"}
 
 
 @action("DescribeSecurityGroups")
