@@ -471,6 +471,14 @@ class VmManager:
                                      resource_type="VirtualMachine", resource_uuid=vm.uuid)
         return JobResult()
 
+    def current_states(self, vm_ids) -> dict[int, str]:
+        """The VMs' states as of now (to read after other facts that must not be newer than them)."""
+        ids = list(vm_ids)
+        if not ids:
+            return {}
+        return dict(VirtualMachine.select(VirtualMachine.id, VirtualMachine.state)
+                    .where(VirtualMachine.id.in_(ids)).tuples())
+
     def console_output(self, caller: Caller, vm: VirtualMachine) -> str:
         """The VM's serial console log as its hypervisor keeps it (empty when it is not on a host)."""
         self.check_owner(caller, vm)

@@ -40,7 +40,15 @@ def state_of(ctx: Context, vm, pending: dict[str, set[str]]) -> str:
 
 
 def _busy(ctx: Context, vms) -> dict[str, set[str]]:
-    return ctx.cloud.jobs.pending_commands(vm.uuid for vm in vms)
+    """Requests still queued per VM; the VMs' states are re-read afterwards, so a request that finished
+    in between is never hidden behind a state older than it (which would show e.g. 'stopping' for a
+    VM that a completed termination already destroyed)."""
+    vms = list(vms)
+    pending = ctx.cloud.jobs.pending_commands(vm.uuid for vm in vms)
+    states = ctx.cloud.vms.current_states(vm.id for vm in vms)
+    for vm in vms:
+        vm.state = states.get(vm.id, vm.state)
+    return pending
 
 
 def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
