@@ -34,6 +34,7 @@ class Cloud:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._reset_lock = threading.Lock()
+        self._known_regions: set[str] = set()
         self.started = False
 
     # ------------------------------------------------------------- start-up
@@ -110,6 +111,7 @@ class Cloud:
         from backends.models import ALL_MODELS
 
         with self._reset_lock:
+            self._known_regions.clear()
             self.jobs.shutdown(wait=True)
             self.templates.wait_for_downloads(timeout=60)
             with dbmod.write_tx():
@@ -126,7 +128,18 @@ class Cloud:
         """Emulator mode: make the region exist (zones a-c on the simulator); True if created now."""
         from backends import bootstrap
 
-        return bootstrap.ensure_region(self, name)
+        if name in self._known_regions:
+            return False
+        created = bootstrap.ensure_region(self, name)
+        self._known_regions.add(name)
+        return created
+
+    def has_region(self, name: str) -> bool:
+        """Whether the cloud serves region ``name`` (asked on every EC2 request: cached once seen,
+        regions are never removed)."""
+        if name not in self._known_regions and self.infra.list_regions(name=name)[0]:
+            self._known_regions.add(name)
+        return name in self._known_regions
 
     def driver(self, hypervisor: str) -> HypervisorDriver:
         from backends.errors import InvalidParameterValue

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from urllib.parse import parse_qs, unquote, urlparse
 
 import peewee
-from playhouse.pool import PooledMySQLDatabase
+from playhouse.pool import PooledMySQLDatabase, PooledSqliteDatabase
 
 database = peewee.DatabaseProxy()
 
@@ -26,12 +26,14 @@ _SQLITE_PRAGMAS = {
 }
 
 
-class _SqliteDatabase(peewee.SqliteDatabase):
+class _SqliteDatabase(PooledSqliteDatabase):
     """SQLite with a process-wide write lock in front of ``BEGIN IMMEDIATE``.
 
     SQLite's own busy handler sleeps in coarse steps; serialising writers of
     one process on a Python lock first keeps latency low, and the busy
-    timeout still covers writers in other processes (gunicorn workers)."""
+    timeout still covers writers in other processes (gunicorn workers).
+    Connections are pooled: the HTTP server runs each request on a new thread,
+    and opening a connection (with its pragmas) costs more than most queries."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,7 +53,8 @@ def connect(url: str) -> peewee.Database:
             path = parsed.netloc + path
         if path not in (":memory:", "/:memory:") and os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
-        db = _SqliteDatabase(path, pragmas=_SQLITE_PRAGMAS, check_same_thread=False, timeout=30)
+        db = _SqliteDatabase(path, pragmas=_SQLITE_PRAGMAS, check_same_thread=False, timeout=30,
+                             max_connections=64, stale_timeout=None)
     elif parsed.scheme in ("mysql", "mariadb", "mysql+pymysql"):
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         db = PooledMySQLDatabase(
@@ -104,6 +107,29 @@ def page_of(query, page: int | None, pagesize: int | None) -> tuple[int, list]:
     if pagesize:
         query = query.paginate(page or 1, pagesize)
     return total, list(query)
+
+
+class Compiled:
+    """A SELECT whose SQL peewee builds once per database, later runs only binding parameters.
+
+    For per-request hot paths (authentication), where building peewee's SQL costs more than
+    the database running it. ``build`` receives one placeholder per parameter and returns the
+    query; the placeholders are swapped for the real values at each run."""
+
+    def __init__(self, build, arity: int = 1):
+        self._build, self._arity = build, arity
+        self._compiled: dict[int, tuple[str, list]] = {}
+
+    def first(self, *values):
+        db = database.obj
+        compiled = self._compiled.get(id(db))
+        if compiled is None:
+            marks = [f"\x00param{i}\x00" for i in range(self._arity)]
+            sql, params = self._build(*marks).sql()
+            compiled = self._compiled[id(db)] = (sql, [marks.index(p) if p in marks else (None, p) for p in params])
+        sql, slots = compiled
+        params = [values[slot] if isinstance(slot, int) else slot[1] for slot in slots]
+        return db.execute_sql(sql, params).fetchone()
 
 
 def close() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
+from backends.db import database
 from backends.errors import ConcurrentOperation, InvalidState
 from backends.models import utcnow
 
@@ -148,6 +149,32 @@ def next_state(table: Table, state, event: str):
         raise InvalidState(f"cannot {event} from state {state}") from None
 
 
+_UPDATES: dict = {}
+
+
+def _update_sql(model, names: tuple[str, ...], has_counter: bool) -> str:
+    """The conditional UPDATE of a transition, built once per model, database and column set (transitions
+    run several times per operation; peewee's generic SQL building costs more than the update)."""
+    db = database.obj
+    key = (id(db), model, names, has_counter)
+    sql = _UPDATES.get(key)
+    if sql is None:
+        left, right = db.quote
+        fields = model._meta.fields
+
+        def column(name: str) -> str:
+            return f"{left}{fields[name].column_name}{right}"
+
+        sets = [f"{column(n)} = {db.param}" for n in names]
+        where = [f"{left}{model._meta.primary_key.column_name}{right} = {db.param}", f"{column(names[0])} = {db.param}"]
+        if has_counter:
+            sets.append(f"{column('update_count')} = {column('update_count')} + 1")
+            where.append(f"{column('update_count')} = {db.param}")
+        sql = _UPDATES[key] = (f"UPDATE {left}{model._meta.table_name}{right} SET {', '.join(sets)} "
+                               f"WHERE {' AND '.join(where)}")
+    return sql
+
+
 def transition(obj, table: Table, event: str, *, field: str = "state", **changes):
     """Move ``obj`` along ``table`` by ``event``; persist with a conditional UPDATE.
 
@@ -157,16 +184,16 @@ def transition(obj, table: Table, event: str, *, field: str = "state", **changes
     model = type(obj)
     current = getattr(obj, field)
     new = next_state(table, current, event)
-    values = {getattr(model, field): new, **{getattr(model, k): v for k, v in changes.items()}}
-    where = [model._meta.primary_key == obj.get_id(), getattr(model, field) == current]
-    has_counter = "update_count" in model._meta.fields
+    fields = model._meta.fields
+    has_counter = "update_count" in fields
+    if "state_changed" in fields and new != current:
+        changes["state_changed"] = utcnow()
+    names = (field, *changes)
+    params = [fields[field].db_value(new), *(fields[k].db_value(v) for k, v in changes.items()),
+              obj.get_id(), fields[field].db_value(current)]
     if has_counter:
-        values[model.update_count] = model.update_count + 1
-        where.append(model.update_count == obj.update_count)
-    if "state_changed" in model._meta.fields and new != current:
-        values[model.state_changed] = utcnow()
-        changes["state_changed"] = values[model.state_changed]
-    updated = model.update(values).where(*where).execute()
+        params.append(obj.update_count)
+    updated = database.obj.execute_sql(_update_sql(model, names, has_counter), params).rowcount
     if updated != 1:
         raise ConcurrentOperation(
             f"{model.__name__} {getattr(obj, 'uuid', obj.get_id())} was changed by another operation "

@@ -69,6 +69,17 @@ def _security_groups(db):
     db.create_tables([SecurityGroup, SecurityGroupRule, VmSecurityGroup], safe=True)
 
 
+def _tag_value_index(db):
+    """Only where missing: MySQL has no CREATE INDEX IF NOT EXISTS, and fresh schemas already have it."""
+    from backends.models import ResourceTag
+
+    table = ResourceTag._meta.table_name
+    have = {tuple(index.columns) for index in db.get_indexes(table)}
+    if ("resource_type", "key", "value") not in have:
+        db.execute(ResourceTag._schema._create_index(
+            pw.ModelIndex(ResourceTag, (ResourceTag.resource_type, ResourceTag.key, ResourceTag.value), unique=False)))
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
     (2, "simulator store", _extra_models),
@@ -76,6 +87,7 @@ MIGRATIONS = [
     (4, "resource tags", _resource_tags),
     (5, "SSH key pairs", _key_pairs),
     (6, "security groups", _security_groups),
+    (7, "resource tags indexed by kind, key and value", _tag_value_index),
 ]
 
 

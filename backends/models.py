@@ -24,10 +24,86 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 
+_BY_ID: dict = {}
+_INSERT: dict = {}
+
+
 class BaseModel(pw.Model):
     class Meta:
         database = database
         legacy_table_names = False
+
+    def save(self, force_insert=False, only=None):
+        if only is None and self._pk is None and self._meta.auto_increment:
+            return self._insert_row()
+        return super().save(force_insert=force_insert, only=only)
+
+    def _insert_row(self) -> int:
+        """INSERT of a new row with its SQL built once per model, database and column set: every create
+        goes through here, and peewee's generic SQL building costs more than SQLite storing the row."""
+        data = self.__data__.copy()
+        self._populate_unsaved_relations(data)
+        pk_field = self._meta.primary_key
+        data.pop(pk_field.name, None)
+        db = database.obj
+        fields = self._meta.fields
+        key = (id(db), type(self), tuple(data))
+        sql = _INSERT.get(key)
+        if sql is None:
+            left, right = db.quote
+            columns = ", ".join(f"{left}{fields[name].column_name}{right}" for name in data)
+            sql = _INSERT[key] = (f"INSERT INTO {left}{self._meta.table_name}{right} ({columns}) "
+                                  f"VALUES ({', '.join([db.param] * len(data))})")
+        cursor = db.execute_sql(sql, [fields[name].db_value(value) for name, value in data.items()])
+        self._pk = cursor.lastrowid
+        self._dirty.clear()
+        return 1
+
+    @classmethod
+    def get_by_id(cls, pk):
+        obj = cls.fetch_by_id(pk)
+        if obj is None:
+            raise cls.DoesNotExist(f"{cls.__name__} with id {pk} does not exist")
+        return obj
+
+    @classmethod
+    def fetch_by_id(cls, pk):
+        """The row with primary key ``pk``, or None. The most frequent query of all (every lazy foreign
+        key runs it), so its SQL is built once per model and database instead of at every call."""
+        db = database.obj
+        compiled = _BY_ID.get((id(db), cls))
+        if compiled is None:
+            fields = list(cls._meta.sorted_fields)
+            sql, _ = cls.select(*fields).where(cls._meta.primary_key == 0).sql()
+            compiled = _BY_ID[(id(db), cls)] = (sql, [(f.name, f.python_value) for f in fields])
+        sql, fields = compiled
+        row = db.execute_sql(sql, (pk,)).fetchone()
+        if row is None:
+            return None
+        obj = cls(__no_default__=1, **{name: convert(value) for (name, convert), value in zip(fields, row)})
+        obj._dirty.clear()
+        return obj
+
+
+class _ForeignKeyAccessor(pw.ForeignKeyAccessor):
+    """Loads the related row through :meth:`BaseModel.fetch_by_id` when the key is its primary key."""
+
+    def get_rel_instance(self, instance):
+        name = self.name
+        if name not in instance.__rel__ and self.field.lazy_load and self.field.rel_field is \
+                self.rel_model._meta.primary_key:
+            value = instance.__data__.get(name)
+            if value is not None:
+                obj = self.rel_model.fetch_by_id(value)
+                if obj is None:
+                    raise self.rel_model.DoesNotExist(f"{self.rel_model.__name__} with id {value} does not exist")
+                instance.__rel__[name] = obj
+                return obj
+        return super().get_rel_instance(instance)
+
+
+class ForeignKeyField(pw.ForeignKeyField):
+    accessor_class = _ForeignKeyAccessor
 
 
 class Entity(BaseModel):
@@ -48,7 +124,7 @@ class Region(Entity):
 
 class Domain(Entity):
     name = pw.CharField(max_length=255)
-    parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
+    parent = ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
     # "/" for ROOT, "/Child/Grandchild/" below it: subtree queries are a prefix match.
     path = pw.CharField(max_length=767)
     level = pw.IntegerField(default=0)
@@ -72,8 +148,8 @@ class Role(Entity):
 class Account(Entity):
     name = pw.CharField(max_length=100)
     account_type = pw.IntegerField()  # 0 user, 1 root admin, 2 domain admin, 3 resource admin
-    role = pw.ForeignKeyField(Role, on_delete="RESTRICT")
-    domain = pw.ForeignKeyField(Domain, backref="accounts", on_delete="RESTRICT")
+    role = ForeignKeyField(Role, on_delete="RESTRICT")
+    domain = ForeignKeyField(Domain, backref="accounts", on_delete="RESTRICT")
     state = pw.CharField(max_length=16, default="enabled")
     network_domain = pw.CharField(max_length=255, null=True)
     # Stable 12-digit owner id the EC2 API shows for this account.
@@ -91,9 +167,9 @@ class User(Entity):
     firstname = pw.CharField(max_length=255, default="")
     lastname = pw.CharField(max_length=255, default="")
     email = pw.CharField(max_length=255, default="")
-    account = pw.ForeignKeyField(Account, backref="users", on_delete="RESTRICT")
+    account = ForeignKeyField(Account, backref="users", on_delete="RESTRICT")
     # Denormalised from the account so "one username per domain" is a UNIQUE key.
-    domain = pw.ForeignKeyField(Domain, on_delete="RESTRICT")
+    domain = ForeignKeyField(Domain, on_delete="RESTRICT")
     state = pw.CharField(max_length=16, default="enabled")
     api_key = pw.CharField(max_length=255, null=True, unique=True)
     secret_key = pw.CharField(max_length=255, null=True)
@@ -112,7 +188,7 @@ class LoginSession(BaseModel):
 
     session_key = pw.CharField(max_length=64, unique=True)
     cookie = pw.CharField(max_length=64, unique=True)
-    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    user = ForeignKeyField(User, on_delete="CASCADE")
     created = pw.DateTimeField(default=utcnow)
     expires = pw.DateTimeField(index=True)
 
@@ -122,7 +198,7 @@ class LoginSession(BaseModel):
 
 class Zone(Entity):
     name = pw.CharField(max_length=255)
-    region = pw.ForeignKeyField(Region, backref="zones", on_delete="RESTRICT")
+    region = ForeignKeyField(Region, backref="zones", on_delete="RESTRICT")
     description = pw.CharField(max_length=255, null=True)
     network_type = pw.CharField(max_length=16, default="Basic")  # Basic | Advanced
     dns1 = pw.CharField(max_length=64, null=True)
@@ -131,7 +207,7 @@ class Zone(Entity):
     internal_dns2 = pw.CharField(max_length=64, null=True)
     guest_cidr = pw.CharField(max_length=64, null=True)
     network_domain = pw.CharField(max_length=255, null=True)
-    domain = pw.ForeignKeyField(Domain, null=True, on_delete="RESTRICT")  # dedicated to a domain
+    domain = ForeignKeyField(Domain, null=True, on_delete="RESTRICT")  # dedicated to a domain
     allocation_state = pw.CharField(max_length=16, default="Enabled")
     security_groups_enabled = pw.BooleanField(default=False)
     local_storage_enabled = pw.BooleanField(default=False)
@@ -144,7 +220,7 @@ class Zone(Entity):
 
 class Pod(Entity):
     name = pw.CharField(max_length=255)
-    zone = pw.ForeignKeyField(Zone, backref="pods", on_delete="RESTRICT")
+    zone = ForeignKeyField(Zone, backref="pods", on_delete="RESTRICT")
     gateway = pw.CharField(max_length=64, null=True)
     netmask = pw.CharField(max_length=64, null=True)
     start_ip = pw.CharField(max_length=64, null=True)
@@ -155,8 +231,8 @@ class Pod(Entity):
 
 class Cluster(Entity):
     name = pw.CharField(max_length=255)
-    pod = pw.ForeignKeyField(Pod, backref="clusters", on_delete="RESTRICT")
-    zone = pw.ForeignKeyField(Zone, on_delete="RESTRICT")
+    pod = ForeignKeyField(Pod, backref="clusters", on_delete="RESTRICT")
+    zone = ForeignKeyField(Zone, on_delete="RESTRICT")
     hypervisor = pw.CharField(max_length=32)
     cluster_type = pw.CharField(max_length=32, default="CloudManaged")
     allocation_state = pw.CharField(max_length=16, default="Enabled")
@@ -168,9 +244,9 @@ class Cluster(Entity):
 
 class Host(Entity):
     name = pw.CharField(max_length=255)
-    zone = pw.ForeignKeyField(Zone, on_delete="RESTRICT")
-    pod = pw.ForeignKeyField(Pod, on_delete="RESTRICT")
-    cluster = pw.ForeignKeyField(Cluster, backref="hosts", on_delete="RESTRICT")
+    zone = ForeignKeyField(Zone, on_delete="RESTRICT")
+    pod = ForeignKeyField(Pod, on_delete="RESTRICT")
+    cluster = ForeignKeyField(Cluster, backref="hosts", on_delete="RESTRICT")
     host_type = pw.CharField(max_length=32, default="Routing")
     hypervisor = pw.CharField(max_length=32)
     hypervisor_version = pw.CharField(max_length=32, null=True)
@@ -202,7 +278,7 @@ class HostCapacity(BaseModel):
     CPU = 1
     MEMORY = 0
 
-    host = pw.ForeignKeyField(Host, backref="capacities", on_delete="CASCADE")
+    host = ForeignKeyField(Host, backref="capacities", on_delete="CASCADE")
     capacity_type = pw.SmallIntegerField()
     total = pw.BigIntegerField()
     capacity_limit = pw.BigIntegerField()
@@ -220,9 +296,9 @@ class HostCapacity(BaseModel):
 
 class StoragePool(Entity):
     name = pw.CharField(max_length=255)
-    zone = pw.ForeignKeyField(Zone, on_delete="RESTRICT")
-    pod = pw.ForeignKeyField(Pod, null=True, on_delete="RESTRICT")
-    cluster = pw.ForeignKeyField(Cluster, null=True, backref="pools", on_delete="RESTRICT")
+    zone = ForeignKeyField(Zone, on_delete="RESTRICT")
+    pod = ForeignKeyField(Pod, null=True, on_delete="RESTRICT")
+    cluster = ForeignKeyField(Cluster, null=True, backref="pools", on_delete="RESTRICT")
     scope = pw.CharField(max_length=16, default="CLUSTER")  # CLUSTER | ZONE | HOST
     url = pw.CharField(max_length=1024)
     pool_type = pw.CharField(max_length=32, default="NetworkFilesystem")
@@ -243,7 +319,7 @@ class StoragePool(Entity):
 
 class ImageStore(Entity):
     name = pw.CharField(max_length=255)
-    zone = pw.ForeignKeyField(Zone, null=True, on_delete="RESTRICT")
+    zone = ForeignKeyField(Zone, null=True, on_delete="RESTRICT")
     url = pw.CharField(max_length=1024, null=True)
     protocol = pw.CharField(max_length=32, default="nfs")
     provider = pw.CharField(max_length=32, default="NFS")
@@ -272,8 +348,8 @@ class ServiceOffering(Entity):
     is_system = pw.BooleanField(default=False)
     is_customized = pw.BooleanField(default=False)
     root_disk_size = pw.BigIntegerField(null=True)  # GiB
-    domain = pw.ForeignKeyField(Domain, null=True, on_delete="RESTRICT")
-    zone = pw.ForeignKeyField(Zone, null=True, on_delete="RESTRICT")
+    domain = ForeignKeyField(Domain, null=True, on_delete="RESTRICT")
+    zone = ForeignKeyField(Zone, null=True, on_delete="RESTRICT")
     dynamic_scaling = pw.BooleanField(default=True)
     # The EC2 instance type this offering stands for (t3.micro, ...), if any.
     instance_type = pw.CharField(max_length=64, null=True, unique=True)
@@ -289,8 +365,8 @@ class DiskOffering(Entity):
     storage_type = pw.CharField(max_length=16, default="shared")
     provisioning_type = pw.CharField(max_length=16, default="thin")
     tags = pw.CharField(max_length=255, null=True)
-    domain = pw.ForeignKeyField(Domain, null=True, on_delete="RESTRICT")
-    zone = pw.ForeignKeyField(Zone, null=True, on_delete="RESTRICT")
+    domain = ForeignKeyField(Domain, null=True, on_delete="RESTRICT")
+    zone = ForeignKeyField(Zone, null=True, on_delete="RESTRICT")
     state = pw.CharField(max_length=16, default="Active")
     removed = pw.DateTimeField(null=True)
 
@@ -304,7 +380,7 @@ class OsCategory(Entity):
 
 class OsType(Entity):
     name = pw.CharField(max_length=255, unique=True)
-    category = pw.ForeignKeyField(OsCategory, on_delete="RESTRICT")
+    category = ForeignKeyField(OsCategory, on_delete="RESTRICT")
     is_user_defined = pw.BooleanField(default=False)
 
 
@@ -314,9 +390,9 @@ class Template(Entity):
     is_iso = pw.BooleanField(default=False, index=True)
     format = pw.CharField(max_length=16)
     hypervisor = pw.CharField(max_length=32)
-    os_type = pw.ForeignKeyField(OsType, null=True, on_delete="RESTRICT")
-    account = pw.ForeignKeyField(Account, on_delete="RESTRICT")
-    domain = pw.ForeignKeyField(Domain, on_delete="RESTRICT")
+    os_type = ForeignKeyField(OsType, null=True, on_delete="RESTRICT")
+    account = ForeignKeyField(Account, on_delete="RESTRICT")
+    domain = ForeignKeyField(Domain, on_delete="RESTRICT")
     url = pw.CharField(max_length=2048, null=True)
     checksum = pw.CharField(max_length=255, null=True)
     is_public = pw.BooleanField(default=False)
@@ -338,9 +414,9 @@ class Template(Entity):
 class TemplateZone(BaseModel):
     """One template's copy in one zone's image store, with its download state."""
 
-    template = pw.ForeignKeyField(Template, backref="zones", on_delete="CASCADE")
-    zone = pw.ForeignKeyField(Zone, on_delete="RESTRICT")
-    image_store = pw.ForeignKeyField(ImageStore, null=True, on_delete="RESTRICT")
+    template = ForeignKeyField(Template, backref="zones", on_delete="CASCADE")
+    zone = ForeignKeyField(Zone, on_delete="RESTRICT")
+    image_store = ForeignKeyField(ImageStore, null=True, on_delete="RESTRICT")
     download_state = pw.CharField(max_length=32, default="NOT_DOWNLOADED")
     download_pct = pw.IntegerField(default=0)
     status_text = pw.CharField(max_length=1024, default="")
@@ -361,7 +437,7 @@ class TemplateZone(BaseModel):
 class Network(Entity):
     name = pw.CharField(max_length=255)
     display_text = pw.CharField(max_length=255, default="")
-    zone = pw.ForeignKeyField(Zone, backref="networks", on_delete="RESTRICT")
+    zone = ForeignKeyField(Zone, backref="networks", on_delete="RESTRICT")
     guest_type = pw.CharField(max_length=16, default="Shared")  # Shared | Isolated | L2
     traffic_type = pw.CharField(max_length=16, default="Guest")
     cidr = pw.CharField(max_length=64)
@@ -373,8 +449,8 @@ class Network(Entity):
     dns2 = pw.CharField(max_length=64, null=True)
     vlan = pw.CharField(max_length=64, null=True)
     state = pw.CharField(max_length=16, default="Setup")
-    account = pw.ForeignKeyField(Account, null=True, on_delete="RESTRICT")
-    domain = pw.ForeignKeyField(Domain, on_delete="RESTRICT")
+    account = ForeignKeyField(Account, null=True, on_delete="RESTRICT")
+    domain = ForeignKeyField(Domain, on_delete="RESTRICT")
     acl_type = pw.CharField(max_length=16, default="Domain")
     is_default = pw.BooleanField(default=True)
     network_domain = pw.CharField(max_length=255, null=True)
@@ -389,18 +465,18 @@ class VirtualMachine(Entity):
     display_name = pw.CharField(max_length=255)
     instance_name = pw.CharField(max_length=255, unique=True)
     vm_type = pw.CharField(max_length=32, default="User")
-    account = pw.ForeignKeyField(Account, on_delete="RESTRICT")
-    domain = pw.ForeignKeyField(Domain, on_delete="RESTRICT")
-    user = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
-    zone = pw.ForeignKeyField(Zone, on_delete="RESTRICT")
-    pod = pw.ForeignKeyField(Pod, null=True, on_delete="RESTRICT")
-    cluster = pw.ForeignKeyField(Cluster, null=True, on_delete="RESTRICT")
-    host = pw.ForeignKeyField(Host, null=True, backref="vms", on_delete="RESTRICT")
-    last_host = pw.ForeignKeyField(Host, null=True, on_delete="SET NULL")
-    template = pw.ForeignKeyField(Template, on_delete="RESTRICT")
-    iso = pw.ForeignKeyField(Template, null=True, on_delete="SET NULL")
-    service_offering = pw.ForeignKeyField(ServiceOffering, on_delete="RESTRICT")
-    disk_offering = pw.ForeignKeyField(DiskOffering, null=True, on_delete="RESTRICT")
+    account = ForeignKeyField(Account, on_delete="RESTRICT")
+    domain = ForeignKeyField(Domain, on_delete="RESTRICT")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    zone = ForeignKeyField(Zone, on_delete="RESTRICT")
+    pod = ForeignKeyField(Pod, null=True, on_delete="RESTRICT")
+    cluster = ForeignKeyField(Cluster, null=True, on_delete="RESTRICT")
+    host = ForeignKeyField(Host, null=True, backref="vms", on_delete="RESTRICT")
+    last_host = ForeignKeyField(Host, null=True, on_delete="SET NULL")
+    template = ForeignKeyField(Template, on_delete="RESTRICT")
+    iso = ForeignKeyField(Template, null=True, on_delete="SET NULL")
+    service_offering = ForeignKeyField(ServiceOffering, on_delete="RESTRICT")
+    disk_offering = ForeignKeyField(DiskOffering, null=True, on_delete="RESTRICT")
     # What the VM holds on its host (copied from the offering; scaling changes it).
     cpu_number = pw.IntegerField()
     cpu_speed = pw.IntegerField()
@@ -409,7 +485,7 @@ class VirtualMachine(Entity):
     power_state = pw.CharField(max_length=32, default="PowerUnknown")
     power_state_updated = pw.DateTimeField(null=True)
     hypervisor = pw.CharField(max_length=32)
-    os_type = pw.ForeignKeyField(OsType, null=True, on_delete="SET NULL")
+    os_type = ForeignKeyField(OsType, null=True, on_delete="SET NULL")
     ha_enabled = pw.BooleanField(default=False)
     group = pw.CharField(max_length=255, null=True)
     user_data = pw.TextField(null=True)
@@ -448,8 +524,8 @@ class VirtualMachine(Entity):
 
 
 class Nic(Entity):
-    vm = pw.ForeignKeyField(VirtualMachine, backref="nics", on_delete="CASCADE")
-    network = pw.ForeignKeyField(Network, on_delete="RESTRICT")
+    vm = ForeignKeyField(VirtualMachine, backref="nics", on_delete="CASCADE")
+    network = ForeignKeyField(Network, on_delete="RESTRICT")
     ip_int = pw.BigIntegerField()
     ip_address = pw.CharField(max_length=64)
     netmask = pw.CharField(max_length=64)
@@ -470,17 +546,17 @@ class Nic(Entity):
 
 class Volume(Entity):
     name = pw.CharField(max_length=255)
-    account = pw.ForeignKeyField(Account, on_delete="RESTRICT")
-    domain = pw.ForeignKeyField(Domain, on_delete="RESTRICT")
-    zone = pw.ForeignKeyField(Zone, on_delete="RESTRICT")
-    vm = pw.ForeignKeyField(VirtualMachine, null=True, backref="volumes", on_delete="RESTRICT")
+    account = ForeignKeyField(Account, on_delete="RESTRICT")
+    domain = ForeignKeyField(Domain, on_delete="RESTRICT")
+    zone = ForeignKeyField(Zone, on_delete="RESTRICT")
+    vm = ForeignKeyField(VirtualMachine, null=True, backref="volumes", on_delete="RESTRICT")
     device_id = pw.IntegerField(null=True)
     volume_type = pw.CharField(max_length=16)  # ROOT | DATADISK
     state = pw.CharField(max_length=32, index=True)
     size = pw.BigIntegerField()  # bytes
-    pool = pw.ForeignKeyField(StoragePool, null=True, backref="volumes", on_delete="RESTRICT")
-    disk_offering = pw.ForeignKeyField(DiskOffering, null=True, on_delete="RESTRICT")
-    template = pw.ForeignKeyField(Template, null=True, on_delete="SET NULL")
+    pool = ForeignKeyField(StoragePool, null=True, backref="volumes", on_delete="RESTRICT")
+    disk_offering = ForeignKeyField(DiskOffering, null=True, on_delete="RESTRICT")
+    template = ForeignKeyField(Template, null=True, on_delete="SET NULL")
     path = pw.CharField(max_length=1024, null=True)
     format = pw.CharField(max_length=16, default="QCOW2")
     provisioning_type = pw.CharField(max_length=16, default="thin")
@@ -504,9 +580,9 @@ class AsyncJob(Entity):
     """
 
     command = pw.CharField(max_length=255)  # API command name, e.g. deployVirtualMachine
-    account = pw.ForeignKeyField(Account, on_delete="RESTRICT")
-    user = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
-    domain = pw.ForeignKeyField(Domain, on_delete="RESTRICT")
+    account = ForeignKeyField(Account, on_delete="RESTRICT")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    domain = ForeignKeyField(Domain, on_delete="RESTRICT")
     status = pw.SmallIntegerField(default=0, index=True)  # 0 pending, 1 succeeded, 2 failed
     process_status = pw.IntegerField(default=0)
     instance_type = pw.CharField(max_length=64, null=True)
@@ -525,9 +601,9 @@ class Event(Entity):
     level = pw.CharField(max_length=8, default="INFO")
     state = pw.CharField(max_length=16, default="Completed")
     description = pw.TextField(default="")
-    account = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
-    domain = pw.ForeignKeyField(Domain, null=True, on_delete="SET NULL")
-    user = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    account = ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    domain = ForeignKeyField(Domain, null=True, on_delete="SET NULL")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL")
     resource_type = pw.CharField(max_length=64, null=True)
     resource_uuid = pw.CharField(max_length=40, null=True)
     start_id = pw.IntegerField(null=True)
@@ -538,27 +614,27 @@ class SecurityGroup(Entity):
 
     name = pw.CharField(max_length=255)
     description = pw.CharField(max_length=255, default="")
-    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
-    domain = pw.ForeignKeyField(Domain, on_delete="CASCADE")
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    domain = ForeignKeyField(Domain, on_delete="CASCADE")
 
     class Meta:
         indexes = ((("account", "name"), True),)
 
 
 class SecurityGroupRule(Entity):
-    group = pw.ForeignKeyField(SecurityGroup, backref="rules", on_delete="CASCADE")
+    group = ForeignKeyField(SecurityGroup, backref="rules", on_delete="CASCADE")
     direction = pw.CharField(max_length=8)  # ingress | egress
     protocol = pw.CharField(max_length=8)  # tcp | udp | icmp | all
     start_port = pw.IntegerField(null=True)  # icmp: type
     end_port = pw.IntegerField(null=True)  # icmp: code
     cidr = pw.CharField(max_length=64, null=True)
-    source_group = pw.ForeignKeyField(SecurityGroup, null=True, on_delete="CASCADE")
+    source_group = ForeignKeyField(SecurityGroup, null=True, on_delete="CASCADE")
     description = pw.CharField(max_length=255, default="")
 
 
 class VmSecurityGroup(BaseModel):
-    vm = pw.ForeignKeyField(VirtualMachine, backref="security_group_links", on_delete="CASCADE")
-    group = pw.ForeignKeyField(SecurityGroup, on_delete="RESTRICT")
+    vm = ForeignKeyField(VirtualMachine, backref="security_group_links", on_delete="CASCADE")
+    group = ForeignKeyField(SecurityGroup, on_delete="RESTRICT")
 
     class Meta:
         indexes = ((("vm", "group"), True),)
@@ -568,8 +644,8 @@ class SSHKeyPair(Entity):
     """A named SSH public key of an account; VMs launched with it get it injected."""
 
     name = pw.CharField(max_length=255)
-    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
-    domain = pw.ForeignKeyField(Domain, on_delete="CASCADE")
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    domain = ForeignKeyField(Domain, on_delete="CASCADE")
     public_key = pw.TextField()
     fingerprint = pw.CharField(max_length=128)
     key_type = pw.CharField(max_length=16, default="rsa")  # rsa | ed25519
@@ -585,13 +661,14 @@ class ResourceTag(Entity):
     resource_uuid = pw.CharField(max_length=40)
     key = pw.CharField(max_length=255)
     value = pw.CharField(max_length=255, default="")
-    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
-    domain = pw.ForeignKeyField(Domain, on_delete="CASCADE")
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    domain = ForeignKeyField(Domain, on_delete="CASCADE")
 
     class Meta:
         indexes = (
             (("resource_type", "resource_uuid", "key"), True),
             (("account", "key", "value"), False),  # tag:Name=web lookups
+            (("resource_type", "key", "value"), False),  # the same across accounts (admins, filters)
         )
 
 
@@ -611,8 +688,8 @@ class Configuration(BaseModel):
 
 
 class ResourceLimit(BaseModel):
-    account = pw.ForeignKeyField(Account, null=True, on_delete="CASCADE")
-    domain = pw.ForeignKeyField(Domain, null=True, on_delete="CASCADE")
+    account = ForeignKeyField(Account, null=True, on_delete="CASCADE")
+    domain = ForeignKeyField(Domain, null=True, on_delete="CASCADE")
     resource_type = pw.SmallIntegerField()
     max_value = pw.BigIntegerField()
 
@@ -621,8 +698,8 @@ class ResourceLimit(BaseModel):
 
 
 class ResourceCount(BaseModel):
-    account = pw.ForeignKeyField(Account, null=True, on_delete="CASCADE")
-    domain = pw.ForeignKeyField(Domain, null=True, on_delete="CASCADE")
+    account = ForeignKeyField(Account, null=True, on_delete="CASCADE")
+    domain = ForeignKeyField(Domain, null=True, on_delete="CASCADE")
     resource_type = pw.SmallIntegerField()
     count = pw.BigIntegerField(default=0)
 

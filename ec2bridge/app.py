@@ -63,7 +63,7 @@ def _handle(cloud, request_id: str, emulator: bool = False) -> bytes:
     caller, region = _emulated(cloud, query) if emulator else _authenticate(cloud, query, raw)
     if emulator:
         cloud.ensure_region(region)
-    elif not cloud.infra.list_regions(name=region)[0]:
+    elif not cloud.has_region(region):
         raise Ec2Error("AuthFailure", f"Credential should be scoped to a valid region, not '{region}'. "
                                       "This cloud serves: " + ", ".join(r.name for r in cloud.infra.list_regions()[1]))
     if name == "GetCallerIdentity":

@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import json
 import logging
+import operator
 import secrets
 
 from backends import fsm, prefetch
@@ -22,7 +24,8 @@ from backends.drivers.base import POWER_OFF, POWER_ON, DiskSpec, NicSpec, VmSpec
 from backends.errors import (CloudError, DriverError, InsufficientCapacity, InvalidParameterValue,
                              InvalidState, PermissionDenied)
 from backends.managers.jobs import JobResult
-from backends.models import (Host, Nic, ServiceOffering, Template, VirtualMachine, Volume, Zone, utcnow)
+from backends.models import (Host, Nic, ResourceTag, ServiceOffering, Template, VirtualMachine, Volume, Zone,
+                             utcnow)
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +53,45 @@ class VmManager:
 
     def list(self, caller: Caller, *, scope, id=None, ids=None, name=None, state=None, zone=None,
              template=None, service_offering=None, host=None, keyword=None, page=None, pagesize=None,
-             include_destroyed: bool = False):
+             include_destroyed: bool = False, zones=None, tags=None, uuid_prefixes=None, row_ids=None):
         """VMs the caller may see, newest first; destroyed ones only when allowed."""
+        query = self._query(caller, scope=scope, id=id, ids=ids, name=name, state=state, zone=zone,
+                            template=template, service_offering=service_offering, host=host, keyword=keyword,
+                            include_destroyed=include_destroyed, zones=zones, tags=tags,
+                            uuid_prefixes=uuid_prefixes, row_ids=row_ids)
+        total = query.count() if pagesize else None
+        query = query.order_by(VirtualMachine.id.desc())
+        if pagesize:
+            query = query.paginate(page or 1, pagesize)
+        rows = list(query)
+        _load_for_listing(rows)
+        tags_of = self.cloud.tags.tags_of("UserVm", [vm.uuid for vm in rows])
+        groups = self.cloud.security_groups.groups_of(rows)
+        for vm in rows:
+            vm.__dict__["_tags"] = tags_of.get(vm.uuid, [])
+            vm.__dict__["_groups"] = groups.get(vm.id, [])
+        return (len(rows) if total is None else total), rows
+
+    def list_keys(self, caller: Caller, *, scope, **filters) -> list[tuple[int, str | None, str]]:
+        """``(id, launch group, uuid)`` of the VMs :meth:`list` would return with the same filters, oldest
+        first: cheap enough to page over a large fleet before loading any VM of the page."""
+        query = self._query(caller, scope=scope, **filters)
+        return list(query.select(VirtualMachine.id, VirtualMachine.launch_group, VirtualMachine.uuid)
+                    .order_by(VirtualMachine.id).tuples())
+
+    def _query(self, caller: Caller, *, scope, id=None, ids=None, name=None, state=None, zone=None,
+               template=None, service_offering=None, host=None, keyword=None, include_destroyed: bool = False,
+               zones=None, tags=None, uuid_prefixes=None, row_ids=None):
+        """The VMs the caller may see with these filters. ``tags`` maps keys to accepted values (any value
+        when empty); ``uuid_prefixes`` accepts any uuid starting with one of them (indexed ranges)."""
         query = VirtualMachine.select().where(VirtualMachine.removed.is_null())
         query = scope.apply(query, VirtualMachine)
         if id is not None:
             query = query.where(VirtualMachine.id == id.id)
         if ids:
             query = query.where(VirtualMachine.id.in_([v.id for v in ids]))
+        if row_ids is not None:
+            query = query.where(VirtualMachine.id.in_(list(row_ids)))
         if name:
             query = query.where(VirtualMachine.name == name)
         if state:
@@ -70,6 +104,8 @@ class VmManager:
             query = query.where(VirtualMachine.state.not_in(("Destroyed", "Expunging")))
         if zone is not None:
             query = query.where(VirtualMachine.zone == zone.id)
+        if zones is not None:
+            query = query.where(VirtualMachine.zone.in_([z.id for z in zones]))
         if template is not None:
             query = query.where(VirtualMachine.template == template.id)
         if service_offering is not None:
@@ -79,32 +115,37 @@ class VmManager:
         if keyword:
             query = query.where(VirtualMachine.name.contains(keyword) |
                                 VirtualMachine.display_name.contains(keyword))
-        total = query.count()
-        query = query.order_by(VirtualMachine.id.desc())
-        if pagesize:
-            query = query.paginate(page or 1, pagesize)
-        rows = list(query)
-        _load_for_listing(rows)
-        tags = self.cloud.tags.tags_of("UserVm", [vm.uuid for vm in rows])
-        groups = self.cloud.security_groups.groups_of(rows)
-        for vm in rows:
-            vm.__dict__["_tags"] = tags.get(vm.uuid, [])
-            vm.__dict__["_groups"] = groups.get(vm.id, [])
-        return total, rows
+        for key, values in (tags or {}).items():
+            tagged = ResourceTag.select(ResourceTag.resource_uuid).where(
+                ResourceTag.resource_type == "UserVm", ResourceTag.key == key)
+            if values:
+                tagged = tagged.where(ResourceTag.value.in_(list(values)))
+            query = query.where(VirtualMachine.uuid.in_(tagged))
+        if uuid_prefixes is not None:
+            ranges = [(VirtualMachine.uuid >= p) & (VirtualMachine.uuid < p + "~") for p in uuid_prefixes]
+            query = query.where(functools.reduce(operator.or_, ranges) if ranges else VirtualMachine.id < 0)
+        return query
 
     # ---------------------------------------------------------------- deploy
-    def deploy(self, caller: Caller, *, zone: Zone, offering: ServiceOffering, template: Template,
+    def deploy(self, caller: Caller, **kwargs) -> VirtualMachine:
+        """Create one VM (Stopped), its NIC and ROOT volume; see :meth:`deploy_many`."""
+        return self.deploy_many(caller, count=1, **kwargs)[0]
+
+    def deploy_many(self, caller: Caller, *, count: int, zone: Zone, offering: ServiceOffering, template: Template,
                owner=None, name: str | None = None, display_name: str | None = None, start: bool = True,
                user_data: str | None = None, key_pair: str | None = None, ssh_public_key: str | None = None,
                root_disk_size_gb: int | None = None, group: str | None = None, host: Host | None = None,
                details: dict | None = None, request_ip: str | None = None, launch_group: str | None = None,
-               client_token: str | None = None, security_groups: list | None = None) -> VirtualMachine:
-        """Create the VM (Stopped), its NIC and ROOT volume, counting them against limits.
+               client_token: str | None = None, security_groups: list | None = None) -> list[VirtualMachine]:
+        """Create ``count`` VMs (Stopped) alike, each with its NIC and ROOT volume, counting them against
+        limits: all of them or none, in one transaction.
 
-        Starting it is separate (:meth:`start_work`), so the API can answer with
-        the new id at once and run the start in a job.
+        Starting them is separate (:meth:`start_work`), so the API can answer with
+        the new ids at once and run the starts in jobs.
         """
         account = owner or self.cloud.accounts.get_caller_account(caller)
+        if count > 1 and (name or request_ip):
+            raise InvalidParameterValue("A name or an IP address can be given to one VM only")
         if zone.removed is not None or (zone.allocation_state != "Enabled" and not caller.is_root_admin):
             raise InvalidParameterValue(f"Zone {zone.uuid} is not available for deployment")
         if offering.removed is not None or offering.is_system:
@@ -130,37 +171,51 @@ class VmManager:
         cpus, speed, memory = _shape_of(offering, details or {})
         root_bytes = max(copy.size or GiB, (root_disk_size_gb or offering.root_disk_size or 0) * GiB)
         network = self.cloud.networks.default_network(zone, account)
+        groups = list(security_groups or [])
+        if not groups and zone.security_groups_enabled:
+            groups = [self.cloud.security_groups.default_group(account)]
+        created = []
         with write_tx():
-            self.cloud.limits.reserve(account, _limits_of(cpus, memory, root_bytes))
-            vm = VirtualMachine.create(
-                name=name or "", display_name=display_name or name or "", instance_name=secrets.token_hex(8),
-                account=account.id, domain=account.domain_id, user=caller.user_id, zone=zone.id,
-                template=template.id, service_offering=offering.id, cpu_number=cpus, cpu_speed=speed,
-                memory=memory, state="Stopped", hypervisor=template.hypervisor if template.hypervisor not in
-                ("None", "Any", "") else "Simulator", os_type=template.os_type_id,
-                ha_enabled=offering.offer_ha, group=group, user_data=user_data, key_pair=key_pair,
-                details=json.dumps({**(details or {}), **({"SSH.PublicKey": ssh_public_key} if ssh_public_key
-                                                          else {})}),
-                is_dynamically_scalable=template.is_dynamically_scalable,
-                password=_password() if template.password_enabled else None,
-                launch_group=launch_group, client_token=client_token,
-            )
-            # CloudStack's naming: i-<account id>-<vm id>-VM; hostname defaults from the uuid.
-            vm.instance_name = f"i-{account.id}-{vm.id}-VM"
-            vm.name = vm.name or f"VM-{vm.uuid}"
-            vm.display_name = vm.display_name or vm.name
-            vm.save()
-            self.cloud.networks.create_nic(vm, network, device_id=0, is_default=True, requested_ip=request_ip)
-            groups = list(security_groups or [])
-            if not groups and zone.security_groups_enabled:
-                groups = [self.cloud.security_groups.default_group(account)]
-            self.cloud.security_groups.attach(vm, groups)
-            Volume.create(name=f"ROOT-{vm.id}", account=account.id, domain=account.domain_id, zone=zone.id,
-                          vm=vm.id, device_id=0, volume_type="ROOT", state="Allocated", size=root_bytes,
-                          template=template.id, format=template.format)
-            self.cloud.events.record("VM.CREATE", f"Successfully created VM {vm.name}", caller=caller,
-                                     account_id=account.id, domain_id=account.domain_id,
-                                     resource_type="VirtualMachine", resource_uuid=vm.uuid)
+            self.cloud.limits.reserve(account, {k: v * count for k, v in _limits_of(cpus, memory, root_bytes).items()})
+            for _ in range(count):
+                created.append(self._create(caller, account, zone, offering, template, network, groups,
+                                            name=name, display_name=display_name, cpus=cpus, speed=speed,
+                                            memory=memory, root_bytes=root_bytes, group=group, user_data=user_data,
+                                            key_pair=key_pair, ssh_public_key=ssh_public_key, details=details,
+                                            request_ip=request_ip, launch_group=launch_group,
+                                            client_token=client_token))
+        return created
+
+    def _create(self, caller, account, zone, offering, template, network, groups, *, name, display_name, cpus,
+                speed, memory, root_bytes, group, user_data, key_pair, ssh_public_key, details, request_ip,
+                launch_group, client_token) -> VirtualMachine:
+        """The rows of one new VM (inside the deploy's transaction)."""
+        vm = VirtualMachine.create(
+            name=name or "", display_name=display_name or name or "", instance_name=secrets.token_hex(8),
+            account=account.id, domain=account.domain_id, user=caller.user_id, zone=zone.id,
+            template=template.id, service_offering=offering.id, cpu_number=cpus, cpu_speed=speed,
+            memory=memory, state="Stopped", hypervisor=template.hypervisor if template.hypervisor not in
+            ("None", "Any", "") else "Simulator", os_type=template.os_type_id,
+            ha_enabled=offering.offer_ha, group=group, user_data=user_data, key_pair=key_pair,
+            details=json.dumps({**(details or {}), **({"SSH.PublicKey": ssh_public_key} if ssh_public_key
+                                                      else {})}),
+            is_dynamically_scalable=template.is_dynamically_scalable,
+            password=_password() if template.password_enabled else None,
+            launch_group=launch_group, client_token=client_token,
+        )
+        # CloudStack's naming: i-<account id>-<vm id>-VM; hostname defaults from the uuid.
+        vm.instance_name = f"i-{account.id}-{vm.id}-VM"
+        vm.name = vm.name or f"VM-{vm.uuid}"
+        vm.display_name = vm.display_name or vm.name
+        vm.save()
+        self.cloud.networks.create_nic(vm, network, device_id=0, is_default=True, requested_ip=request_ip)
+        self.cloud.security_groups.attach(vm, groups)
+        Volume.create(name=f"ROOT-{vm.id}", account=account.id, domain=account.domain_id, zone=zone.id,
+                      vm=vm.id, device_id=0, volume_type="ROOT", state="Allocated", size=root_bytes,
+                      template=template.id, format=template.format)
+        self.cloud.events.record("VM.CREATE", f"Successfully created VM {vm.name}", caller=caller,
+                                 account_id=account.id, domain_id=account.domain_id,
+                                 resource_type="VirtualMachine", resource_uuid=vm.uuid)
         return vm
 
     def launched_with_token(self, account, client_token: str) -> list[VirtualMachine]:

@@ -21,4 +21,14 @@ def apply(items: list[dict], filters: list[dict] | None, fields: dict[str, Calla
 def _matches(actual, patterns: list[str]) -> bool:
     values = actual if isinstance(actual, (list, tuple, set)) else [actual]
     texts = ["true" if v is True else "false" if v is False else str(v) for v in values if v is not None]
-    return any(fnmatch.fnmatchcase(text, pattern) for text in texts for pattern in patterns)
+    return any(fnmatch.fnmatchcase(text, _glob(pattern)) for text in texts for pattern in patterns)
+
+
+def _glob(pattern: str) -> str:
+    """EC2 wildcards are only ``*`` and ``?``: a ``[`` is a literal bracket."""
+    return pattern.replace("[", "[[]") if "[" in pattern else pattern
+
+
+def is_exact(values: list[str]) -> bool:
+    """Whether these filter values hold no wildcard (so a database equality can do the matching)."""
+    return bool(values) and not any("*" in v or "?" in v for v in values)

@@ -7,7 +7,7 @@ import uuid
 
 from backends.errors import CloudError
 from ec2bridge.actions import Context, action
-from ec2bridge.actions.filters import apply
+from ec2bridge.actions.filters import apply, is_exact
 from ec2bridge.errors import Ec2Error, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
 
@@ -146,24 +146,13 @@ def run_instances(ctx: Context, args: dict) -> dict:
             user_data = base64.b64encode(user_data.encode()).decode()
     root_gb = next((m["Ebs"]["VolumeSize"] for m in args.get("BlockDeviceMappings") or []
                     if (m.get("Ebs") or {}).get("VolumeSize")), None)
-    group = str(uuid.uuid4())
     security_groups = _launch_groups(ctx, args)
-    launched = []
+    spec = dict(zone=zone, offering=offering, template=template, owner=account, user_data=user_data,
+                key_pair=args.get("KeyName"), root_disk_size_gb=root_gb, launch_group=str(uuid.uuid4()),
+                client_token=token, security_groups=security_groups)
     try:
-        for _ in range(high):
-            try:
-                vm = cloud.vms.deploy(caller, zone=zone, offering=offering, template=template, owner=account,
-                                      user_data=user_data, key_pair=args.get("KeyName"),
-                                      root_disk_size_gb=root_gb, launch_group=group, client_token=token,
-                                      security_groups=security_groups)
-            except CloudError:
-                if len(launched) >= low:
-                    break
-                raise
-            launched.append(vm)
+        launched = _deploy_most(ctx, low, high, spec)
     except CloudError as exc:
-        for vm in launched:  # below MinCount: all or nothing
-            cloud.vms.discard(caller, vm)
         error = from_cloud_error(exc)
         if error.code == "InstanceLimitExceeded":
             error.message = f"You have requested more instances ({high}) than your current instance limit allows."
@@ -171,9 +160,9 @@ def run_instances(ctx: Context, args: dict) -> dict:
     from ec2bridge.actions.tags import tag_map
 
     tags = {}
-    for spec in args.get("TagSpecifications") or []:
-        if spec.get("ResourceType") == "instance":
-            tags.update(tag_map(spec.get("Tags")))
+    for tagging in args.get("TagSpecifications") or []:
+        if tagging.get("ResourceType") == "instance":
+            tags.update(tag_map(tagging.get("Tags")))
     if tags:
         try:
             cloud.tags.create(caller, "UserVm", launched, tags)
@@ -183,11 +172,36 @@ def run_instances(ctx: Context, args: dict) -> dict:
             raise from_cloud_error(exc) from exc
     for vm in launched:
         ctx.run("RunInstances", cloud.vms.start_work(caller, vm), vm)
-    reservation = _reservation(ctx, [cloud.lookup("VirtualMachine", vm.uuid) for vm in launched],
-                               _busy(ctx, launched))
+    vms = _load(ctx, [vm.id for vm in launched])
+    reservation = _reservation(ctx, vms, _busy(ctx, vms))
     for item in reservation["Instances"]:
         item["State"] = _state("pending")  # AWS answers pending at once, whatever the job has done
     return reservation
+
+
+def _deploy_most(ctx: Context, low: int, high: int, spec: dict) -> list:
+    """As many VMs as fit between MinCount and MaxCount (limits, addresses): all of MaxCount in one
+    transaction when they fit, else the largest count that does (a binary search of rolled-back tries)."""
+    try:
+        return ctx.cloud.vms.deploy_many(ctx.caller, count=high, **spec)
+    except CloudError as exc:
+        if low == high:
+            raise
+        refusal, best, lo, hi = exc, None, low, high - 1
+    while lo <= hi:
+        mid = (lo + hi + 1) // 2
+        try:
+            launched = ctx.cloud.vms.deploy_many(ctx.caller, count=mid, **spec)
+        except CloudError as exc:
+            refusal, hi = exc, mid - 1
+            continue
+        if best is not None:  # a smaller batch fitted earlier: keep the larger one only
+            for vm in best:
+                ctx.cloud.vms.discard(ctx.caller, vm)
+        best, lo = launched, mid + 1
+    if best is None:
+        raise refusal
+    return best
 
 
 def _launch_groups(ctx: Context, args: dict) -> list:
@@ -203,8 +217,7 @@ def _launch_groups(ctx: Context, args: dict) -> list:
 
 
 def _zone(ctx: Context, name: str | None):
-    _, zones = ctx.cloud.infra.list_zones(ctx.caller)
-    zones = [z for z in zones if z.region.name == ctx.region]
+    zones = _region_zones(ctx)
     if name is None:
         if not zones:
             raise Ec2Error("Unsupported", f"Region {ctx.region} has no availability zone")
@@ -228,12 +241,12 @@ FILTERS = {
 }
 
 
-def _with_tag_filters(args: dict) -> dict:
+def _with_tag_filters(filters: list[dict]) -> dict:
     """FILTERS plus ``tag:KEY``, ``tag-key`` and ``tag-value`` for the filter names this request uses."""
     fields = dict(FILTERS)
     fields["tag-key"] = lambda i: [t["Key"] for t in i["Tags"]]
     fields["tag-value"] = lambda i: [t["Value"] for t in i["Tags"]]
-    for flt in args.get("Filters") or []:
+    for flt in filters:
         name = flt.get("Name", "")
         if name.startswith("tag:"):
             key = name[4:]
@@ -245,28 +258,88 @@ def _with_tag_filters(args: dict) -> dict:
 def describe_instances(ctx: Context, args: dict) -> dict:
     """Reservations per launch request; InstanceIds, filters incl. tag:KEY, tag-key, tag-value, instance-state-name."""
     cloud, caller = ctx.cloud, ctx.caller
-    scope = cloud.accounts.scope(caller)
+    apply([], args.get("Filters"), _with_tag_filters(args.get("Filters") or []))  # unknown names fail at once
     wanted = args.get("InstanceIds")
     if wanted:
         vms = [_vm(ctx, instance_id) for instance_id in wanted]
-    else:
-        _, vms = cloud.vms.list(caller, scope=scope, include_destroyed=True)
-        vms = [vm for vm in reversed(vms) if vm.zone.region.name == ctx.region]
+        return paginate(args, _reservations(ctx, vms, args.get("Filters")), "Reservations", bounds=(5, 1000),
+                        exclusive="InstanceIds")
+    # Filters the database can answer (exact instance ids and tag values) narrow the fleet by index;
+    # the rest are matched on the built instances.
+    indexed, remaining = _indexed_filters(args.get("Filters") or [])
+    scope = cloud.accounts.scope(caller)
+    keys = cloud.vms.list_keys(caller, scope=scope, include_destroyed=True, zones=_region_zones(ctx), **indexed)
+    if remaining:
+        vms = _load(ctx, [k[0] for k in keys])
+        return paginate(args, _reservations(ctx, vms, remaining), "Reservations", bounds=(5, 1000))
+    # Nothing left to match: page over the launch groups first, then build only the page's instances.
+    groups: dict[str, list[int]] = {}
+    for vm_id, group, vm_uuid in keys:
+        groups.setdefault(group or vm_uuid, []).append(vm_id)
+    page = paginate(args, list(groups.values()), "Reservations", bounds=(5, 1000))
+    page["Reservations"] = _reservations(ctx, _load(ctx, [i for ids in page["Reservations"] for i in ids]), None)
+    return page
+
+
+def _indexed_filters(filters: list[dict]) -> tuple[dict, list[dict]]:
+    """Split the filters into list arguments for the VM manager and the rest."""
+    indexed: dict = {}
+    remaining = []
+    for flt in filters:
+        name, values = flt.get("Name") or "", flt.get("Values") or []
+        if name.startswith("tag:") and is_exact(values):
+            indexed.setdefault("tags", {})[name[4:]] = values
+        elif name == "tag-key" and is_exact(values) and len(values) == 1:
+            indexed.setdefault("tags", {}).setdefault(values[0], [])
+        elif name == "instance-id" and is_exact(values) and "uuid_prefixes" not in indexed:
+            prefixes = [_prefix_or_none(v) for v in values]
+            indexed["uuid_prefixes"] = [p for p in prefixes if p]
+        else:
+            remaining.append(flt)
+    return indexed, remaining
+
+
+def _prefix_or_none(instance_id: str) -> str | None:
+    try:
+        return uuid_prefix("i", instance_id)
+    except Ec2Error:
+        return None  # a malformed id in a filter matches nothing (AWS does not reject it)
+
+
+def _region_zones(ctx: Context) -> list:
+    _, zones = ctx.cloud.infra.list_zones(ctx.caller)
+    return [z for z in zones if z.region.name == ctx.region]
+
+
+def _load(ctx: Context, ids: list[int]) -> list:
+    """The VMs with these row ids, with everything an instance shows loaded in bulk, oldest first."""
+    vms = []
+    for start in range(0, len(ids), 900):  # below SQLite's bound-parameter limit
+        _, chunk = ctx.cloud.vms.list(ctx.caller, scope=ctx.cloud.accounts.scope(ctx.caller), include_destroyed=True,
+                                      row_ids=ids[start:start + 900])
+        vms += chunk
+    return sorted(vms, key=lambda vm: vm.id)
+
+
+def _reservations(ctx: Context, vms: list, filters: list[dict] | None) -> list[dict]:
+    """The VMs as EC2 reservations (one per launch request), keeping the instances ``filters`` match."""
     busy = _busy(ctx, vms)
     groups: dict[str, list] = {}
     for vm in vms:
         groups.setdefault(vm.launch_group or vm.uuid, []).append(vm)
     reservations = []
+    fields = _with_tag_filters(filters or [])
     for members in groups.values():
         reservation = _reservation(ctx, members, busy)
-        for item in reservation["Instances"]:
-            item["_reservation"], item["_owner"] = reservation["ReservationId"], reservation["OwnerId"]
-        reservation["Instances"] = apply(reservation["Instances"], args.get("Filters"), _with_tag_filters(args))
-        for item in reservation["Instances"]:
-            del item["_reservation"], item["_owner"]
+        if filters:
+            for item in reservation["Instances"]:
+                item["_reservation"], item["_owner"] = reservation["ReservationId"], reservation["OwnerId"]
+            reservation["Instances"] = apply(reservation["Instances"], filters, fields)
+            for item in reservation["Instances"]:
+                del item["_reservation"], item["_owner"]
         if reservation["Instances"]:
             reservations.append(reservation)
-    return paginate(args, reservations, "Reservations", bounds=(5, 1000), exclusive="InstanceIds")
+    return reservations
 
 
 def paginate(args: dict, items: list, key: str, *, bounds: tuple[int, int], exclusive: str | None = None) -> dict:

@@ -1,0 +1,314 @@
+"""ec2bridge's EC2 API against moto's server, the same boto3 loops side by side (not a test; figures go in
+the README).
+
+Each target runs alone (two cores: no contention), as a subprocess on a free port with a fresh state:
+ec2bridge in emulator mode on its embedded defaults (SQLite + simulator), moto's ``moto_server``, and a
+bare Flask app that answers every request with a fixed body the size of ec2bridge's DescribeRegions
+reply (the ceiling a Python WSGI server sets). For each fleet size N the fleet grows to N with
+RunInstances batches (MinCount = MaxCount = batch, each batch tagged ``Name=batch-<k>``), then:
+
+- DescribeInstances, the full listing through boto3's paginator (MaxResults 1000);
+- DescribeInstances by one instance id, and by a ``tag:Name`` filter (the newest batch);
+- StopInstances then StartInstances of one instance;
+- DescribeRegions.
+
+Every lookup reports p50/p99 and requests/s through boto3, and p50/p99 of the HTTP round trip alone: the
+request boto3 would send, signed once by botocore, replayed over a kept-alive connection (the server's
+share, without boto3's own ~2.5 ms per call). Server RSS is read from /proc at each N.
+
+    python benchmarks/ec2_vs_moto.py [--sizes 100,1000,10000] [--batch 100] [--only ec2bridge|moto]
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from urllib.parse import urlencode
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REGION = "us-east-1"
+KEY, SECRET = "AKIDBENCHMARK0000001", "benchmark-secret"
+BIN = os.path.dirname(sys.executable)
+
+
+# ----------------------------------------------------------------- servers
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Target:
+    def __init__(self, name: str, cmd: list[str], port: int, workdir: str, env: dict | None = None):
+        self.name, self.port, self.workdir = name, port, workdir
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = open(os.path.join(workdir, f"{name}.log"), "w")
+        self.process = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                                        env={**os.environ, **(env or {})})
+        deadline = time.time() + 120
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {self.process.returncode}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError(f"{name} did not listen within 120 s") from None
+                time.sleep(0.2)
+
+    def rss_mb(self) -> float:
+        with open(f"/proc/{self.process.pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def start_ec2bridge(workdir: str) -> Target:
+    data = os.path.join(workdir, "ec2bridge-data")
+    port = free_port()
+    target = Target("ec2bridge", [sys.executable, "-m", "server.cli", "serve", "--emulator", "--port", str(port),
+                                  "--data-dir", data, "--log-level", "WARNING"], port, workdir)
+    _grow_ec2bridge_cloud(target, data)
+    return target
+
+
+def _grow_ec2bridge_cloud(target: Target, data: str) -> None:
+    """The demo cloud holds a few thousand small VMs; 10,000 need the admin to allow more, through the
+    native API as an operator would: no per-account limits and overprovisioned hosts and storage."""
+    import configparser
+
+    from cs import CloudStack
+
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(data, "credentials"))
+    admin = CloudStack(endpoint=f"{target.url}/client/api", key=parser["admin"]["aws_access_key_id"],
+                       secret=parser["admin"]["aws_secret_access_key"])
+    settings = {"max.account.user.vms": "-1", "max.account.cpus": "-1", "max.account.memory": "-1",
+                "max.account.volumes": "-1", "max.account.primary.storage": "-1",
+                "cpu.overprovisioning.factor": "40", "mem.overprovisioning.factor": "10",
+                "storage.overprovisioning.factor": "20"}
+    for name, value in settings.items():
+        admin.updateConfiguration(name=name, value=value)
+
+
+def start_moto(workdir: str) -> Target:
+    port = free_port()
+    return Target("moto", [os.path.join(BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(port)], port, workdir)
+
+
+BARE_FLASK = textwrap.dedent("""
+    import sys
+    from flask import Flask, Response
+    from werkzeug.serving import make_server
+    body = b"x" * int(sys.argv[2])
+    app = Flask("bare")
+    @app.route("/", methods=["GET", "POST"])
+    def answer():
+        return Response(body, content_type="text/xml;charset=UTF-8")
+    make_server("127.0.0.1", int(sys.argv[1]), app, threaded=True).serve_forever()
+""")
+
+
+def start_bare_flask(workdir: str, size: int) -> Target:
+    port = free_port()
+    return Target("bare-flask", [sys.executable, "-c", BARE_FLASK, str(port), str(size)], port, workdir)
+
+
+# ----------------------------------------------------------------- clients
+
+def client(target: Target):
+    return boto3.client("ec2", endpoint_url=target.url, region_name=REGION, aws_access_key_id=KEY,
+                        aws_secret_access_key=SECRET, config=Config(retries={"max_attempts": 1}, read_timeout=900))
+
+
+class Replay:
+    """One request as boto3 would send it, signed once, replayed on a kept-alive connection."""
+
+    def __init__(self, target: Target, params: dict):
+        body = urlencode({"Version": "2016-11-15", **params})
+        request = AWSRequest(method="POST", url=target.url + "/", data=body,
+                             headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+        SigV4Auth(Credentials(KEY, SECRET), "ec2", REGION).add_auth(request)
+        self.headers, self.body = dict(request.headers.items()), body.encode()
+        self.connection = http.client.HTTPConnection("127.0.0.1", target.port, timeout=900)
+
+    def __call__(self) -> bytes:
+        self.connection.request("POST", "/", body=self.body, headers=self.headers)
+        reply = self.connection.getresponse()
+        payload = reply.read()
+        if reply.status != 200:
+            raise RuntimeError(f"HTTP {reply.status}: {payload[:300]!r}")
+        return payload
+
+
+def timed(call, *, reps: int, budget_s: float) -> list[float]:
+    """Milliseconds per call: ``reps`` calls, fewer if the budget runs out (always at least one)."""
+    out, started = [], time.perf_counter()
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        call()
+        out.append((time.perf_counter() - t0) * 1000)
+        if time.perf_counter() - started > budget_s:
+            break
+    return out
+
+
+def summary(ms: list[float]) -> dict:
+    ordered = sorted(ms)
+    return {"n": len(ms), "p50_ms": round(statistics.median(ordered), 2),
+            "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+            "req_s": round(1000 * len(ms) / sum(ms), 1)}
+
+
+# --------------------------------------------------------------- the loops
+
+def run_target(target: Target, sizes: list[int], batch: int, image: str | None, budget_s: float) -> dict:
+    ec2 = client(target)
+    image = image or ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    results, launched, batches, ids = {}, 0, 0, []
+    for n in sizes:
+        row: dict = {}
+        runs, before, started = [], launched, time.perf_counter()
+        while launched < n:
+            count = min(batch, n - launched)
+            batches += 1
+            t0 = time.perf_counter()
+            reply = ec2.run_instances(ImageId=image, InstanceType="t2.micro", MinCount=count, MaxCount=count,
+                                      TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                          {"Key": "Name", "Value": f"batch-{batches}"}]}])
+            runs.append((time.perf_counter() - t0) * 1000)
+            ids += [i["InstanceId"] for i in reply["Instances"]]
+            launched += count
+        elapsed = time.perf_counter() - started
+        row["run_instances"] = {"instances": launched - before, "batches": len(runs),
+                                "instances_per_s": round((launched - before) / elapsed, 1), **summary(runs)}
+
+        t0 = time.perf_counter()
+        listed = sum(len(r["Instances"]) for page in ec2.get_paginator("describe_instances").paginate(
+            PaginationConfig={"PageSize": 1000}) for r in page["Reservations"])
+        row["describe_all"] = {"instances": listed, "seconds": round(time.perf_counter() - t0, 2)}
+        assert listed == launched, (listed, launched)
+
+        one = ids[len(ids) // 2]
+        name = f"batch-{batches}"
+        for label, kwargs, params in (
+                ("describe_by_id", {"InstanceIds": [one]}, {"Action": "DescribeInstances", "InstanceId.1": one}),
+                ("describe_by_tag", {"Filters": [{"Name": "tag:Name", "Values": [name]}]},
+                 {"Action": "DescribeInstances", "Filter.1.Name": "tag:Name", "Filter.1.Value.1": name})):
+            found = ec2.describe_instances(**kwargs)["Reservations"]
+            assert found, label
+            row[label] = summary(timed(lambda: ec2.describe_instances(**kwargs), reps=200, budget_s=budget_s))
+            row[label + "_http"] = summary(timed(Replay(target, params), reps=200, budget_s=budget_s))
+
+        def stop_start():
+            ec2.stop_instances(InstanceIds=[one])
+            ec2.start_instances(InstanceIds=[one])
+        row["stop_start_pair"] = summary(timed(stop_start, reps=50, budget_s=budget_s))
+
+        row["describe_regions"] = summary(timed(ec2.describe_regions, reps=500, budget_s=budget_s))
+        row["describe_regions_http"] = summary(timed(Replay(target, {"Action": "DescribeRegions"}), reps=2000,
+                                                      budget_s=budget_s))
+        row["rss_mb"] = round(target.rss_mb(), 1)
+        results[n] = row
+        print(f"[{target.name}] N={n}: {json.dumps(row)}", flush=True)
+    return results
+
+
+def describe_regions_size(target: Target) -> int:
+    return len(Replay(target, {"Action": "DescribeRegions"})())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--budget", type=float, default=20.0, help="seconds per repeated measurement")
+    parser.add_argument("--only", choices=["ec2bridge", "moto"])
+    parser.add_argument("--out", help="write the figures as JSON here")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    workdir = tempfile.mkdtemp(prefix="ec2bridge-vs-moto-")
+    report: dict = {"sizes": sizes, "batch": args.batch}
+    try:
+        if args.only in (None, "ec2bridge"):
+            target = start_ec2bridge(workdir)
+            try:
+                size = describe_regions_size(target)
+                report["ec2bridge"] = run_target(target, sizes, args.batch, None, args.budget)
+            finally:
+                target.stop()
+            bare = start_bare_flask(workdir, size)
+            try:
+                report["bare_flask"] = {"body_bytes": size, "http": summary(timed(
+                    Replay(bare, {"Action": "DescribeRegions"}), reps=2000, budget_s=args.budget))}
+                print(f"[bare-flask] {json.dumps(report['bare_flask'])}", flush=True)
+            finally:
+                bare.stop()
+        if args.only in (None, "moto"):
+            target = start_moto(workdir)
+            try:
+                report["moto"] = run_target(target, sizes, args.batch, None, args.budget)
+            finally:
+                target.stop()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if "ec2bridge" in report and "moto" in report:
+        report["ratios"] = ratios(report)
+        print(json.dumps(report["ratios"], indent=1))
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(report, fh, indent=1)
+
+
+def ratios(report: dict) -> dict:
+    """ec2bridge relative to moto per N (>1 means ec2bridge is better), and to the bare Flask app."""
+    out = {}
+    for n in report["sizes"]:
+        ours, theirs = report["ec2bridge"][n], report["moto"][n]
+        out[n] = {
+            "run_instances_per_s": round(ours["run_instances"]["instances_per_s"]
+                                         / theirs["run_instances"]["instances_per_s"], 1),
+            "describe_all_speedup": round(theirs["describe_all"]["seconds"] / ours["describe_all"]["seconds"], 1),
+            "by_id_speedup": round(theirs["describe_by_id"]["p50_ms"] / ours["describe_by_id"]["p50_ms"], 1),
+            "by_tag_speedup": round(theirs["describe_by_tag"]["p50_ms"] / ours["describe_by_tag"]["p50_ms"], 1),
+            "stop_start_speedup": round(theirs["stop_start_pair"]["p50_ms"] / ours["stop_start_pair"]["p50_ms"], 1),
+            "rss_fraction_of_moto": round(ours["rss_mb"] / theirs["rss_mb"], 2),
+        }
+    first, last = report["sizes"][0], report["sizes"][-1]
+    ours = report["ec2bridge"]
+    out["ec2bridge_lookup_growth"] = {
+        label: round(ours[last][label]["p50_ms"] / ours[first][label]["p50_ms"], 2)
+        for label in ("describe_by_id_http", "describe_by_tag_http")}
+    out["describe_regions_vs_bare_flask"] = round(
+        ours[last]["describe_regions_http"]["req_s"] / report["bare_flask"]["http"]["req_s"], 2)
+    return out
+
+
+if __name__ == "__main__":
+    main()
