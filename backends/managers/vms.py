@@ -787,6 +787,7 @@ def _load_for_listing(vms: list[VirtualMachine]) -> None:
                     "service_offering", "os_type")
     nics = prefetch.attach_children(vms, "nics", Nic, "vm")
     prefetch.attach(nics, "network")
+    prefetch.attach_children(vms, "volumes", Volume, "vm")
 
 
 def _shape_of(offering: ServiceOffering, details: dict) -> tuple[int, int, int]:

@@ -56,7 +56,8 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
     nic = next((n for n in vm.nics if n.is_default), None)
     ip = nic.ip_address if nic is not None else None
     dns = f"ip-{ip.replace('.', '-')}.{ctx.region}.compute.internal" if ip else ""
-    root = next((v for v in vm.volumes if v.volume_type == "ROOT"), None) if state != "terminated" else None
+    root = next((v for v in vm.volumes if v.volume_type == "ROOT" and v.removed is None),
+                None) if state != "terminated" else None
     item = {
         "InstanceId": to_ec2("i", vm.uuid), "ImageId": to_ec2("ami", vm.template.uuid),
         "State": _state(state), "PrivateDnsName": dns, "PublicDnsName": "", "StateTransitionReason": "",
@@ -261,7 +262,8 @@ def describe_instances(ctx: Context, args: dict) -> dict:
     apply([], args.get("Filters"), _with_tag_filters(args.get("Filters") or []))  # unknown names fail at once
     wanted = args.get("InstanceIds")
     if wanted:
-        vms = [_vm(ctx, instance_id) for instance_id in wanted]
+        found = {vm.id: vm for vm in (_vm(ctx, instance_id) for instance_id in wanted)}
+        vms = _load(ctx, list(found))
         return paginate(args, _reservations(ctx, vms, args.get("Filters")), "Reservations", bounds=(5, 1000),
                         exclusive="InstanceIds")
     # Filters the database can answer (exact instance ids and tag values) narrow the fleet by index;
