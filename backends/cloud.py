@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+from contextlib import contextmanager
 
 from backends import db as dbmod
 from backends import lookup
@@ -84,6 +85,8 @@ class Cloud:
         if self.background:
             self._every("ping.interval", self.infra.ping_hosts)
             self._every("expunge.interval", self.vms.expunge_due)
+            self._every("expunge.scheduled.interval", lambda: self.vms.expunge_due(scheduled_only=True),
+                        name="expunge-scheduled")
             # Finished jobs are kept job.expire.minutes; sweeping at the expunge interval is often enough.
             self._every("expunge.interval", lambda: self.jobs.expire(self.config.get_int("job.expire.minutes")),
                         name="job-expiry")
@@ -98,6 +101,19 @@ class Cloud:
         for t in self._threads:
             t.join(timeout=2)
         dbmod.close()
+
+    @contextmanager
+    def rehearsal(self):
+        """Whatever the managers do inside is undone at the end: a request checked all the way through,
+        limits, ownership and capacity included, without taking effect (EC2's DryRun). Work that would
+        run later (jobs, drivers) must not be started inside."""
+        with dbmod.write_tx():
+            try:
+                with self.database.atomic():
+                    yield
+                    raise _Rehearsed()
+            except _Rehearsed:
+                pass
 
     def reset(self):
         """Emulator mode: back to a freshly bootstrapped demo cloud; returns the new demo credentials.
@@ -170,3 +186,7 @@ class Cloud:
         thread = threading.Thread(target=loop, name=f"timer-{name or setting}", daemon=True)
         thread.start()
         self._threads.append(thread)
+
+
+class _Rehearsed(Exception):
+    """Raised at the end of a rehearsal to roll everything back."""

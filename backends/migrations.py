@@ -80,6 +80,17 @@ def _tag_value_index(db):
             pw.ModelIndex(ResourceTag, (ResourceTag.resource_type, ResourceTag.key, ResourceTag.value), unique=False)))
 
 
+def _scheduled_expunge(db):
+    from playhouse.migrate import SchemaMigrator, migrate as apply
+
+    from backends.models import VirtualMachine
+
+    table = VirtualMachine._meta.table_name
+    if "expunge_after" not in {c.name for c in db.get_columns(table)}:
+        apply(SchemaMigrator.from_database(db).add_column(table, "expunge_after",
+                                                          VirtualMachine._meta.fields["expunge_after"]))
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
     (2, "simulator store", _extra_models),
@@ -88,6 +99,7 @@ MIGRATIONS = [
     (5, "SSH key pairs", _key_pairs),
     (6, "security groups", _security_groups),
     (7, "resource tags indexed by kind, key and value", _tag_value_index),
+    (8, "VMs expunged at a time of their own", _scheduled_expunge),
 ]
 
 

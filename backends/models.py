@@ -499,6 +499,9 @@ class VirtualMachine(Entity):
     # client's idempotency token makes a retried launch return the first one's VMs.
     launch_group = pw.CharField(max_length=40, null=True, index=True)
     client_token = pw.CharField(max_length=64, null=True, index=True)
+    # Destroyed with a retention of its own (EC2 terminations stay visible about an hour): expunged
+    # once this time has passed, whatever expunge.delay says.
+    expunge_after = pw.DateTimeField(null=True, index=True)
     update_count = pw.IntegerField(default=0)
     state_changed = pw.DateTimeField(default=utcnow, index=True)
     removed = pw.DateTimeField(null=True, index=True)

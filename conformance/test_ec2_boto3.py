@@ -88,7 +88,40 @@ def test_client_token_makes_run_instances_idempotent(ec2):
     second = ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=1, MaxCount=1,
                                ClientToken="retry-me-1")
     assert first["Instances"][0]["InstanceId"] == second["Instances"][0]["InstanceId"]
+    assert _code(ec2.run_instances, ImageId=image["ImageId"], InstanceType="t2.micro", MinCount=1, MaxCount=1,
+                 ClientToken="retry-me-1") == ("IdempotentParameterMismatch", 400)
     ec2.terminate_instances(InstanceIds=[first["Instances"][0]["InstanceId"]])
+
+
+def test_dry_run_checks_everything_and_changes_nothing(server, ec2, admin_cs):
+    import boto3
+
+    image = _demo_image(ec2)
+    before = sum(len(r["Instances"]) for r in ec2.describe_instances()["Reservations"])
+    assert _code(ec2.run_instances, ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=3, MaxCount=3,
+                 DryRun=True) == ("DryRunOperation", 412)
+    assert sum(len(r["Instances"]) for r in ec2.describe_instances()["Reservations"]) == before
+    # The dry run meets the errors the real request would: limits (20 VMs a user account) and ids.
+    assert _code(ec2.run_instances, ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=50, MaxCount=50,
+                 DryRun=True)[0] == "InstanceLimitExceeded"
+    assert _code(ec2.terminate_instances, InstanceIds=["i-0123456789abcdef0"], DryRun=True)[0] == \
+        "InvalidInstanceID.NotFound"
+    instance = ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=1,
+                                 MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    assert _code(ec2.stop_instances, InstanceIds=[instance], DryRun=True) == ("DryRunOperation", 412)
+    assert _code(ec2.create_key_pair, KeyName="dry-key", DryRun=True) == ("DryRunOperation", 412)
+    assert not ec2.describe_key_pairs(Filters=[{"Name": "key-name", "Values": ["dry-key"]}])["KeyPairs"]
+    # Another tenant's instance is not theirs to act on, dry run or not.
+    account = admin_cs.createAccount(username="dry-other", password="pw", email="d@example.com",
+                                     firstname="D", lastname="Ry", accounttype=0)["account"]
+    keys = admin_cs.registerUserKeys(id=account["user"][0]["id"])["userkeys"]
+    other = boto3.client("ec2", endpoint_url=server.url, region_name="us-east-1",
+                         aws_access_key_id=keys["apikey"], aws_secret_access_key=keys["secretkey"])
+    assert _code(other.terminate_instances, InstanceIds=[instance], DryRun=True)[0] == "InvalidInstanceID.NotFound"
+    state = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]["State"]["Name"]
+    assert state == "running"
+    ec2.terminate_instances(InstanceIds=[instance])
 
 
 def test_errors_and_dry_run(server, ec2, admin_ec2):

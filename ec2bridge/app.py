@@ -74,6 +74,14 @@ def _handle(cloud, request_id: str, emulator: bool = False) -> bytes:
         raise Ec2Error("UnsupportedOperation", f"The action {name} is not supported by this cloud yet.")
     args = codec.decode(op, params)
     if args.pop("DryRun", False):
+        # Checked all the way through (ids, ownership, limits), then undone: the error it would have
+        # met (UnauthorizedOperation for another tenant's image, say), else DryRunOperation.
+        ctx = Context(cloud, caller, region, rehearsal=True)
+        try:
+            with cloud.rehearsal():
+                handler(ctx, args)
+        except CloudError as exc:
+            raise from_cloud_error(exc) from exc
         raise Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
     ctx = Context(cloud, caller, region, synchronous=emulator)
     try:

@@ -12,6 +12,9 @@ DEFAULTS: dict[str, tuple[str, str, str, str]] = {
     "expunge.delay": ("86400", "Advanced", "Integer",
                       "Seconds to wait before a destroyed VM is expunged"),
     "expunge.interval": ("86400", "Advanced", "Integer", "Seconds between runs of the expunge task"),
+    "expunge.scheduled.interval": ("60", "Advanced", "Integer",
+                                   "Seconds between sweeps for VMs whose own expunge time has come "
+                                   "(destroyed with a retention, e.g. EC2 terminations)"),
     "expunge.workers": ("1", "Advanced", "Integer", "Number of workers performing expunge"),
     "cpu.overprovisioning.factor": ("1.0", "Advanced", "Float",
                                     "CPU over-provisioning factor for new clusters"),

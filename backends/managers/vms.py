@@ -431,23 +431,28 @@ class VmManager:
         return JobResult("VirtualMachine", vm.uuid)
 
     # --------------------------------------------------------------- destroy
-    def destroy_work(self, caller: Caller, vm: VirtualMachine, expunge: bool = False):
+    def destroy_work(self, caller: Caller, vm: VirtualMachine, expunge: bool = False,
+                     retention_seconds: int | None = None):
+        """Checks for a destroy; returns the job work that performs it. With ``retention_seconds`` the
+        destroyed VM is expunged that long after, instead of after expunge.delay."""
         self.check_owner(caller, vm)
         if expunge and not (caller.is_admin or self.cloud.config.get_bool("allow.user.expunge.recover.vm")):
             raise PermissionDenied("Parameter expunge can be passed by Admin only. Or when the "
                                    "allow.user.expunge.recover.vm key is set.")
         if vm.state in ("Destroyed", "Expunging") and not expunge:
             raise InvalidState(f"VM {vm.uuid} is already destroyed")
-        return lambda: self._do_destroy(caller, vm.id, expunge)
+        return lambda: self._do_destroy(caller, vm.id, expunge, retention_seconds)
 
-    def _do_destroy(self, caller: Caller, vm_id: int, expunge: bool) -> JobResult:
+    def _do_destroy(self, caller: Caller, vm_id: int, expunge: bool,
+                    retention_seconds: int | None = None) -> JobResult:
         vm = VirtualMachine.get_by_id(vm_id)
         if vm.state in ACTIVE_ON_HOST:
             self._do_stop(caller, vm_id, forced=self.cloud.config.get_bool("vm.destroy.forcestop"))
             vm = VirtualMachine.get_by_id(vm_id)
         if vm.state == "Stopped":
             with write_tx():
-                fsm.transition(vm, fsm.VM, "DestroyRequested")
+                fsm.transition(vm, fsm.VM, "DestroyRequested", expunge_after=None if retention_seconds is None
+                               else utcnow() + dt.timedelta(seconds=retention_seconds))
                 root_bytes = 0
                 for volume in vm.volumes.where(Volume.removed.is_null(), Volume.volume_type == "ROOT"):
                     root_bytes += volume.size
@@ -472,7 +477,7 @@ class VmManager:
             volumes = list(vm.volumes.where(Volume.removed.is_null(), Volume.volume_type == "ROOT"))
             self.cloud.limits.reserve(vm.account, _limits_of(vm.cpu_number, vm.memory,
                                                              sum(v.size for v in volumes)))
-            fsm.transition(vm, fsm.VM, "RecoveryRequested")
+            fsm.transition(vm, fsm.VM, "RecoveryRequested", expunge_after=None)
             for volume in volumes:
                 fsm.transition(volume, fsm.VOLUME, "RecoverRequested")
             self.cloud.events.record("VM.RECOVER", f"Successfully recovered VM {vm.name}", caller=caller,
@@ -556,13 +561,17 @@ class VmManager:
             done += 1
         return done
 
-    def expunge_due(self) -> int:
-        """The scavenger: expunge VMs destroyed longer than expunge.delay ago."""
-        cutoff = utcnow() - dt.timedelta(seconds=self.cloud.config.get_int("expunge.delay"))
+    def expunge_due(self, scheduled_only: bool = False) -> int:
+        """The scavenger: expunge VMs destroyed longer than expunge.delay ago, and those whose own
+        expunge time has passed (only those with ``scheduled_only``, the frequent sweep)."""
+        now = utcnow()
+        cutoff = now - dt.timedelta(seconds=self.cloud.config.get_int("expunge.delay"))
+        scheduled = VirtualMachine.expunge_after <= now
+        if not scheduled_only:
+            scheduled |= VirtualMachine.expunge_after.is_null() & (VirtualMachine.state_changed <= cutoff)
         due = (VirtualMachine.select(VirtualMachine.id)
                .where(VirtualMachine.removed.is_null(), VirtualMachine.state.in_(("Destroyed", "Error",
-                                                                                   "Expunging")),
-                      VirtualMachine.state_changed <= cutoff))
+                                                                                   "Expunging")), scheduled))
         done = 0
         for row in due:
             try:

@@ -18,10 +18,14 @@ class Context:
     # Emulator mode: a request's work on the simulator is done before the response goes out, so the
     # next call sees the end state (the response itself still reports AWS's transitional state).
     synchronous: bool = False
+    # DryRun: the handler runs inside a rehearsal that is rolled back, so it must start no work.
+    rehearsal: bool = False
     _jobs: list = field(default_factory=list)
 
     def run(self, command: str, work, vm) -> None:
         """Queue ``work`` for the VM as a job (and, when synchronous, remember to wait for it)."""
+        if self.rehearsal:
+            return
         job = self.cloud.jobs.submit(self.caller, command, work, instance_type="VirtualMachine",
                                      instance_uuid=vm.uuid, sync_key=self.cloud.vms.sync_key(vm))
         self._jobs.append(job.uuid)

@@ -12,6 +12,7 @@ from ec2bridge.errors import Ec2Error, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
 
 GiB = 1 << 30
+TERMINATED_VISIBLE_SECONDS = 3600  # AWS keeps terminated instances listed about an hour
 STATES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
 BY_VM_STATE = {"Starting": "pending", "Running": "running", "Migrating": "running", "Stopping": "stopping",
                "Stopped": "stopped", "Destroyed": "terminated", "Expunging": "terminated", "Error": "terminated"}
@@ -138,7 +139,15 @@ def run_instances(ctx: Context, args: dict) -> dict:
     if token:
         earlier = cloud.vms.launched_with_token(account, token)
         if earlier:
-            return _reservation(ctx, earlier, _busy(ctx, earlier))
+            same = all(vm.template_id == template.id and vm.service_offering_id == offering.id
+                       and vm.zone_id == zone.id and (vm.key_pair or None) == (args.get("KeyName") or None)
+                       for vm in earlier) and low <= len(earlier) <= high
+            if not same:
+                raise Ec2Error("IdempotentParameterMismatch",
+                               f"Arguments on this idempotent request are inconsistent with arguments used in "
+                               f"previous request(s) for client token '{token}'")
+            vms = _load(ctx, [vm.id for vm in earlier])
+            return _reservation(ctx, vms, _busy(ctx, vms))
     user_data = args.get("UserData")
     if user_data is not None:
         try:
@@ -453,7 +462,8 @@ def stop_instances(ctx: Context, args: dict) -> dict:
 def terminate_instances(ctx: Context, args: dict) -> dict:
     """Destroys the VMs (shutting-down, then terminated); idempotent."""
     return {"TerminatingInstances": _change(ctx, args, "TerminateInstances", "terminated",
-                                            lambda vm: ctx.cloud.vms.destroy_work(ctx.caller, vm),
+                                            lambda vm: ctx.cloud.vms.destroy_work(
+                                                ctx.caller, vm, retention_seconds=TERMINATED_VISIBLE_SECONDS),
                                             "shutting-down")}
 
 

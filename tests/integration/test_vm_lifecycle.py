@@ -223,3 +223,16 @@ def test_reboot_requires_running(cloud):
     vm = cloud.vms.deploy(demo, zone=zone, offering=offering, template=template)
     with pytest.raises(InvalidState):
         cloud.vms.reboot_work(demo, vm)
+
+
+def test_a_vm_destroyed_with_a_retention_is_expunged_at_its_own_time(cloud):
+    demo = caller_of(cloud, "demo")
+    kept, _ = _deploy(cloud, demo)
+    due, _ = _deploy(cloud, demo)
+    _run(cloud, demo, "destroyVirtualMachine", cloud.vms.destroy_work(demo, kept, retention_seconds=3600), kept)
+    _run(cloud, demo, "destroyVirtualMachine", cloud.vms.destroy_work(demo, due, retention_seconds=0), due)
+    cloud.config.update("expunge.delay", "0")  # the general delay does not shorten a VM's own retention
+    assert cloud.vms.expunge_due(scheduled_only=True) == 1
+    assert VirtualMachine.get_by_id(due.id).removed is not None
+    assert cloud.vms.expunge_due() == 0
+    assert VirtualMachine.get_by_id(kept.id).removed is None and VirtualMachine.get_by_id(kept.id).state == "Destroyed"
