@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from urllib.parse import parse_qs, unquote, urlparse
 
 import peewee
+from pymysql.constants import CLIENT
 from playhouse.pool import PooledMySQLDatabase, PooledSqliteDatabase
 
 database = peewee.DatabaseProxy()
@@ -64,6 +65,9 @@ def connect(url: str) -> peewee.Database:
             host=parsed.hostname or "127.0.0.1",
             port=parsed.port or 3306,
             charset="utf8mb4",
+            # Row counts are rows matched, as on SQLite: a conditional UPDATE that matched is a success
+            # even when it left a value unchanged.
+            client_flag=CLIENT.FOUND_ROWS,
             max_connections=int(options.get("max_connections", 32)),
             stale_timeout=300,
             timeout=30,

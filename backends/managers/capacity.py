@@ -50,17 +50,19 @@ class CapacityManager:
 
     # ----------------------------------------------------------------- hosts
     def claim(self, host_id: int, cpu_mhz: int, mem_bytes: int) -> bool:
-        """Take CPU and memory on a host if both fit under its limits; False if not."""
+        """Take CPU and memory on a host if both fit under its limits; False if not. One conditional
+        UPDATE of both counters: it must change both rows, else neither is kept."""
+        amount = pw.Case(HostCapacity.capacity_type, [(HostCapacity.CPU, cpu_mhz)], mem_bytes)
         try:
             with write_tx():
-                for kind, amount in ((HostCapacity.CPU, cpu_mhz), (HostCapacity.MEMORY, mem_bytes)):
-                    taken = (HostCapacity
-                             .update(used=HostCapacity.used + amount)
-                             .where(HostCapacity.host == host_id, HostCapacity.capacity_type == kind,
-                                    HostCapacity.used + HostCapacity.reserved + amount <= HostCapacity.capacity_limit)
-                             .execute())
-                    if not taken:
-                        raise _Refused()
+                taken = (HostCapacity
+                         .update(used=HostCapacity.used + amount)
+                         .where(HostCapacity.host == host_id,
+                                HostCapacity.capacity_type.in_((HostCapacity.CPU, HostCapacity.MEMORY)),
+                                HostCapacity.used + HostCapacity.reserved + amount <= HostCapacity.capacity_limit)
+                         .execute())
+                if taken != 2:
+                    raise _Refused()
         except _Refused:
             return False
         except pw.IntegrityError:  # the CHECK constraint caught a racing writer

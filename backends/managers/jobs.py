@@ -80,23 +80,28 @@ class JobManager:
         Call outside any open transaction: the row must be committed before a
         worker can pick the job up.
         """
+        return self.submit_many(caller, command, [(work, instance_type, instance_uuid, sync_key)])[0]
+
+    def submit_many(self, caller: Caller, command: str,
+                    items: list[tuple[Work, str | None, str | None, str | None]]) -> list[AsyncJob]:
+        """Jobs of one request (``(work, instance type, instance uuid, sync key)`` each), persisted in one
+        transaction, then scheduled: a launch of many VMs does not queue once per VM for the write lock."""
         with write_tx():
-            job = AsyncJob.create(
-                command=command, account=caller.account_id, user=caller.user_id, domain=caller.domain_id,
-                instance_type=instance_type, instance_uuid=instance_uuid, sync_key=sync_key,
-                node_id=self.node_id,
-            )
-        done = threading.Event()
+            jobs = [AsyncJob.create(command=command, account=caller.account_id, user=caller.user_id,
+                                    domain=caller.domain_id, instance_type=instance_type,
+                                    instance_uuid=instance_uuid, sync_key=sync_key, node_id=self.node_id)
+                    for _, instance_type, instance_uuid, sync_key in items]
         with self._lock:
-            self._done[job.uuid] = done
-            if sync_key is None:
-                self._pool.submit(self._run, job.id, job.uuid, work, None)
-            elif sync_key in self._queues:
-                self._queues[sync_key].append((job.id, job.uuid, work))
-            else:
-                self._queues[sync_key] = collections.deque()
-                self._pool.submit(self._run, job.id, job.uuid, work, sync_key)
-        return job
+            for job, (work, _, _, sync_key) in zip(jobs, items):
+                self._done[job.uuid] = threading.Event()
+                if sync_key is None:
+                    self._pool.submit(self._run, job.id, job.uuid, work, None)
+                elif sync_key in self._queues:
+                    self._queues[sync_key].append((job.id, job.uuid, work))
+                else:
+                    self._queues[sync_key] = collections.deque()
+                    self._pool.submit(self._run, job.id, job.uuid, work, sync_key)
+        return jobs
 
     def wait(self, job_uuid: str, timeout: float | None = None) -> bool:
         """Block until the job finished (in this process); True if it did."""

@@ -272,7 +272,8 @@ class VmManager:
         if vm.state != "Stopped":
             raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be started")
         first = vm.first_start_pending
-        root = vm.volumes.where(Volume.volume_type == "ROOT", Volume.removed.is_null()).first()
+        volumes = list(vm.volumes.where(Volume.removed.is_null()).order_by(Volume.device_id))
+        root = next(v for v in volumes if v.volume_type == "ROOT")
         avoid: set[int] = set()
         attempts = self.cloud.config.get_int("start.retry")
         last_error: CloudError | None = None
@@ -295,9 +296,9 @@ class VmManager:
                     fsm.transition(vm, fsm.VM, "OperationRetry", host=host.id, pod=host.pod_id,
                                    cluster=host.cluster_id)
                     if root.pool_id is None:
-                        root.pool = placement.pool.id
-                        root.save()
-                self._boot(vm, host, root, placement.pool if root.pool_id else None)
+                        Volume.update(pool=placement.pool.id).where(Volume.id == root.id).execute()
+                        root.pool = placement.pool
+                self._boot(vm, host, volumes)
             except DriverError as exc:
                 log.info("start of %s on host %s failed: %s", vm.instance_name, host.name, exc.message)
                 last_error = exc
@@ -321,11 +322,11 @@ class VmManager:
         raise InsufficientCapacity(f"Unable to start VM instance {vm.uuid}: every suitable host failed "
                                    f"({last_error.message})")
 
-    def _boot(self, vm: VirtualMachine, host: Host, root: Volume, _pool) -> None:
+    def _boot(self, vm: VirtualMachine, host: Host, volumes: list[Volume]) -> None:
         driver = self.cloud.driver(host.hypervisor)
         ref = self.cloud.infra.host_ref(host)
         disks = []
-        for volume in vm.volumes.where(Volume.removed.is_null()).order_by(Volume.device_id):
+        for volume in volumes:
             pool = volume.pool
             template_path = None
             if volume.volume_type == "ROOT" and volume.template_id:
@@ -337,6 +338,7 @@ class VmManager:
             if volume.path is None:
                 disk.path = driver.create_volume(ref, disk)
                 Volume.update(path=disk.path).where(Volume.id == volume.id).execute()
+                volume.path = disk.path
             disks.append(disk)
         nics = [NicSpec(mac_address=n.mac_address, ip_address=n.ip_address, netmask=n.netmask, gateway=n.gateway,
                         device_id=n.device_id, broadcast_uri=n.broadcast_uri)

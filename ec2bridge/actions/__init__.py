@@ -24,11 +24,15 @@ class Context:
 
     def run(self, command: str, work, vm) -> None:
         """Queue ``work`` for the VM as a job (and, when synchronous, remember to wait for it)."""
-        if self.rehearsal:
+        self.run_many(command, [(work, vm)])
+
+    def run_many(self, command: str, works: list) -> None:
+        """Queue one job per ``(work, vm)``, persisted together."""
+        if self.rehearsal or not works:
             return
-        job = self.cloud.jobs.submit(self.caller, command, work, instance_type="VirtualMachine",
-                                     instance_uuid=vm.uuid, sync_key=self.cloud.vms.sync_key(vm))
-        self._jobs.append(job.uuid)
+        jobs = self.cloud.jobs.submit_many(self.caller, command, [
+            (work, "VirtualMachine", vm.uuid, self.cloud.vms.sync_key(vm)) for work, vm in works])
+        self._jobs += [job.uuid for job in jobs]
 
     def settle(self, timeout: float = 120) -> None:
         if self.synchronous:

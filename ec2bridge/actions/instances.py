@@ -180,8 +180,7 @@ def run_instances(ctx: Context, args: dict) -> dict:
             for vm in launched:
                 cloud.vms.discard(caller, vm)
             raise from_cloud_error(exc) from exc
-    for vm in launched:
-        ctx.run("RunInstances", cloud.vms.start_work(caller, vm), vm)
+    ctx.run_many("RunInstances", [(cloud.vms.start_work(caller, vm), vm) for vm in launched])
     vms = _load(ctx, [vm.id for vm in launched])
     reservation = _reservation(ctx, vms, _busy(ctx, vms))
     for item in reservation["Instances"]:
