@@ -118,13 +118,15 @@ class Compiled:
 
     For per-request hot paths (authentication), where building peewee's SQL costs more than
     the database running it. ``build`` receives one placeholder per parameter and returns the
-    query; the placeholders are swapped for the real values at each run."""
+    query; the placeholders are swapped for the real values at each run. With ``model`` the
+    query must select that model's whole rows (``model.select()``), and :meth:`objects` returns
+    them as model instances."""
 
-    def __init__(self, build, arity: int = 1):
-        self._build, self._arity = build, arity
+    def __init__(self, build, arity: int = 1, model=None):
+        self._build, self._arity, self._model = build, arity, model
         self._compiled: dict[int, tuple[str, list]] = {}
 
-    def first(self, *values):
+    def cursor(self, *values):
         db = database.obj
         compiled = self._compiled.get(id(db))
         if compiled is None:
@@ -132,8 +134,20 @@ class Compiled:
             sql, params = self._build(*marks).sql()
             compiled = self._compiled[id(db)] = (sql, [marks.index(p) if p in marks else (None, p) for p in params])
         sql, slots = compiled
-        params = [values[slot] if isinstance(slot, int) else slot[1] for slot in slots]
-        return db.execute_sql(sql, params).fetchone()
+        return db.execute_sql(sql, [values[slot] if isinstance(slot, int) else slot[1] for slot in slots])
+
+    def first(self, *values):
+        return self.cursor(*values).fetchone()
+
+    def objects(self, *values) -> list:
+        model = self._model
+        fields = [(f.name, f.python_value) for f in model._meta.sorted_fields]
+        out = []
+        for row in self.cursor(*values).fetchall():
+            obj = model(__no_default__=1, **{name: convert(value) for (name, convert), value in zip(fields, row)})
+            obj._dirty.clear()
+            out.append(obj)
+        return out
 
 
 def close() -> None:

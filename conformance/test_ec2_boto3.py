@@ -200,6 +200,42 @@ def test_tags_on_launch_filters_and_both_apis(ec2, user_cs):
     ec2.terminate_instances(InstanceIds=[instance_id])
 
 
+def test_indexed_and_matched_filters_agree(ec2):
+    """Exact tag values and instance ids are answered by the database, wildcards and states by matching the
+    built instances; both must select the same instances, alone and combined, across pages."""
+    image = _demo_image(ec2)
+
+    def launch(name, count):
+        reply = ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.nano", MinCount=count, MaxCount=count,
+                                  TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                      {"Key": "Name", "Value": name}, {"Key": "tier", "Value": "filter-test"}]}])
+        return [i["InstanceId"] for i in reply["Instances"]]
+
+    alpha, beta = launch("alpha-1", 3), launch("beta-1", 2)
+    ec2.get_waiter("instance_running").wait(InstanceIds=alpha + beta, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    ec2.stop_instances(InstanceIds=beta[:1])
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=beta[:1], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+
+    def found(*filters, page=None):
+        config = {"PageSize": page} if page else {}
+        return sorted(i["InstanceId"] for p in ec2.get_paginator("describe_instances").paginate(
+            Filters=list(filters), PaginationConfig=config) for r in p["Reservations"] for i in r["Instances"])
+
+    tier = {"Name": "tag:tier", "Values": ["filter-test"]}
+    assert found({"Name": "tag:Name", "Values": ["alpha-1"]}) == sorted(alpha)
+    assert found({"Name": "tag:Name", "Values": ["alpha-?"]}) == sorted(alpha)
+    assert found({"Name": "tag:Name", "Values": ["alpha-1", "beta-1"]}, page=5) == sorted(alpha + beta)
+    assert found({"Name": "tag-key", "Values": ["tier"]}, tier) == sorted(alpha + beta)
+    assert found(tier, {"Name": "instance-state-name", "Values": ["stopped"]}) == beta[:1]
+    assert found(tier, {"Name": "instance-id", "Values": [alpha[0], beta[1]]}) == sorted([alpha[0], beta[1]])
+    assert found({"Name": "instance-id", "Values": ["i-0123456789abcdef0", "not-an-id"]}) == []
+    assert found({"Name": "tag:Name", "Values": ["nobody"]}, {"Name": "instance-state-name",
+                                                               "Values": ["running"]}) == []
+    assert _code(ec2.describe_instances, Filters=[{"Name": "no-such-filter", "Values": ["x"]}])[0] == \
+        "InvalidParameterValue"
+    ec2.terminate_instances(InstanceIds=alpha + beta)
+
+
 def test_key_pairs_in_both_apis(ec2, user_cs):
     created = ec2.create_key_pair(KeyName="ec2-key")
     assert created["KeyMaterial"].startswith("-----BEGIN RSA PRIVATE KEY-----")

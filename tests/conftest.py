@@ -72,4 +72,4 @@ def sqlite_db(tmp_path):
     database = dbmod.connect(f"sqlite:///{tmp_path}/cloud.db")
     migrate()
     yield database
-    database.close()
+    database.close_all() if hasattr(database, "close_all") else database.close()

@@ -19,7 +19,7 @@ import peewee as pw
 
 from backends import fsm
 from backends.context import Caller
-from backends.db import page_of, write_tx
+from backends.db import Compiled, page_of, write_tx
 from backends.drivers.base import HostRef
 from backends.errors import (CloudError, ConcurrentOperation, DriverError, InvalidParameterValue, InvalidState,
                              PermissionDenied, ResourceInUse)
@@ -76,6 +76,9 @@ class InfrastructureManager:
         return region
 
     def list_regions(self, *, id=None, name=None):
+        if id is None and not name:  # every DescribeRegions: the SQL is built once
+            rows = _ALL_REGIONS.objects()
+            return len(rows), rows
         query = Region.select().order_by(Region.region_number)
         if id is not None:
             query = query.where(Region.region_number == id)
@@ -591,3 +594,6 @@ class InfrastructureManager:
                 return known
         raise InvalidParameterValue(f"Hypervisor type {name} is not supported; available: "
                                     f"{', '.join(sorted(self.cloud.drivers))}")
+
+
+_ALL_REGIONS = Compiled(lambda: Region.select().order_by(Region.region_number), arity=0, model=Region)
