@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: serve test unit conformance lint benchmark clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/ensure-libvirt.sh
+	scripts/ensure-libvirt.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,prod]'
+	$(BIN)/pip install --quiet -e '.[test,prod,libvirt]'
 	touch $(STAMP)
 
 serve: $(STAMP)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from backends import db as dbmod
 from backends import lookup
+from backends.drivers import libvirt as libvirt_driver
 from backends.drivers.base import HypervisorDriver
 from backends.migrations import migrate
 
@@ -64,7 +65,10 @@ class Cloud:
         self.config = ConfigManager()
         self.config.seed()
         self.simulator = SimulatorDriver()
-        self.drivers: dict[str, HypervisorDriver] = {"Simulator": self.simulator, **self._extra_drivers}
+        self.drivers: dict[str, HypervisorDriver] = {"Simulator": self.simulator}
+        if libvirt_driver.AVAILABLE:
+            self.drivers["KVM"] = libvirt_driver.LibvirtDriver(image_store=self.simulator)
+        self.drivers.update(self._extra_drivers)
         self.events = EventManager()
         self.jobs = JobManager(self.node_id, workers=self._job_workers)
         self.accounts = AccountManager(self)
@@ -163,6 +167,8 @@ class Cloud:
         try:
             return self.drivers[hypervisor]
         except KeyError:
+            if hypervisor == "KVM":
+                raise InvalidParameterValue(libvirt_driver.MISSING) from None
             raise InvalidParameterValue(
                 f"Hypervisor {hypervisor} is not available on this management server") from None
 

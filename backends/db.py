@@ -113,6 +113,12 @@ def page_of(query, page: int | None, pagesize: int | None) -> tuple[int, list]:
     return total, list(query)
 
 
+def dialect(db) -> tuple[str, str]:
+    """What the SQL text built for a database depends on: its parameter style and quoting. Caches of
+    built SQL are keyed by it (never by the database object: a new one may reuse a freed one's id)."""
+    return db.param, db.quote
+
+
 class Compiled:
     """A SELECT whose SQL peewee builds once per database, later runs only binding parameters.
 
@@ -124,15 +130,15 @@ class Compiled:
 
     def __init__(self, build, arity: int = 1, model=None):
         self._build, self._arity, self._model = build, arity, model
-        self._compiled: dict[int, tuple[str, list]] = {}
+        self._compiled: dict[tuple, tuple[str, list]] = {}
 
     def cursor(self, *values):
         db = database.obj
-        compiled = self._compiled.get(id(db))
+        compiled = self._compiled.get(dialect(db))
         if compiled is None:
             marks = [f"\x00param{i}\x00" for i in range(self._arity)]
             sql, params = self._build(*marks).sql()
-            compiled = self._compiled[id(db)] = (sql, [marks.index(p) if p in marks else (None, p) for p in params])
+            compiled = self._compiled[dialect(db)] = (sql, [marks.index(p) if p in marks else (None, p) for p in params])
         sql, slots = compiled
         return db.execute_sql(sql, [values[slot] if isinstance(slot, int) else slot[1] for slot in slots])
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from backends.db import database
+from backends.db import database, dialect
 from backends.errors import ConcurrentOperation, InvalidState
 from backends.models import utcnow
 
@@ -156,7 +156,7 @@ def _update_sql(model, names: tuple[str, ...], has_counter: bool) -> str:
     """The conditional UPDATE of a transition, built once per model, database and column set (transitions
     run several times per operation; peewee's generic SQL building costs more than the update)."""
     db = database.obj
-    key = (id(db), model, names, has_counter)
+    key = (dialect(db), model, names, has_counter)
     sql = _UPDATES.get(key)
     if sql is None:
         left, right = db.quote

@@ -13,7 +13,7 @@ import uuid as uuidlib
 
 import peewee as pw
 
-from backends.db import database
+from backends.db import database, dialect
 
 
 def new_uuid() -> str:
@@ -47,7 +47,7 @@ class BaseModel(pw.Model):
         data.pop(pk_field.name, None)
         db = database.obj
         fields = self._meta.fields
-        key = (id(db), type(self), tuple(data))
+        key = (dialect(db), type(self), tuple(data))
         sql = _INSERT.get(key)
         if sql is None:
             left, right = db.quote
@@ -71,11 +71,11 @@ class BaseModel(pw.Model):
         """The row with primary key ``pk``, or None. The most frequent query of all (every lazy foreign
         key runs it), so its SQL is built once per model and database instead of at every call."""
         db = database.obj
-        compiled = _BY_ID.get((id(db), cls))
+        compiled = _BY_ID.get((dialect(db), cls))
         if compiled is None:
             fields = list(cls._meta.sorted_fields)
             sql, _ = cls.select(*fields).where(cls._meta.primary_key == 0).sql()
-            compiled = _BY_ID[(id(db), cls)] = (sql, [(f.name, f.python_value) for f in fields])
+            compiled = _BY_ID[(dialect(db), cls)] = (sql, [(f.name, f.python_value) for f in fields])
         sql, fields = compiled
         row = db.execute_sql(sql, (pk,)).fetchone()
         if row is None:

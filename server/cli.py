@@ -20,12 +20,20 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--emulator", action="store_true", default=None,
                        help="EC2 emulator mode (like moto's server): any access key is accepted, each key is its "
                             "own tenant, POST /moto-api/reset restores the demo cloud")
+    serve.add_argument("--kvm-host", action="append", metavar="URI",
+                       help="libvirt URI of a KVM host (qemu+ssh://host/system, qemu:///system, test:///node.xml) "
+                            "for a zone of KVM hosts beside the simulated ones; repeat for more hosts")
+    serve.add_argument("--kvm-primary", metavar="URL",
+                       help="primary storage of the KVM zone: file:///dir or nfs://server/export "
+                            "(default: a directory in the data dir)")
     serve.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         return serve_forever(Settings.from_env(host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
-                                               region=args.region, emulator=args.emulator))
+                                               region=args.region, emulator=args.emulator,
+                                               kvm_hosts=tuple(args.kvm_host) if args.kvm_host else None,
+                                               kvm_primary=args.kvm_primary))
     return 2
 
 

@@ -15,6 +15,13 @@ class Settings:
     node_id: str | None = None
     job_workers: int = 8
     emulator: bool = False  # EC2 emulator mode: any access key, one tenant per key, /moto-api/reset
+    # libvirt URIs of KVM hosts for a zone of their own beside the simulated ones; its primary storage
+    kvm_hosts: tuple[str, ...] = ()
+    kvm_primary: str | None = None  # default: a directory pool in the data dir
+
+    @property
+    def kvm_primary_url(self) -> str:
+        return self.kvm_primary or f"file://{os.path.abspath(self.data_dir)}/kvm-primary"
 
     @property
     def db_url(self) -> str:
@@ -29,6 +36,8 @@ class Settings:
             region=env.get("EC2BRIDGE_REGION", cls.region), node_id=env.get("EC2BRIDGE_NODE_ID") or None,
             job_workers=int(env.get("EC2BRIDGE_JOB_WORKERS", cls.job_workers)),
             emulator=env.get("EC2BRIDGE_EMULATOR", "").lower() in ("1", "true", "yes"),
+            kvm_hosts=tuple(u.strip() for u in env.get("EC2BRIDGE_KVM_HOSTS", "").split(",") if u.strip()),
+            kvm_primary=env.get("EC2BRIDGE_KVM_PRIMARY") or None,
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

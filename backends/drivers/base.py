@@ -87,6 +87,9 @@ class VmSpec:
     user_data: str | None = None  # base64, as the API received it
     ssh_public_key: str | None = None
     boot_iso: str | None = None
+    # Headroom for hot-plug (scale_vm): a hypervisor reserves up to these; None means none beyond the above.
+    max_cpus: int | None = None
+    max_memory_mib: int | None = None
 
 
 @dataclass

@@ -308,6 +308,12 @@ class InfrastructureManager:
             raise taken from None
         return host
 
+    def zone_hypervisor(self, zone: Zone) -> str:
+        """The hypervisor of the zone's clusters (a zone's hosts share one), the simulator when it has none."""
+        cluster = (Cluster.select(Cluster.hypervisor)
+                   .where(Cluster.zone == zone.id, Cluster.removed.is_null()).order_by(Cluster.id).first())
+        return cluster.hypervisor if cluster is not None else "Simulator"
+
     def host_ref(self, host: Host) -> HostRef:
         """How a driver addresses the host (cached: it is needed on every VM operation)."""
         ref = self._refs.get(host.id)
@@ -592,6 +598,8 @@ class InfrastructureManager:
         for known in self.cloud.drivers:
             if known.lower() == (name or "").lower():
                 return known
+        if (name or "").lower() == "kvm":
+            self.cloud.driver("KVM")  # says what to install
         raise InvalidParameterValue(f"Hypervisor type {name} is not supported; available: "
                                     f"{', '.join(sorted(self.cloud.drivers))}")
 

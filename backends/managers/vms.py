@@ -174,28 +174,30 @@ class VmManager:
         groups = list(security_groups or [])
         if not groups and zone.security_groups_enabled:
             groups = [self.cloud.security_groups.default_group(account)]
+        # A template made for one hypervisor runs there; a generic one (an ISO) on the zone's.
+        hypervisor = template.hypervisor if template.hypervisor not in ("None", "Any", "") else \
+            self.cloud.infra.zone_hypervisor(zone)
         created = []
         with write_tx():
             self.cloud.limits.reserve(account, {k: v * count for k, v in _limits_of(cpus, memory, root_bytes).items()})
             for _ in range(count):
                 created.append(self._create(caller, account, zone, offering, template, network, groups,
-                                            name=name, display_name=display_name, cpus=cpus, speed=speed,
+                                            hypervisor=hypervisor, name=name, display_name=display_name, cpus=cpus, speed=speed,
                                             memory=memory, root_bytes=root_bytes, group=group, user_data=user_data,
                                             key_pair=key_pair, ssh_public_key=ssh_public_key, details=details,
                                             request_ip=request_ip, launch_group=launch_group,
                                             client_token=client_token))
         return created
 
-    def _create(self, caller, account, zone, offering, template, network, groups, *, name, display_name, cpus,
-                speed, memory, root_bytes, group, user_data, key_pair, ssh_public_key, details, request_ip,
-                launch_group, client_token) -> VirtualMachine:
+    def _create(self, caller, account, zone, offering, template, network, groups, *, hypervisor, name,
+                display_name, cpus, speed, memory, root_bytes, group, user_data, key_pair, ssh_public_key, details,
+                request_ip, launch_group, client_token) -> VirtualMachine:
         """The rows of one new VM (inside the deploy's transaction)."""
         vm = VirtualMachine.create(
             name=name or "", display_name=display_name or name or "", instance_name=secrets.token_hex(8),
             account=account.id, domain=account.domain_id, user=caller.user_id, zone=zone.id,
             template=template.id, service_offering=offering.id, cpu_number=cpus, cpu_speed=speed,
-            memory=memory, state="Stopped", hypervisor=template.hypervisor if template.hypervisor not in
-            ("None", "Any", "") else "Simulator", os_type=template.os_type_id,
+            memory=memory, state="Stopped", hypervisor=hypervisor, os_type=template.os_type_id,
             ha_enabled=offering.offer_ha, group=group, user_data=user_data, key_pair=key_pair,
             details=json.dumps({**(details or {}), **({"SSH.PublicKey": ssh_public_key} if ssh_public_key
                                                       else {})}),

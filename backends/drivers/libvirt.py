@@ -1,0 +1,394 @@
+"""KVM hosts through libvirt: the second implementation of the driver contract.
+
+A host is a libvirt connection URI: ``qemu+ssh://host/system`` or ``qemu+tcp://host/system`` in
+production, ``qemu:///system`` on a single box, ``test:///path/node.xml`` (libvirt's own test driver)
+in tests. As CloudStack's KVM agent does, guests run as *transient* domains built from the cloud's
+records at every start (the cloud's database is the source of truth), volumes live in libvirt storage
+pools named after the primary storage they stand for, and a template is copied into a pool on first
+use, then backs its root disks as a qcow2 backing file.
+
+Needs libvirt-python (``pip install 'ec2bridge[libvirt]'``); :data:`AVAILABLE` tells whether it is
+importable, and the cloud registers this driver for ``KVM`` only then.
+"""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from urllib.parse import urlparse
+
+from backends.drivers import libvirt_xml as lx
+from backends.drivers.base import (POWER_OFF, POWER_ON, DiskSpec, DriverError, HostInfo, HostRef,
+                                   HypervisorDriver, PowerReport, TemplateInfo, VmSpec)
+
+try:
+    import libvirt
+except ImportError:  # the optional extra is not installed
+    libvirt = None
+
+AVAILABLE = libvirt is not None
+if AVAILABLE:
+    # libvirt prints every error to stderr by default; the driver reports them as DriverErrors instead.
+    libvirt.registerErrorHandler(lambda _ctx, _error: None, None)
+MISSING = "The KVM driver needs libvirt-python: pip install 'ec2bridge[libvirt]'"
+MiB = 1 << 20
+
+# libvirt's error numbers this driver tells apart (virErrorNumber).
+NO_SUPPORT, NO_DOMAIN, NO_STORAGE_POOL, NO_STORAGE_VOL, OPERATION_INVALID = 3, 42, 49, 50, 55
+
+
+def _message(exc) -> str:
+    return exc.get_error_message() or str(exc)
+
+
+def _code(exc) -> int | None:
+    return exc.get_error_code() if libvirt is not None and isinstance(exc, libvirt.libvirtError) else None
+
+
+class LibvirtDriver(HypervisorDriver):
+    hypervisor_type = "KVM"
+
+    def __init__(self, *, image_store: HypervisorDriver | None = None, stop_timeout: float = 120.0,
+                 poll_interval: float = 0.5, default_bridge: str = "cloudbr0", mount_root: str = "/mnt"):
+        """``image_store`` downloads templates to secondary storage (not libvirt's job: CloudStack's
+        secondary storage VM does it); ``stop_timeout`` bounds a graceful shutdown before the power-off."""
+        if libvirt is None:
+            raise DriverError(MISSING)
+        self.image_store = image_store
+        self.stop_timeout, self.poll_interval = stop_timeout, poll_interval
+        self.default_bridge, self.mount_root = default_bridge, mount_root
+        self._connections: dict[str, object] = {}
+        self._domain_types: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------- connections
+    def connection(self, uri: str):
+        """The open libvirt connection to a host: one per URI, kept open (a ``test:///file.xml`` host's
+        state lives in it) and opened again when it has died. Operators' tools and tests use it too."""
+        with self._lock:
+            conn = self._connections.get(uri)
+        if conn is not None:
+            try:
+                if conn.isAlive():
+                    return conn
+            except libvirt.libvirtError:
+                pass
+            self._forget(uri)
+        try:
+            conn = libvirt.open(uri)
+        except libvirt.libvirtError as exc:
+            raise DriverError(f"Unable to connect to host at {uri}: {_message(exc)}") from None
+        with self._lock:
+            self._connections[uri] = conn
+        return conn
+
+    def _forget(self, uri: str) -> None:
+        with self._lock:
+            conn = self._connections.pop(uri, None)
+            self._domain_types.pop(uri, None)
+        if conn is not None:
+            try:
+                conn.close()
+            except libvirt.libvirtError:
+                pass
+
+    def _domain_type(self, uri: str, conn) -> str:
+        """kvm where the host offers it, else qemu (TCG), else what the host's capabilities name first."""
+        found = self._domain_types.get(uri)
+        if found is None:
+            caps = ET.fromstring(conn.getCapabilities())
+            offered = [d.get("type") for d in caps.iter("domain")]
+            found = next((t for t in ("kvm", "qemu") if t in offered), offered[0] if offered else "kvm")
+            self._domain_types[uri] = found
+        return found
+
+    def _domain(self, conn, name: str):
+        """The domain named ``name``, or None."""
+        try:
+            return conn.lookupByName(name)
+        except libvirt.libvirtError as exc:
+            if _code(exc) == NO_DOMAIN:
+                return None
+            raise
+
+    def _fail(self, host: HostRef, doing: str, exc) -> DriverError:
+        if _code(exc) not in (NO_SUPPORT, NO_DOMAIN, NO_STORAGE_VOL, OPERATION_INVALID):
+            self._forget(host.url)  # the connection may be what broke: reconnect next time
+        return DriverError(f"Unable to {doing} on host {host.url}: {_message(exc)}")
+
+    # ------------------------------------------------------------------ hosts
+    def connect_host(self, host: HostRef) -> HostInfo:
+        """Open the URI and read the node: CPU sockets/cores/MHz and memory (contract: connect_host)."""
+        conn = self.connection(host.url)
+        try:
+            _, memory_mib, cpus, mhz, _, sockets, cores, threads = conn.getInfo()
+            hostname = conn.getHostname()
+            parsed = urlparse(host.url)
+            if parsed.scheme == "test":  # every test host runs on this machine: name it by its node file
+                hostname = f"{hostname}-{parsed.path.rsplit('/', 1)[-1].rsplit('.', 1)[0]}"
+            version = conn.getLibVersion()
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, "read the host's capacity", exc) from None
+        # One stable id per URI: two test:/// files or two qemu+ssh hosts are two hosts.
+        guid = str(uuid.uuid5(uuid.NAMESPACE_URL, host.url)) + "-LibvirtComputingResource"
+        return HostInfo(guid=guid, name=hostname, cpu_sockets=max(1, sockets), cpu_cores=max(1, cpus),
+                        cpu_speed=max(1, mhz), memory_bytes=memory_mib * MiB, ip_address=_address_of(host.url),
+                        hypervisor_version=f"libvirt-{version // 1000000}.{version // 1000 % 1000}.{version % 1000}")
+
+    def ping(self, host: HostRef) -> PowerReport:
+        """Every domain on the host with its power state (contract: ping)."""
+        conn = self.connection(host.url)
+        try:
+            return PowerReport(vms={d.name(): POWER_ON if d.isActive() else POWER_OFF
+                                    for d in conn.listAllDomains(0)})
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, "list the domains", exc) from None
+
+    def disconnect_host(self, host: HostRef) -> None:
+        self._forget(host.url)
+
+    # -------------------------------------------------------------------- VMs
+    def start_vm(self, host: HostRef, vm: VmSpec) -> None:
+        """Build the domain from the VM's records and create it (transient), replacing a stale
+        definition; a host without the free memory refuses it (contract: start_vm)."""
+        conn = self.connection(host.url)
+        try:
+            paths = [self._volume(conn, disk).path() for disk in vm.disks]
+        except libvirt.libvirtError as exc:
+            raise DriverError(f"Cannot start {vm.name}: a disk is missing on host {host.url}: "
+                              f"{_message(exc)}") from None
+        try:
+            stale = self._domain(conn, vm.name)
+            if stale is not None:
+                if stale.isActive():
+                    stale.destroy()
+                if stale.isPersistent():
+                    stale.undefine()
+            free = self._free_memory(conn)
+            if free < vm.memory_mib * MiB:
+                raise DriverError(f"Cannot start {vm.name}: host {host.url} has {free // MiB} MiB free, "
+                                  f"the VM needs {vm.memory_mib} MiB")
+            conn.createXML(lx.domain_xml(vm, paths, domain_type=self._domain_type(host.url, conn),
+                                         default_bridge=self.default_bridge), 0)
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, f"start {vm.name}", exc) from None
+
+    @staticmethod
+    def _free_memory(conn) -> int:
+        """Free memory in bytes as the host reports it; a host reporting none per NUMA cell (libvirt's
+        test driver on a node file) is judged by its memory less that of its running domains."""
+        free = conn.getFreeMemory()
+        if free > 0:
+            return free
+        used = sum(d.maxMemory() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE))  # KiB
+        return conn.getInfo()[1] * MiB - used * 1024
+
+    def stop_vm(self, host: HostRef, name: str, force: bool = False) -> None:
+        """ACPI shutdown, polled up to the stop timeout, then destroy; gone or off already is success
+        (contract: stop_vm)."""
+        conn = self.connection(host.url)
+        try:
+            domain = self._domain(conn, name)
+            if domain is None:
+                return
+            if not force and self._active(domain):
+                try:
+                    domain.shutdown()
+                except libvirt.libvirtError as exc:
+                    if _code(exc) == NO_DOMAIN:
+                        return
+                deadline = time.monotonic() + self.stop_timeout
+                while self._active(domain) and time.monotonic() < deadline:
+                    time.sleep(self.poll_interval)
+            if self._active(domain):
+                domain.destroy()
+            self._undefine(domain)
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, f"stop {name}", exc) from None
+
+    def reboot_vm(self, host: HostRef, name: str) -> None:
+        """Reboot a running domain in place (contract: reboot_vm)."""
+        conn = self.connection(host.url)
+        try:
+            domain = self._domain(conn, name)
+            if domain is None or not self._active(domain):
+                raise DriverError(f"Cannot reboot {name}: it is not running on host {host.url}")
+            domain.reboot(0)
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, f"reboot {name}", exc) from None
+
+    def destroy_vm(self, host: HostRef, name: str) -> None:
+        """Power off and undefine; nothing left of the domain, an unknown one is success (contract:
+        destroy_vm). Its volumes are deleted through delete_volume."""
+        conn = self.connection(host.url)
+        try:
+            domain = self._domain(conn, name)
+            if domain is None:
+                return
+            if self._active(domain):
+                domain.destroy()
+            self._undefine(domain)
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, f"destroy {name}", exc) from None
+
+    def migrate_vm(self, source: HostRef, destination: HostRef, vm: VmSpec) -> None:
+        """Live-migrate with virDomainMigrate3 and the flags CloudStack uses (contract: migrate_vm)."""
+        conn = self.connection(source.url)
+        target = self.connection(destination.url)
+        try:
+            domain = self._domain(conn, vm.name)
+            if domain is None or not self._active(domain):
+                raise DriverError(f"Cannot migrate {vm.name}: it is not running on host {source.url}")
+            params, flags = migration_request(vm.name, domain.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE))
+            domain.migrate3(target, params, flags)
+        except libvirt.libvirtError as exc:
+            raise self._fail(source, f"migrate {vm.name}", exc) from None
+
+    def scale_vm(self, host: HostRef, name: str, cpus: int, cpu_speed: int, memory_mib: int) -> None:
+        """Hot-plug vCPUs and memory into the running domain (contract: scale_vm)."""
+        conn = self.connection(host.url)
+        try:
+            domain = self._domain(conn, name)
+            if domain is None or not self._active(domain):
+                raise DriverError(f"Cannot scale {name}: it is not running on host {host.url}")
+            domain.setVcpusFlags(cpus, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+            domain.setMemoryFlags(memory_mib * 1024, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, f"scale {name}", exc) from None
+
+    def vm_power_state(self, host: HostRef, name: str) -> str | None:
+        conn = self.connection(host.url)
+        try:
+            domain = self._domain(conn, name)
+            if domain is None:
+                return None
+            return POWER_ON if self._active(domain) else POWER_OFF
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, f"read the state of {name}", exc) from None
+
+    @staticmethod
+    def _active(domain) -> bool:
+        """Whether the domain runs; a transient one that shut down has vanished, which is not running."""
+        try:
+            return bool(domain.isActive())
+        except libvirt.libvirtError as exc:
+            if _code(exc) == NO_DOMAIN:
+                return False
+            raise
+
+    @staticmethod
+    def _undefine(domain) -> None:
+        try:
+            if domain.isPersistent():
+                domain.undefine()
+        except libvirt.libvirtError as exc:
+            if _code(exc) != NO_DOMAIN:
+                raise
+
+    # ---------------------------------------------------------------- storage
+    def _pool(self, conn, pool_url: str):
+        """The libvirt pool standing for this primary storage, created (transient, as CloudStack does)
+        on the host's first use of it."""
+        name = lx.pool_name(pool_url)
+        try:
+            pool = conn.storagePoolLookupByName(name)
+        except libvirt.libvirtError as exc:
+            if _code(exc) != NO_STORAGE_POOL:
+                raise
+            pool = conn.storagePoolCreateXML(lx.pool_xml(pool_url, self.mount_root), 0)
+        if not pool.isActive():
+            pool.create(0)
+        return pool
+
+    def _volume(self, conn, disk: DiskSpec):
+        return self._pool(conn, disk.pool_url).storageVolLookupByName(disk.path)
+
+    def create_volume(self, host: HostRef, disk: DiskSpec) -> str:
+        """A qcow2 volume in the pool, backed by the pool's copy of the template (made on first use);
+        an existing volume is returned as is (contract: create_volume)."""
+        conn = self.connection(host.url)
+        name = disk.path
+        try:
+            pool = self._pool(conn, disk.pool_url)
+            try:
+                pool.storageVolLookupByName(name)
+                return name
+            except libvirt.libvirtError as exc:
+                if _code(exc) != NO_STORAGE_VOL:
+                    raise
+            backing = None
+            if disk.template_path:
+                backing = self._template_copy(pool, disk).path()
+            pool.createXML(lx.volume_xml(name, disk.size, lx.disk_format(disk), backing), 0)
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, f"create volume {name}", exc) from None
+        return name
+
+    @staticmethod
+    def _template_copy(pool, disk: DiskSpec):
+        """The template's copy in this pool. Secondary storage is the image store's business; the copy
+        is a pool volume of the template's size that root disks use as their backing file."""
+        name = lx.template_volume_name(disk.template_path)
+        try:
+            return pool.storageVolLookupByName(name)
+        except libvirt.libvirtError as exc:
+            if _code(exc) != NO_STORAGE_VOL:
+                raise
+        return pool.createXML(lx.volume_xml(name, disk.size, "qcow2"), 0)
+
+    def delete_volume(self, host: HostRef, disk: DiskSpec) -> None:
+        """Delete the volume from its pool; already gone is success (contract: delete_volume)."""
+        conn = self.connection(host.url)
+        try:
+            volume = self._volume(conn, disk)
+        except libvirt.libvirtError as exc:
+            if _code(exc) in (NO_STORAGE_VOL, NO_STORAGE_POOL):
+                return
+            raise self._fail(host, f"find volume {disk.path}", exc) from None
+        try:
+            volume.delete(0)
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, f"delete volume {disk.path}", exc) from None
+
+    def attach_volume(self, host: HostRef, name: str, disk: DiskSpec) -> None:
+        """attachDeviceFlags with the disk's ``<disk>`` fragment, live (contract: attach_volume)."""
+        self._device(host, name, disk, attach=True)
+
+    def detach_volume(self, host: HostRef, name: str, disk: DiskSpec) -> None:
+        """detachDeviceFlags with the same fragment (contract: detach_volume)."""
+        self._device(host, name, disk, attach=False)
+
+    def _device(self, host: HostRef, name: str, disk: DiskSpec, *, attach: bool) -> None:
+        verb = "attach" if attach else "detach"
+        conn = self.connection(host.url)
+        try:
+            domain = self._domain(conn, name)
+            if domain is None:
+                raise DriverError(f"Cannot {verb} a disk: VM {name} is not on host {host.url}")
+            fragment = lx.disk_xml(disk, self._volume(conn, disk).path())
+            call = domain.attachDeviceFlags if attach else domain.detachDeviceFlags
+            call(fragment, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, f"{verb} disk {disk.path} to {name}", exc) from None
+
+    def download_template(self, image_store_url: str, zone: str, template_uuid: str, url: str,
+                          format: str) -> TemplateInfo:
+        """Secondary storage is not libvirt's: the image store downloads (contract: download_template)."""
+        if self.image_store is None:
+            raise DriverError("No image store downloader is configured for KVM templates")
+        return self.image_store.download_template(image_store_url, zone, template_uuid, url, format)
+
+
+def migration_request(name: str, domain_xml: str, *, bandwidth_mib: int = 0) -> tuple[dict, int]:
+    """virDomainMigrate3's parameters and flags as CloudStack sends them for a live migration on shared
+    storage: the domain's migratable XML under its own name, live, compressed, auto-converging."""
+    params = {libvirt.VIR_MIGRATE_PARAM_DEST_NAME: name, libvirt.VIR_MIGRATE_PARAM_DEST_XML: domain_xml}
+    if bandwidth_mib:
+        params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = bandwidth_mib
+    flags = libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_COMPRESSED | libvirt.VIR_MIGRATE_AUTO_CONVERGE
+    return params, flags
+
+
+def _address_of(uri: str) -> str:
+    return urlparse(uri).hostname or "127.0.0.1"
