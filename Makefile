@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test unit conformance lint benchmark clean
+.PHONY: serve test unit conformance lint benchmark benchmark-ec2 clean
 
 $(STAMP): pyproject.toml scripts/ensure-libvirt.sh
 	scripts/ensure-libvirt.sh
@@ -30,6 +30,9 @@ conformance: $(STAMP)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/planner_and_listing.py
+
+benchmark-ec2: $(STAMP)
+	$(BIN)/python benchmarks/ec2_vs_moto.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -778,11 +778,15 @@ class VmManager:
     def sync_power_state(self, host: Host, report) -> None:
         """Follow a host's power report for VMs no job is working on."""
         busy = {int(key[3:]) for key in self.cloud.jobs.busy_keys("vm:")}
-        on_host = VirtualMachine.select().where(VirtualMachine.host == host.id, VirtualMachine.removed.is_null(),
-                                                VirtualMachine.state.in_(("Running", "Stopped")))
-        for vm in on_host:
-            if vm.id in busy:
+        # Every ping of every host runs this: read only what the comparison needs, and load a VM only
+        # when its power state disagrees.
+        on_host = (VirtualMachine.select(VirtualMachine.id, VirtualMachine.instance_name)
+                   .where(VirtualMachine.host == host.id, VirtualMachine.removed.is_null(),
+                          VirtualMachine.state == "Running").tuples())
+        for vm_id, instance_name in list(on_host):
+            if vm_id in busy or report.vms.get(instance_name) == POWER_ON:
                 continue
+            vm = VirtualMachine.get_by_id(vm_id)
             power = report.vms.get(vm.instance_name)
             if vm.state == "Running" and power != POWER_ON:
                 with write_tx():
