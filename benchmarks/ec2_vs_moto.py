@@ -260,7 +260,12 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per repeated measurement")
     parser.add_argument("--only", choices=["ec2bridge", "moto"])
     parser.add_argument("--out", help="write the figures as JSON here")
+    parser.add_argument("--render", metavar="JSON", help="print the README table of an earlier run and exit")
     args = parser.parse_args()
+    if args.render:
+        with open(args.render) as fh:
+            print(markdown(json.load(fh)))
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     workdir = tempfile.mkdtemp(prefix="ec2bridge-vs-moto-")
     report: dict = {"sizes": sizes, "batch": args.batch}
@@ -293,6 +298,39 @@ def main() -> None:
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(report, fh, indent=1)
+    if "ratios" in report:
+        print(markdown(json.loads(json.dumps(report))))
+
+
+def markdown(report: dict) -> str:
+    """The README's table: both servers per N, and the ratios (JSON keys are strings once stored)."""
+    rows = ["| N | server | RunInstances inst/s | full listing s | by id p50 / p99 ms (HTTP alone) | "
+            "tag:Name p50 / p99 ms (HTTP alone) | Stop+Start p50 ms | DescribeRegions req/s (HTTP alone) | RSS MB |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in report["sizes"]:
+        for who in ("ec2bridge", "moto"):
+            r = report[who][str(n)] if str(n) in report[who] else report[who][n]
+            rows.append(
+                f"| {n:,} | {who} | {r['run_instances']['instances_per_s']} | {r['describe_all']['seconds']} | "
+                f"{r['describe_by_id']['p50_ms']} / {r['describe_by_id']['p99_ms']} "
+                f"({r['describe_by_id_http']['p50_ms']} / {r['describe_by_id_http']['p99_ms']}) | "
+                f"{r['describe_by_tag']['p50_ms']} / {r['describe_by_tag']['p99_ms']} "
+                f"({r['describe_by_tag_http']['p50_ms']} / {r['describe_by_tag_http']['p99_ms']}) | "
+                f"{r['stop_start_pair']['p50_ms']} | {r['describe_regions']['req_s']} "
+                f"({r['describe_regions_http']['req_s']}) | {r['rss_mb']} |")
+    ratios = report["ratios"]
+    rows += ["", "| N | RunInstances × moto | full listing × | by id × | tag:Name × | Stop+Start × | RSS / moto |",
+             "|---:|---:|---:|---:|---:|---:|---:|"]
+    for n in report["sizes"]:
+        q = ratios[str(n)] if str(n) in ratios else ratios[n]
+        rows.append(f"| {n:,} | {q['run_instances_per_s']} | {q['describe_all_speedup']} | {q['by_id_speedup']} | "
+                    f"{q['by_tag_speedup']} | {q['stop_start_speedup']} | {q['rss_fraction_of_moto']} |")
+    growth = ratios["ec2bridge_lookup_growth"]
+    rows += ["", f"Lookups at {report['sizes'][-1]:,} relative to {report['sizes'][0]:,} (HTTP alone, p50): by id "
+                 f"{growth['describe_by_id_http']}, tag:Name {growth['describe_by_tag_http']}. DescribeRegions "
+                 f"(HTTP alone) / bare Flask ({report['bare_flask']['http']['req_s']} req/s): "
+                 f"{ratios['describe_regions_vs_bare_flask']}."]
+    return "\n".join(rows)
 
 
 def ratios(report: dict) -> dict:

@@ -140,6 +140,33 @@ def test_errors_and_dry_run(server, ec2, admin_ec2):
     assert _code(forged.describe_regions) == ("AuthFailure", 401)
 
 
+def test_capacity_is_decided_before_run_instances_answers(admin_ec2, admin_cs):
+    """A zone holds 64 m5.2xlarge (8 hosts of 64 cores and 256 GiB, no over-commit): asking for more than fit
+    with MinCount fails as a whole with InsufficientInstanceCapacity and gives everything back; with a lower
+    MinCount the request gets what fits, and every instance it answers with really runs."""
+    image = _demo_image(admin_ec2)
+    zone = next(z for z in admin_cs.listZones()["zone"] if z["name"] == "us-east-1b")
+
+    def used():
+        return {c["type"]: int(c["capacityused"]) for c in admin_cs.listCapacity(zoneid=zone["id"])["capacity"]
+                if c["type"] in (0, 1)}
+
+    before = used()
+    placement = {"AvailabilityZone": "us-east-1b"}
+    code, status = _code(admin_ec2.run_instances, ImageId=image["ImageId"], InstanceType="m5.2xlarge",
+                         MinCount=70, MaxCount=70, Placement=placement)
+    assert (code, status) == ("InsufficientInstanceCapacity", 500)
+    assert used() == before
+    launched = admin_ec2.run_instances(ImageId=image["ImageId"], InstanceType="m5.2xlarge", MinCount=1, MaxCount=70,
+                                       Placement=placement)["Instances"]
+    ids = [i["InstanceId"] for i in launched]
+    assert 1 <= len(ids) < 70
+    admin_ec2.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    admin_ec2.terminate_instances(InstanceIds=ids)
+    admin_ec2.get_waiter("instance_terminated").wait(InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    assert used() == before
+
+
 def test_tenants_do_not_see_each_others_instances(server, ec2, admin_cs):
     import boto3
 

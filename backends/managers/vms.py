@@ -16,6 +16,7 @@ import json
 import logging
 import operator
 import secrets
+from dataclasses import dataclass
 
 from backends import fsm, prefetch
 from backends.context import Caller
@@ -221,9 +222,11 @@ class VmManager:
         return vm
 
     def launched_with_token(self, account, client_token: str) -> list[VirtualMachine]:
-        """The VMs an earlier launch with this idempotency token created for the account."""
+        """The VMs an earlier launch with this idempotency token created for the account (none when it
+        failed and was undone, so a retry with the same token launches afresh)."""
         return list(VirtualMachine.select().where(VirtualMachine.account == account.id,
-                                                  VirtualMachine.client_token == client_token)
+                                                  VirtualMachine.client_token == client_token,
+                                                  VirtualMachine.removed.is_null())
                     .order_by(VirtualMachine.id))
 
     def created_work(self, vm: VirtualMachine):
@@ -258,40 +261,86 @@ class VmManager:
         return total, rows
 
     # ----------------------------------------------------------------- start
-    def start_work(self, caller: Caller, vm: VirtualMachine, host: Host | None = None):
-        """Checks for a start; returns the job work that performs it."""
+    def start_work(self, caller: Caller, vm: VirtualMachine, host: Host | None = None,
+                   placement: Claim | None = None):
+        """Checks for a start; returns the job work that performs it. A claim made by :meth:`place` is
+        tried first (and given back if the start does not happen)."""
         self.check_owner(caller, vm)
         if vm.state in ("Destroyed", "Expunging", "Error"):
             raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be started")
         if host is not None and not caller.is_root_admin:
             raise PermissionDenied("Parameter hostid can only be specified by a Root Admin, permission denied")
-        return lambda: self._do_start(caller, vm.id, host)
+        return lambda: self._do_start(caller, vm.id, host, placement)
 
-    def _do_start(self, caller: Caller, vm_id: int, pinned: Host | None = None) -> JobResult:
+    def place(self, caller: Caller, vms: list[VirtualMachine], minimum: int) -> dict:
+        """Claim a host, and storage for the root disk, for each of these new VMs now: as many as fit, at
+        least ``minimum`` of them or none (InsufficientCapacity, every claim given back). For callers that
+        must know before they answer (EC2's RunInstances); each VM's start then boots on its claim first.
+        Returns ``{vm id: claim}``."""
+        roots = {v.vm_id: v for v in Volume.select().where(Volume.vm.in_([vm.id for vm in vms]),
+                                                            Volume.volume_type == "ROOT", Volume.removed.is_null())}
+        placed = {}
+        for vm in vms:
+            root = roots[vm.id]
+            try:
+                placed[vm.id] = Claim(self._plan(vm, root, set(), None), root.size if root.pool_id is None else 0)
+            except InsufficientCapacity:
+                break  # the VMs of one launch are alike: the next would not fit either
+        if len(placed) < minimum:
+            for vm in vms:
+                if vm.id in placed:
+                    self._release_claim(vm, placed[vm.id])
+            zone = vms[0].zone.name if vms else ""
+            raise InsufficientCapacity(f"Insufficient capacity: {len(placed)} of the {minimum} VMs asked for "
+                                       f"fit in zone {zone}")
+        return placed
+
+    def _plan(self, vm: VirtualMachine, root: Volume, avoid: set[int], pinned: Host | None):
+        return self.cloud.planner.plan(
+            zone=vm.zone, cpu_number=vm.cpu_number, cpu_speed=vm.cpu_speed, memory_mib=vm.memory,
+            root_size_bytes=root.size if root.pool_id is None else 0,
+            hypervisor=vm.hypervisor, host_tags=vm.service_offering.host_tags, host=pinned,
+            avoid_hosts=avoid, last_host=vm.last_host, account_id=vm.account_id,
+            pool=root.pool if root.pool_id is not None else None)
+
+    def _release_claim(self, vm: VirtualMachine, claim: Claim) -> None:
+        """Give back a claim that no start used."""
+        self.cloud.capacity.release(claim.placement.host.id, vm.cpu_number * vm.cpu_speed, vm.memory * MiB)
+        if claim.placement.pool is not None and claim.root_bytes:
+            self.cloud.capacity.release_storage(claim.placement.pool.id, claim.root_bytes)
+
+    def _do_start(self, caller: Caller, vm_id: int, pinned: Host | None = None, claim: Claim | None = None
+                  ) -> JobResult:
         vm = VirtualMachine.get_by_id(vm_id)
-        if vm.state == "Running":
-            return JobResult("VirtualMachine", vm.uuid)
-        if vm.state != "Stopped":
-            raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be started")
-        first = vm.first_start_pending
         volumes = list(vm.volumes.where(Volume.removed.is_null()).order_by(Volume.device_id))
-        root = next(v for v in volumes if v.volume_type == "ROOT")
+        root = next((v for v in volumes if v.volume_type == "ROOT"), None)
+        try:
+            if vm.state == "Running":
+                return JobResult("VirtualMachine", vm.uuid)
+            if vm.state != "Stopped" or root is None:
+                raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be started")
+            first = vm.first_start_pending
+            with write_tx():
+                fsm.transition(vm, fsm.VM, "StartRequested")
+        except CloudError:
+            if claim is not None:
+                self._release_claim(vm, claim)
+            raise
+        finally:
+            if claim is not None and vm.state == "Running":
+                self._release_claim(vm, claim)
         avoid: set[int] = set()
         attempts = self.cloud.config.get_int("start.retry")
         last_error: CloudError | None = None
-        with write_tx():
-            fsm.transition(vm, fsm.VM, "StartRequested")
         for _ in range(max(1, attempts)):
-            try:
-                placement = self.cloud.planner.plan(
-                    zone=vm.zone, cpu_number=vm.cpu_number, cpu_speed=vm.cpu_speed, memory_mib=vm.memory,
-                    root_size_bytes=root.size if root.pool_id is None else 0,
-                    hypervisor=vm.hypervisor, host_tags=vm.service_offering.host_tags, host=pinned,
-                    avoid_hosts=avoid, last_host=vm.last_host, account_id=vm.account_id,
-                    pool=root.pool if root.pool_id is not None else None)
-            except InsufficientCapacity as exc:
-                last_error = exc
-                break
+            if claim is not None:
+                placement, claim = claim.placement, None
+            else:
+                try:
+                    placement = self._plan(vm, root, avoid, pinned)
+                except InsufficientCapacity as exc:
+                    last_error = exc
+                    break
             host = placement.host
             try:
                 with write_tx():
@@ -796,6 +845,14 @@ class VmManager:
                     self.cloud.events.record("VM.STOP", f"VM {vm.name} was found stopped on host {host.name}",
                                              account_id=vm.account_id, domain_id=vm.domain_id, level="WARN",
                                              resource_type="VirtualMachine", resource_uuid=vm.uuid)
+
+
+@dataclass
+class Claim:
+    """Capacity held for a VM's coming start: the planner's placement and the root disk bytes it took."""
+
+    placement: object  # planner.Placement
+    root_bytes: int
 
 
 def _load_for_listing(vms: list[VirtualMachine]) -> None:

@@ -180,7 +180,22 @@ def run_instances(ctx: Context, args: dict) -> dict:
             for vm in launched:
                 cloud.vms.discard(caller, vm)
             raise from_cloud_error(exc) from exc
-    ctx.run_many("RunInstances", [(cloud.vms.start_work(caller, vm), vm) for vm in launched])
+    # Capacity is decided before the answer, as EC2 does: at least MinCount placed, or none launched.
+    try:
+        claims = cloud.vms.place(caller, launched, low)
+    except CloudError as exc:
+        for vm in launched:
+            cloud.vms.discard(caller, vm)
+        raise Ec2Error("InsufficientInstanceCapacity",
+                       f"We currently do not have sufficient {type_name} capacity in the Availability Zone you "
+                       f"requested ({zone.name}). Our system will be working on provisioning additional capacity. "
+                       f"You can currently get {type_name} capacity by not specifying an Availability Zone in your "
+                       f"request or choosing another zone.") from exc
+    for vm in [vm for vm in launched if vm.id not in claims]:
+        cloud.vms.discard(caller, vm)
+    launched = [vm for vm in launched if vm.id in claims]
+    ctx.run_many("RunInstances", [(cloud.vms.start_work(caller, vm, placement=claims[vm.id]), vm)
+                                  for vm in launched])
     vms = _load(ctx, [vm.id for vm in launched])
     reservation = _reservation(ctx, vms, _busy(ctx, vms))
     for item in reservation["Instances"]:

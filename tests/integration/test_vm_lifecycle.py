@@ -236,3 +236,30 @@ def test_a_vm_destroyed_with_a_retention_is_expunged_at_its_own_time(cloud):
     assert VirtualMachine.get_by_id(due.id).removed is not None
     assert cloud.vms.expunge_due() == 0
     assert VirtualMachine.get_by_id(kept.id).removed is None and VirtualMachine.get_by_id(kept.id).state == "Destroyed"
+
+
+def test_placing_a_launch_claims_now_and_the_start_uses_the_claim(cloud):
+    from backends.errors import InsufficientCapacity
+    from backends.models import StoragePool
+
+    admin = caller_of(cloud, "admin")
+    zone, offering, template = _catalog(name="m5.2xlarge")
+    storage_before = sum(p.allocated_bytes for p in StoragePool.select())
+    vms = cloud.vms.deploy_many(admin, count=70, zone=zone, offering=offering, template=template)
+    with pytest.raises(InsufficientCapacity):
+        cloud.vms.place(admin, vms, 70)  # a zone holds 64 of them
+    assert _total_used() == 0 and sum(p.allocated_bytes for p in StoragePool.select()) == storage_before
+    claims = cloud.vms.place(admin, vms, 1)
+    assert len(claims) == 64 and _total_used() == 64 * offering.memory * MiB
+    first = vms[0]
+    claimed_host = claims[first.id].placement.host.id
+    job = _run(cloud, admin, "deployVirtualMachine", cloud.vms.start_work(admin, first, placement=claims[first.id]),
+               first)
+    assert job.status == 1 and VirtualMachine.get_by_id(first.id).host_id == claimed_host
+    assert _total_used() == 64 * offering.memory * MiB  # the start used its claim, not a second one
+    # A VM terminated between its launch and its start gives its claim back when the start finds it gone.
+    second = vms[1]
+    work = cloud.vms.start_work(admin, second, placement=claims[second.id])
+    cloud.vms.discard(admin, second)
+    assert _run(cloud, admin, "deployVirtualMachine", work, second).status == 2
+    assert _total_used() == 63 * offering.memory * MiB
