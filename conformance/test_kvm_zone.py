@@ -86,6 +86,16 @@ def _wait(cs, job):
     raise AssertionError("job did not finish")
 
 
+def _deploy(cs, template_name: str, offering_name: str) -> dict:
+    """deployVirtualMachine in the KVM zone, waited for."""
+    zone = _zone(cs)
+    template = next(t for t in cs.listTemplates(templatefilter="featured", zoneid=zone["id"])["template"]
+                    if t["name"] == template_name)
+    offering = next(o for o in cs.listServiceOfferings()["serviceoffering"] if o["name"] == offering_name)
+    return _wait(cs, cs.deployVirtualMachine(zoneid=zone["id"], templateid=template["id"],
+                                             serviceofferingid=offering["id"]))["virtualmachine"]
+
+
 def _zone(cs):
     return next(z for z in cs.listZones()["zone"] if z["name"] == "us-east-1c")
 
@@ -111,12 +121,7 @@ def test_the_kvm_hosts_report_their_capacity(cs_admin, kvm):
 
 
 def test_native_deploy_stop_start_reboot_destroy_on_a_kvm_host(cs_user, kvm):
-    zone = _zone(cs_user)
-    template = next(t for t in cs_user.listTemplates(templatefilter="featured", zoneid=zone["id"])["template"]
-                    if t["name"] == "ubuntu-22.04-kvm")
-    offering = next(o for o in cs_user.listServiceOfferings()["serviceoffering"] if o["name"] == "t2.micro")
-    vm = _wait(cs_user, cs_user.deployVirtualMachine(zoneid=zone["id"], templateid=template["id"],
-                                                     serviceofferingid=offering["id"]))["virtualmachine"]
+    vm = _deploy(cs_user, "ubuntu-22.04-kvm", "t2.micro")
     assert vm["state"] == "Running" and vm["hypervisor"] == "KVM"
     domain = _domain(kvm, vm)
     assert domain is not None and domain.isActive()
@@ -170,12 +175,7 @@ def test_ec2_run_stop_start_terminate_on_a_kvm_host(ec2, cs_user, kvm):
 
 
 def test_a_domain_destroyed_behind_the_clouds_back_reads_stopped_after_a_sync(cs_user, kvm):
-    zone = _zone(cs_user)
-    template = next(t for t in cs_user.listTemplates(templatefilter="featured", zoneid=zone["id"])["template"]
-                    if t["name"] == "debian-12-kvm")
-    offering = next(o for o in cs_user.listServiceOfferings()["serviceoffering"] if o["name"] == "t2.nano")
-    vm = _wait(cs_user, cs_user.deployVirtualMachine(zoneid=zone["id"], templateid=template["id"],
-                                                     serviceofferingid=offering["id"]))["virtualmachine"]
+    vm = _deploy(cs_user, "debian-12-kvm", "t2.nano")
     _domain(kvm, vm).destroy()  # an operator's `virsh destroy` on the host
     kvm["cloud"].infra.ping_hosts()  # one sync interval
     assert cs_user.listVirtualMachines(id=vm["id"])["virtualmachine"][0]["state"] == "Stopped"
