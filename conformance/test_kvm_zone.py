@@ -184,6 +184,22 @@ def test_a_domain_destroyed_behind_the_clouds_back_reads_stopped_after_a_sync(cs
     _wait(cs_user, cs_user.destroyVirtualMachine(id=vm["id"]))
 
 
+def test_a_running_vm_scales_in_place_on_its_kvm_host(cs_user, kvm):
+    cloud = kvm["cloud"]
+    cloud.config.update("enable.dynamic.scale.vm", "true")
+    try:
+        vm = _deploy(cs_user, "ubuntu-22.04-kvm", "t2.micro")
+        xml = ET.fromstring(_domain(kvm, vm).XMLDesc(0))
+        assert xml.find("vcpu").get("current") == "1" and int(xml.findtext("vcpu")) == 16  # the host's cores
+        bigger = next(o for o in cs_user.listServiceOfferings()["serviceoffering"] if o["name"] == "t2.medium")
+        _wait(cs_user, cs_user.scaleVirtualMachine(id=vm["id"], serviceofferingid=bigger["id"]))
+        xml = ET.fromstring(_domain(kvm, vm).XMLDesc(0))
+        assert xml.find("vcpu").get("current") == "2" and int(xml.findtext("currentMemory")) == 4096 * 1024
+        _wait(cs_user, cs_user.destroyVirtualMachine(id=vm["id"]))
+    finally:
+        cloud.config.update("enable.dynamic.scale.vm", "false")
+
+
 def test_a_host_that_stops_answering_goes_disconnected(cs_admin, kvm):
     zone = _zone(cs_admin)
     cluster = cs_admin.listClusters(zoneid=zone["id"])["cluster"][0]

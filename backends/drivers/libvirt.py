@@ -12,12 +12,14 @@ importable, and the cloud registers this driver for ``KVM`` only then.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from urllib.parse import urlparse
 
+from backends.drivers import config_drive
 from backends.drivers import libvirt_xml as lx
 from backends.drivers.base import (POWER_OFF, POWER_ON, DiskSpec, DriverError, HostInfo, HostRef,
                                    HypervisorDriver, PowerReport, TemplateInfo, VmSpec)
@@ -27,6 +29,7 @@ try:
 except ImportError:  # the optional extra is not installed
     libvirt = None
 
+log = logging.getLogger(__name__)
 AVAILABLE = libvirt is not None
 if AVAILABLE:
     # libvirt prints every error to stderr by default; the driver reports them as DriverErrors instead.
@@ -169,10 +172,46 @@ class LibvirtDriver(HypervisorDriver):
             if free < vm.memory_mib * MiB:
                 raise DriverError(f"Cannot start {vm.name}: host {host.url} has {free // MiB} MiB free, "
                                   f"the VM needs {vm.memory_mib} MiB")
+            drive = self._config_drive(conn, vm) if config_drive.needed(vm) and vm.disks else None
             conn.createXML(lx.domain_xml(vm, paths, domain_type=self._domain_type(host.url, conn),
-                                         default_bridge=self.default_bridge), 0)
+                                         default_bridge=self.default_bridge, config_drive=drive), 0)
         except libvirt.libvirtError as exc:
             raise self._fail(host, f"start {vm.name}", exc) from None
+
+    def _config_drive(self, conn, vm: VmSpec) -> str | None:
+        """Write the VM's config drive into the pool of its root disk; its path, or None where the host
+        takes no volume uploads (libvirt's test driver): the VM then starts without one."""
+        pool = self._pool(conn, vm.disks[0].pool_url)
+        name = config_drive_volume(vm.name)
+        data = config_drive.build(vm, lx.domain_uuid(vm.name))
+        self._delete_if_there(pool, name)  # a drive of an earlier start may carry old data
+        volume = pool.createXML(lx.volume_xml(name, len(data), "raw"), 0)
+        stream = conn.newStream(0)
+        try:
+            volume.upload(stream, 0, len(data), 0)
+            sent = 0
+            while sent < len(data):
+                sent += stream.send(data[sent:sent + (1 << 20)])
+            stream.finish()
+        except libvirt.libvirtError as exc:
+            try:
+                stream.abort()
+            except libvirt.libvirtError:
+                pass
+            volume.delete(0)
+            if _code(exc) == NO_SUPPORT:
+                log.warning("%s starts without its config drive: %s", vm.name, _message(exc))
+                return None
+            raise
+        return volume.path()
+
+    @staticmethod
+    def _delete_if_there(pool, name: str) -> None:
+        try:
+            pool.storageVolLookupByName(name).delete(0)
+        except libvirt.libvirtError as exc:
+            if _code(exc) != NO_STORAGE_VOL:
+                raise
 
     @staticmethod
     def _free_memory(conn) -> int:
@@ -181,7 +220,8 @@ class LibvirtDriver(HypervisorDriver):
         free = conn.getFreeMemory()
         if free > 0:
             return free
-        used = sum(d.maxMemory() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE))  # KiB
+        # info()[2]: the memory a domain has now (KiB), not the maximum it could be scaled to.
+        used = sum(d.info()[2] for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE))
         return conn.getInfo()[1] * MiB - used * 1024
 
     def stop_vm(self, host: HostRef, name: str, force: bool = False) -> None:
@@ -220,17 +260,22 @@ class LibvirtDriver(HypervisorDriver):
 
     def destroy_vm(self, host: HostRef, name: str) -> None:
         """Power off and undefine; nothing left of the domain, an unknown one is success (contract:
-        destroy_vm). Its volumes are deleted through delete_volume."""
+        destroy_vm). Its volumes are deleted through delete_volume; its config drive goes here."""
         conn = self.connection(host.url)
         try:
             domain = self._domain(conn, name)
-            if domain is None:
-                return
-            if self._active(domain):
-                domain.destroy()
-            self._undefine(domain)
+            if domain is not None:
+                if self._active(domain):
+                    domain.destroy()
+                self._undefine(domain)
         except libvirt.libvirtError as exc:
             raise self._fail(host, f"destroy {name}", exc) from None
+        try:
+            for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+                if pool.name().startswith("ec2bridge-"):
+                    self._delete_if_there(pool, config_drive_volume(name))
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, f"delete the config drive of {name}", exc) from None
 
     def migrate_vm(self, source: HostRef, destination: HostRef, vm: VmSpec) -> None:
         """Live-migrate with virDomainMigrate3 and the flags CloudStack uses (contract: migrate_vm)."""
@@ -378,6 +423,10 @@ class LibvirtDriver(HypervisorDriver):
         if self.image_store is None:
             raise DriverError("No image store downloader is configured for KVM templates")
         return self.image_store.download_template(image_store_url, zone, template_uuid, url, format)
+
+
+def config_drive_volume(name: str) -> str:
+    return f"{name}-config.iso"
 
 
 def migration_request(name: str, domain_xml: str, *, bandwidth_mib: int = 0) -> tuple[dict, int]:

@@ -31,6 +31,12 @@ DEFAULTS: dict[str, tuple[str, str, str, str]] = {
                                      "Whether normal users see destroyed VMs"),
     "vm.destroy.forcestop": ("false", "Advanced", "Boolean", "Force-stop a VM when destroying it"),
     "enable.dynamic.scale.vm": ("false", "Advanced", "Boolean", "Allow scaling running VMs"),
+    "vm.serviceoffering.cpu.cores.max": ("0", "Advanced", "Integer",
+                                         "Most vCPUs a running, dynamically scalable VM may be scaled to "
+                                         "(0: its host's cores)"),
+    "vm.serviceoffering.ram.size.max": ("0", "Advanced", "Integer",
+                                        "Most memory (MiB) a running, dynamically scalable VM may be scaled to "
+                                        "(0: its host's memory)"),
     "job.expire.minutes": ("1440", "Advanced", "Integer", "Minutes after which finished jobs are removed"),
     "job.cancel.threshold.minutes": ("60", "Advanced", "Integer",
                                      "Minutes a queued job may wait before it is cancelled"),

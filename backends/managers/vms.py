@@ -395,9 +395,15 @@ class VmManager:
                         device_id=n.device_id, broadcast_uri=n.broadcast_uri)
                 for n in vm.nics.order_by(Nic.device_id)]
         details = json.loads(vm.details or "{}")
+        max_cpus = max_memory = None
+        if vm.is_dynamically_scalable and self.cloud.config.get_bool("enable.dynamic.scale.vm"):
+            # Headroom the hypervisor reserves so scale_vm can hot-plug up to it.
+            max_cpus = self.cloud.config.get_int("vm.serviceoffering.cpu.cores.max") or host.cpu_cores
+            max_memory = self.cloud.config.get_int("vm.serviceoffering.ram.size.max") or host.memory_bytes // MiB
         driver.start_vm(ref, VmSpec(name=vm.instance_name, cpus=vm.cpu_number, cpu_speed=vm.cpu_speed,
                                     memory_mib=vm.memory, disks=disks, nics=nics, hostname=vm.name,
-                                    user_data=vm.user_data, ssh_public_key=details.get("SSH.PublicKey")))
+                                    user_data=vm.user_data, ssh_public_key=details.get("SSH.PublicKey"),
+                                    max_cpus=max_cpus, max_memory_mib=max_memory))
 
     def _release_placement(self, vm, placement, root: Volume, first: bool) -> None:
         self.cloud.capacity.release(placement.host.id, vm.cpu_number * vm.cpu_speed, vm.memory * MiB)

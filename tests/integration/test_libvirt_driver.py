@@ -169,3 +169,48 @@ def test_domain_xml_carries_user_data_key_and_vlan_bridges():
     assert ET.fromstring(lx.pool_xml("nfs://storage.example/export/primary")).get("type") == "netfs"
     with pytest.raises(ValueError):
         lx.pool_xml("rbd://ceph/pool")
+
+
+def test_the_config_drive_carries_hostname_key_and_user_data():
+    import io
+
+    pycdlib = pytest.importorskip("pycdlib")
+    from backends.drivers import config_drive
+
+    vm = _vm()
+    image = config_drive.build(vm, lx.domain_uuid(vm.name))
+    iso = pycdlib.PyCdlib()
+    iso.open_fp(io.BytesIO(image))
+    try:
+        assert iso.pvd.volume_identifier.decode().strip() == "config-2"
+
+        def read(path):
+            out = io.BytesIO()
+            iso.get_file_from_iso_fp(out, rr_path=path)
+            return out.getvalue()
+
+        import json
+
+        meta = json.loads(read("/openstack/latest/meta_data.json"))
+        assert meta["hostname"] == "web-1" and meta["public_keys"] == {"key": vm.ssh_public_key}
+        assert read("/openstack/latest/user_data") == b"#cloud-config"
+    finally:
+        iso.close()
+    assert not config_drive.needed(VmSpec(name="x", cpus=1, cpu_speed=1000, memory_mib=64))
+
+
+def test_a_host_that_takes_no_uploads_starts_the_vm_without_a_config_drive(driver, host):
+    """libvirt's test driver has no virStorageVolUpload: the VM starts, without the drive, and no
+    half-written volume is left in the pool."""
+    driver.connect_host(host)
+    root = _root("root-d")
+    driver.create_volume(host, root)
+    vm = _vm(name="i-2-11-VM", disks=[root])
+    driver.start_vm(host, vm)
+    xml = ET.fromstring(_domain(driver, host, vm.name).XMLDesc(0))
+    assert xml.find("devices/disk[@device='cdrom']") is None
+    pool = driver.connection(host.url).storagePoolLookupByName(lx.pool_name(POOL))
+    assert f"{vm.name}-config.iso" not in pool.listVolumes()
+    with_drive = ET.fromstring(lx.domain_xml(vm, ["/pool/root-d"], config_drive="/pool/i-2-11-VM-config.iso"))
+    cdrom = with_drive.find("devices/disk[@device='cdrom']")
+    assert cdrom.find("source").get("file") == "/pool/i-2-11-VM-config.iso" and cdrom.find("readonly") is not None
