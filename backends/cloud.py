@@ -17,6 +17,7 @@ from backends import db as dbmod
 from backends import lookup
 from backends.drivers import libvirt as libvirt_driver
 from backends.drivers.base import HypervisorDriver
+from backends.drivers.image_store import LocalImageStore
 from backends.migrations import migrate
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,9 @@ class Cloud:
         self.simulator = SimulatorDriver()
         self.drivers: dict[str, HypervisorDriver] = {"Simulator": self.simulator}
         if libvirt_driver.AVAILABLE:
-            self.drivers["KVM"] = libvirt_driver.LibvirtDriver(image_store=self.simulator)
+            # KVM boots real images: its templates are really downloaded into secondary storage here.
+            self.drivers["KVM"] = libvirt_driver.LibvirtDriver(
+                image_store=LocalImageStore(os.path.join(self.data_dir, "secondary")))
         self.drivers.update(self._extra_drivers)
         self.events = EventManager()
         self.jobs = JobManager(self.node_id, workers=self._job_workers)

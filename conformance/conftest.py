@@ -128,3 +128,13 @@ def ec2(server):
 @pytest.fixture(scope="module")
 def admin_ec2(server):
     return ec2_client(server, "admin")
+
+
+def wait_template_ready(cs, template_id: str, timeout: float = 30) -> dict:
+    """listTemplates' row of a registered template once its download finished (or at the timeout)."""
+    deadline = time.time() + timeout
+    while True:
+        listed = cs.listTemplates(templatefilter="self", id=template_id)["template"][0]
+        if listed["isready"] or time.time() > deadline:
+            return listed
+        time.sleep(0.2)

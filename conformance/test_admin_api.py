@@ -1,10 +1,11 @@
 """Infrastructure, accounts, offerings and templates through the unmodified `cs` library."""
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
+
+from conformance.conftest import wait_template_ready
 from cs import CloudStack, CloudStackApiException
 
 from conformance.test_cs_client import pick, wait_job
@@ -163,12 +164,7 @@ def test_register_template_download_and_delete(user_cs, admin_cs):
                                           url="http://images.example.org/my-image.qcow2")
     template = registered["template"][0]
     assert registered["count"] == 1 and template["zoneid"] == zone["id"]
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        listed = user_cs.listTemplates(templatefilter="self", id=template["id"])["template"][0]
-        if listed["isready"]:
-            break
-        time.sleep(0.2)
+    listed = wait_template_ready(user_cs, template["id"])
     assert listed["isready"] and listed["status"] == "Download Complete"
     assert not any(t["id"] == template["id"] for t in user_cs.listTemplates(templatefilter="featured")["template"])
 

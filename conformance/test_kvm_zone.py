@@ -17,8 +17,8 @@ import pytest
 
 from backends.drivers import libvirt_xml as lx
 from backends.drivers.base import HostRef
-from conformance.conftest import free_port
-from tests.libvirt_nodes import node_uri, require_libvirt
+from conformance.conftest import free_port, wait_template_ready
+from tests.libvirt_nodes import node_uri, qcow2, require_libvirt
 
 
 @pytest.fixture(scope="module")
@@ -227,3 +227,34 @@ def test_without_libvirt_a_kvm_host_is_a_clear_error(cs_admin, kvm):
         assert "pip install" in info.value.error["errortext"] and info.value.error["errorcode"] == 431
     finally:
         drivers["KVM"] = saved
+
+
+def test_a_kvm_template_registered_by_url_is_really_downloaded_and_boots_from_its_pool_copy(cs_user, kvm):
+    import functools
+    import http.server
+
+
+    www = os.path.join(kvm["data"], "www")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "tiny.qcow2"), "wb") as fh:
+        fh.write(qcow2(3 << 30))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=www)
+    handler.log_message = lambda *args: None
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        zone = _zone(cs_user)
+        os_type = cs_user.listOsTypes()["ostype"][0]
+        template = cs_user.registerTemplate(
+            name="tiny-kvm", displaytext="tiny", format="QCOW2", hypervisor="KVM", ostypeid=os_type["id"],
+            zoneid=zone["id"], url=f"http://127.0.0.1:{web.server_address[1]}/tiny.qcow2")["template"][0]
+        listed = wait_template_ready(cs_user, template["id"])
+        assert listed["isready"] and int(listed["size"]) == 3 << 30
+        vm = _wait(cs_user, cs_user.deployVirtualMachine(
+            zoneid=zone["id"], templateid=template["id"],
+            serviceofferingid=next(o for o in cs_user.listServiceOfferings()["serviceoffering"]
+                                   if o["name"] == "t2.nano")["id"]))["virtualmachine"]
+        assert vm["state"] == "Running" and _domain(kvm, vm).isActive()
+        _wait(cs_user, cs_user.destroyVirtualMachine(id=vm["id"]))
+    finally:
+        web.shutdown()

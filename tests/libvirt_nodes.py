@@ -3,6 +3,7 @@ do not share state (``test:///default`` is one fake shared by the whole process)
 from __future__ import annotations
 
 import os
+import struct
 
 import pytest
 
@@ -38,3 +39,9 @@ def require_libvirt():
             pytest.fail("libvirt-python is not installed; make test installs it (scripts/ensure-libvirt.sh)")
         pytest.skip("libvirt-python is not installed (pip install 'ec2bridge[libvirt]')")
     return driver
+
+
+def qcow2(virtual_size: int, padding: int = 4096) -> bytes:
+    """A tiny image with a real qcow2 header (magic, version 3, virtual size at offset 24)."""
+    header = b"QFI\xfb" + struct.pack(">I", 3) + b"\0" * 16 + struct.pack(">Q", virtual_size)
+    return header + b"\0" * padding

@@ -12,7 +12,9 @@ importable, and the cloud registers this driver for ``KVM`` only then.
 """
 from __future__ import annotations
 
+import io
 import logging
+import os
 import threading
 import time
 import uuid
@@ -186,23 +188,9 @@ class LibvirtDriver(HypervisorDriver):
         data = config_drive.build(vm, lx.domain_uuid(vm.name))
         self._delete_if_there(pool, name)  # a drive of an earlier start may carry old data
         volume = pool.createXML(lx.volume_xml(name, len(data), "raw"), 0)
-        stream = conn.newStream(0)
-        try:
-            volume.upload(stream, 0, len(data), 0)
-            sent = 0
-            while sent < len(data):
-                sent += stream.send(data[sent:sent + (1 << 20)])
-            stream.finish()
-        except libvirt.libvirtError as exc:
-            try:
-                stream.abort()
-            except libvirt.libvirtError:
-                pass
+        if not self._upload(conn, volume, io.BytesIO(data), len(data), f"the config drive of {vm.name}"):
             volume.delete(0)
-            if _code(exc) == NO_SUPPORT:
-                log.warning("%s starts without its config drive: %s", vm.name, _message(exc))
-                return None
-            raise
+            return None
         return volume.path()
 
     @staticmethod
@@ -364,23 +352,61 @@ class LibvirtDriver(HypervisorDriver):
                     raise
             backing = None
             if disk.template_path:
-                backing = self._template_copy(pool, disk).path()
+                backing = self._template_copy(conn, pool, disk).path()
             pool.createXML(lx.volume_xml(name, disk.size, lx.disk_format(disk), backing), 0)
         except libvirt.libvirtError as exc:
             raise self._fail(host, f"create volume {name}", exc) from None
         return name
 
-    @staticmethod
-    def _template_copy(pool, disk: DiskSpec):
-        """The template's copy in this pool. Secondary storage is the image store's business; the copy
-        is a pool volume of the template's size that root disks use as their backing file."""
+    def _template_copy(self, conn, pool, disk: DiskSpec):
+        """The template's copy in this pool, made on first use from the image store's file (uploaded
+        through libvirt, so remote hosts get it too); root disks use it as their backing file. A template
+        with no file in the image store (the demo's seeded images), or a host that takes no uploads
+        (libvirt's test driver), gets an empty volume of the disk's size in its place."""
         name = lx.template_volume_name(disk.template_path)
         try:
             return pool.storageVolLookupByName(name)
         except libvirt.libvirtError as exc:
             if _code(exc) != NO_STORAGE_VOL:
                 raise
+        source = getattr(self.image_store, "local_path", lambda _path: None)(disk.template_path)
+        if source is not None:
+            size = os.path.getsize(source)
+            volume = pool.createXML(lx.volume_xml(name, size, lx.disk_format(disk)), 0)
+            with open(source, "rb") as fh:
+                if self._upload(conn, volume, fh, size, f"template {disk.template_path}"):
+                    return volume
+            volume.delete(0)
         return pool.createXML(lx.volume_xml(name, disk.size, "qcow2"), 0)
+
+    @staticmethod
+    def _upload(conn, volume, source, size: int, what: str) -> bool:
+        """Stream ``size`` bytes from the file-like ``source`` into the volume; False where the host has
+        no upload support (libvirt's test driver)."""
+        stream = conn.newStream(0)
+        try:
+            volume.upload(stream, 0, size, 0)
+            sent = 0
+            while sent < size:
+                chunk = source.read(1 << 20)
+                if not chunk:
+                    break
+                view = memoryview(chunk)
+                while view:
+                    done = stream.send(bytes(view))
+                    view = view[done:]
+                    sent += done
+            stream.finish()
+            return True
+        except libvirt.libvirtError as exc:
+            try:
+                stream.abort()
+            except libvirt.libvirtError:
+                pass
+            if _code(exc) == NO_SUPPORT:
+                log.warning("%s not copied: %s", what, _message(exc))
+                return False
+            raise
 
     def delete_volume(self, host: HostRef, disk: DiskSpec) -> None:
         """Delete the volume from its pool; already gone is success (contract: delete_volume)."""
