@@ -207,10 +207,26 @@ def test_a_host_that_stops_answering_goes_disconnected(cs_admin, kvm):
     host = cs_admin.addHost(zoneid=zone["id"], podid=cluster["podid"], clusterid=cluster["id"], url=uri,
                             hypervisor="KVM", username="root", password="unused")["host"][0]
     assert host["state"] == "Up" and host["cpunumber"] == 4
+    template = next(t for t in cs_admin.listTemplates(templatefilter="featured", zoneid=zone["id"])["template"]
+                    if t["name"] == "debian-12-kvm")
+    offering = next(o for o in cs_admin.listServiceOfferings()["serviceoffering"] if o["name"] == "t2.nano")
+    vm = _wait(cs_admin, cs_admin.deployVirtualMachine(zoneid=zone["id"], templateid=template["id"],
+                                                       serviceofferingid=offering["id"], hostid=host["id"]))
+    vm = vm["virtualmachine"]
     os.remove(uri[len("test://"):])  # the host is gone: its connection drops and cannot be opened again
-    kvm["cloud"].drivers["KVM"].disconnect_host(HostRef(url=uri))
-    kvm["cloud"].infra.ping_hosts()
+    cloud = kvm["cloud"]
+    cloud.drivers["KVM"].disconnect_host(HostRef(url=uri))
+    cloud.infra.ping_hosts()
     assert cs_admin.listHosts(id=host["id"])["host"][0]["state"] == "Disconnected"
+    cloud.config.update("ping.timeout", "0")  # late at once: the next missed ping declares it Down
+    try:
+        cloud.infra.ping_hosts()
+    finally:
+        cloud.config.update("ping.timeout", "2.5")
+    assert cs_admin.listHosts(id=host["id"])["host"][0]["state"] == "Down"
+    assert cloud.lookup("VirtualMachine", vm["id"]).power_state == "PowerUnknown"
+    events = cs_admin.listEvents(type="VM.HOST.DOWN")["event"]
+    assert any(vm["name"] in e["description"] for e in events)
 
 
 def test_without_libvirt_a_kvm_host_is_a_clear_error(cs_admin, kvm):

@@ -444,6 +444,7 @@ class InfrastructureManager:
                     fsm.transition(host, fsm.HOST_STATUS, "HostDown", field="status")
                     self.cloud.events.record("HOST.DOWN", f"Host {host.name} is down", level="ERROR",
                                              resource_type="Host", resource_uuid=host.uuid)
+                    self.cloud.vms.flag_host_down(host)
         except (InvalidState, ConcurrentOperation):
             pass
 

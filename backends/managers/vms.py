@@ -830,6 +830,20 @@ class VmManager:
         except (DriverError, CloudError):
             return None
 
+    def flag_host_down(self, host: Host) -> int:
+        """The VMs a host that went Down was running: their power is unknown now, and each gets an alert
+        event (CloudStack's HA would investigate them next). Call inside the host's transition."""
+        flagged = 0
+        for vm in VirtualMachine.select().where(VirtualMachine.host == host.id, VirtualMachine.removed.is_null(),
+                                                VirtualMachine.state == "Running"):
+            VirtualMachine.update(power_state="PowerUnknown", power_state_updated=utcnow()).where(
+                VirtualMachine.id == vm.id).execute()
+            self.cloud.events.record("VM.HOST.DOWN", f"VM {vm.name} was running on host {host.name}, which is down",
+                                     account_id=vm.account_id, domain_id=vm.domain_id, level="ERROR",
+                                     resource_type="VirtualMachine", resource_uuid=vm.uuid)
+            flagged += 1
+        return flagged
+
     def sync_power_state(self, host: Host, report) -> None:
         """Follow a host's power report for VMs no job is working on."""
         busy = {int(key[3:]) for key in self.cloud.jobs.busy_keys("vm:")}
