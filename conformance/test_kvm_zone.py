@@ -274,3 +274,42 @@ def test_a_kvm_template_registered_by_url_is_really_downloaded_and_boots_from_it
         _wait(cs_user, cs_user.destroyVirtualMachine(id=vm["id"]))
     finally:
         web.shutdown()
+
+
+def test_libvirt_errors_become_api_errors_and_give_everything_back(cs_admin, kvm):
+    from cs import CloudStackApiException
+
+    zone = _zone(cs_admin)
+    cluster = cs_admin.listClusters(zoneid=zone["id"])["cluster"][0]
+    with pytest.raises(CloudStackApiException) as info:  # nothing answers at this URI
+        cs_admin.addHost(zoneid=zone["id"], podid=cluster["podid"], clusterid=cluster["id"], hypervisor="KVM",
+                         url=f"test://{kvm['data']}/no-such-node.xml", username="root", password="x")
+    assert info.value.error["errorcode"] == 534 and "Unable to connect" in info.value.error["errortext"]
+
+    uri = node_uri(kvm["data"], "kvm5", cpus=4, memory_gib=4)
+    host = cs_admin.addHost(zoneid=zone["id"], podid=cluster["podid"], clusterid=cluster["id"], url=uri,
+                            hypervisor="KVM", username="root", password="x")["host"][0]
+    # Something outside the cloud takes 3.5 GiB of the host's 4: the cloud still counts 4 GiB free.
+    squatter = _vm_spec_xml("squatter", 3584)
+    kvm["cloud"].drivers["KVM"].connection(uri).createXML(squatter, 0)
+    template = next(t for t in cs_admin.listTemplates(templatefilter="featured", zoneid=zone["id"])["template"]
+                    if t["name"] == "debian-12-kvm")
+    offering = next(o for o in cs_admin.listServiceOfferings()["serviceoffering"] if o["name"] == "t2.small")
+    job = cs_admin.deployVirtualMachine(zoneid=zone["id"], templateid=template["id"],
+                                        serviceofferingid=offering["id"], hostid=host["id"])
+    deadline = time.time() + 60
+    while (result := cs_admin.queryAsyncJobResult(jobid=job["jobid"]))["jobstatus"] == 0 and time.time() < deadline:
+        time.sleep(0.1)
+    assert result["jobstatus"] == 2 and result["jobresult"]["errorcode"] == 533
+    assert "MiB free" in result["jobresult"]["errortext"]
+    listed = cs_admin.listHosts(id=host["id"])["host"][0]
+    assert int(listed["memoryallocated"]) == 0 and float(listed["cpuallocated"].rstrip("%")) == 0
+    vm = cs_admin.listVirtualMachines(id=job["id"], listall=True)["virtualmachine"][0]
+    assert vm["state"] == "Error"
+    assert not cs_admin.listVolumes(virtualmachineid=job["id"], listall=True).get("volume")
+
+
+def _vm_spec_xml(name: str, memory_mib: int) -> str:
+    from backends.drivers.base import VmSpec
+
+    return lx.domain_xml(VmSpec(name=name, cpus=1, cpu_speed=1000, memory_mib=memory_mib), [], domain_type="test")

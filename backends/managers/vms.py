@@ -339,7 +339,8 @@ class VmManager:
                 try:
                     placement = self._plan(vm, root, avoid, pinned)
                 except InsufficientCapacity as exc:
-                    last_error = exc
+                    if not isinstance(last_error, DriverError):  # a host that failed says more than "none left"
+                        last_error = exc
                     break
             host = placement.host
             try:
