@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 class Cloud:
     def __init__(self, db_url: str, *, data_dir: str = "data", region: str = "us-east-1",
                  node_id: str | None = None, job_workers: int = 8, background: bool = True,
-                 drivers: dict[str, HypervisorDriver] | None = None):
+                 drivers: dict[str, HypervisorDriver] | None = None, kvm_bridge: str = "cloudbr0"):
         self.db_url = db_url
         self.data_dir = data_dir
         self.region_name = region
@@ -34,6 +34,7 @@ class Cloud:
         self.background = background
         self._job_workers = job_workers
         self._extra_drivers = drivers or {}
+        self._kvm_bridge = kvm_bridge
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._reset_lock = threading.Lock()
@@ -70,7 +71,8 @@ class Cloud:
         if libvirt_driver.AVAILABLE:
             # KVM boots real images: its templates are really downloaded into secondary storage here.
             self.drivers["KVM"] = libvirt_driver.LibvirtDriver(
-                image_store=LocalImageStore(os.path.join(self.data_dir, "secondary")))
+                image_store=LocalImageStore(os.path.join(self.data_dir, "secondary")),
+                default_bridge=self._kvm_bridge)
         self.drivers.update(self._extra_drivers)
         self.events = EventManager()
         self.jobs = JobManager(self.node_id, workers=self._job_workers)

@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--kvm-primary", metavar="URL",
                        help="primary storage of the KVM zone: file:///dir or nfs://server/export "
                             "(default: a directory in the data dir)")
+    serve.add_argument("--kvm-bridge", metavar="BRIDGE",
+                       help="the KVM hosts' bridge for untagged guest traffic (default cloudbr0)")
     serve.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve_forever(Settings.from_env(host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
                                                region=args.region, emulator=args.emulator,
                                                kvm_hosts=tuple(args.kvm_host) if args.kvm_host else None,
-                                               kvm_primary=args.kvm_primary))
+                                               kvm_primary=args.kvm_primary, kvm_bridge=args.kvm_bridge))
     return 2
 
 

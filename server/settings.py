@@ -18,6 +18,7 @@ class Settings:
     # libvirt URIs of KVM hosts for a zone of their own beside the simulated ones; its primary storage
     kvm_hosts: tuple[str, ...] = ()
     kvm_primary: str | None = None  # default: a directory pool in the data dir
+    kvm_bridge: str = "cloudbr0"  # the hosts' bridge for untagged guest traffic
 
     @property
     def kvm_primary_url(self) -> str:
@@ -38,6 +39,7 @@ class Settings:
             emulator=env.get("EC2BRIDGE_EMULATOR", "").lower() in ("1", "true", "yes"),
             kvm_hosts=tuple(u.strip() for u in env.get("EC2BRIDGE_KVM_HOSTS", "").split(",") if u.strip()),
             kvm_primary=env.get("EC2BRIDGE_KVM_PRIMARY") or None,
+            kvm_bridge=env.get("EC2BRIDGE_KVM_BRIDGE", cls.kvm_bridge),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
