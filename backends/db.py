@@ -55,7 +55,7 @@ def connect(url: str) -> peewee.Database:
         if path not in (":memory:", "/:memory:") and os.path.dirname(path):
             os.makedirs(os.path.dirname(path), exist_ok=True)
         db = _SqliteDatabase(path, pragmas=_SQLITE_PRAGMAS, check_same_thread=False, timeout=30,
-                             max_connections=64, stale_timeout=None)
+                             max_connections=None, stale_timeout=None)  # as many as request threads
     elif parsed.scheme in ("mysql", "mariadb", "mysql+pymysql"):
         options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         db = PooledMySQLDatabase(
