@@ -68,6 +68,8 @@ class Cloud:
         self.config.seed()
         self.simulator = SimulatorDriver()
         self.drivers: dict[str, HypervisorDriver] = {"Simulator": self.simulator}
+        # What to install for a hypervisor whose driver is not available here.
+        self.install_hints: dict[str, str] = {"KVM": libvirt_driver.MISSING}
         if libvirt_driver.AVAILABLE:
             # KVM boots real images: its templates are really downloaded into secondary storage here.
             self.drivers["KVM"] = libvirt_driver.LibvirtDriver(
@@ -172,10 +174,8 @@ class Cloud:
         try:
             return self.drivers[hypervisor]
         except KeyError:
-            if hypervisor == "KVM":
-                raise InvalidParameterValue(libvirt_driver.MISSING) from None
-            raise InvalidParameterValue(
-                f"Hypervisor {hypervisor} is not available on this management server") from None
+            raise InvalidParameterValue(self.install_hints.get(
+                hypervisor, f"Hypervisor {hypervisor} is not available on this management server")) from None
 
     def lookup(self, entity: str, uuid: str):
         return lookup.find(entity, uuid)

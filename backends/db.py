@@ -146,14 +146,16 @@ class Compiled:
         return self.cursor(*values).fetchone()
 
     def objects(self, *values) -> list:
-        model = self._model
-        fields = [(f.name, f.python_value) for f in model._meta.sorted_fields]
-        out = []
-        for row in self.cursor(*values).fetchall():
-            obj = model(__no_default__=1, **{name: convert(value) for (name, convert), value in zip(fields, row)})
-            obj._dirty.clear()
-            out.append(obj)
-        return out
+        return [instance(self._model, row) for row in self.cursor(*values).fetchall()]
+
+
+def instance(model, row):
+    """A model instance from a row of all its columns in ``sorted_fields`` order (``model.select()``),
+    converted as peewee's own cursor wrapper does."""
+    fields = model._meta.sorted_fields
+    obj = model(__no_default__=1, **{f.name: f.python_value(value) for f, value in zip(fields, row)})
+    obj._dirty.clear()
+    return obj
 
 
 def close() -> None:

@@ -13,7 +13,7 @@ import uuid as uuidlib
 
 import peewee as pw
 
-from backends.db import database, dialect
+from backends.db import database, dialect, instance
 
 
 def new_uuid() -> str:
@@ -71,18 +71,12 @@ class BaseModel(pw.Model):
         """The row with primary key ``pk``, or None. The most frequent query of all (every lazy foreign
         key runs it), so its SQL is built once per model and database instead of at every call."""
         db = database.obj
-        compiled = _BY_ID.get((dialect(db), cls))
-        if compiled is None:
-            fields = list(cls._meta.sorted_fields)
-            sql, _ = cls.select(*fields).where(cls._meta.primary_key == 0).sql()
-            compiled = _BY_ID[(dialect(db), cls)] = (sql, [(f.name, f.python_value) for f in fields])
-        sql, fields = compiled
+        sql = _BY_ID.get((dialect(db), cls))
+        if sql is None:
+            sql, _ = cls.select().where(cls._meta.primary_key == 0).sql()
+            _BY_ID[(dialect(db), cls)] = sql
         row = db.execute_sql(sql, (pk,)).fetchone()
-        if row is None:
-            return None
-        obj = cls(__no_default__=1, **{name: convert(value) for (name, convert), value in zip(fields, row)})
-        obj._dirty.clear()
-        return obj
+        return None if row is None else instance(cls, row)
 
 
 class _ForeignKeyAccessor(pw.ForeignKeyAccessor):

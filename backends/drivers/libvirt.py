@@ -194,12 +194,19 @@ class LibvirtDriver(HypervisorDriver):
         return volume.path()
 
     @staticmethod
-    def _delete_if_there(pool, name: str) -> None:
+    def _pool_volume(pool, name: str):
+        """The volume named ``name`` in the pool, or None."""
         try:
-            pool.storageVolLookupByName(name).delete(0)
+            return pool.storageVolLookupByName(name)
         except libvirt.libvirtError as exc:
-            if _code(exc) != NO_STORAGE_VOL:
-                raise
+            if _code(exc) == NO_STORAGE_VOL:
+                return None
+            raise
+
+    def _delete_if_there(self, pool, name: str) -> None:
+        volume = self._pool_volume(pool, name)
+        if volume is not None:
+            volume.delete(0)
 
     @staticmethod
     def _free_memory(conn) -> int:
@@ -344,12 +351,8 @@ class LibvirtDriver(HypervisorDriver):
         name = disk.path
         try:
             pool = self._pool(conn, disk.pool_url)
-            try:
-                pool.storageVolLookupByName(name)
+            if self._pool_volume(pool, name) is not None:
                 return name
-            except libvirt.libvirtError as exc:
-                if _code(exc) != NO_STORAGE_VOL:
-                    raise
             backing = None
             if disk.template_path:
                 backing = self._template_copy(conn, pool, disk).path()
@@ -364,11 +367,9 @@ class LibvirtDriver(HypervisorDriver):
         with no file in the image store (the demo's seeded images), or a host that takes no uploads
         (libvirt's test driver), gets an empty volume of the disk's size in its place."""
         name = lx.template_volume_name(disk.template_path)
-        try:
-            return pool.storageVolLookupByName(name)
-        except libvirt.libvirtError as exc:
-            if _code(exc) != NO_STORAGE_VOL:
-                raise
+        existing = self._pool_volume(pool, name)
+        if existing is not None:
+            return existing
         source = getattr(self.image_store, "local_path", lambda _path: None)(disk.template_path)
         if source is not None:
             size = os.path.getsize(source)

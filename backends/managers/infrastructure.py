@@ -599,8 +599,9 @@ class InfrastructureManager:
         for known in self.cloud.drivers:
             if known.lower() == (name or "").lower():
                 return known
-        if (name or "").lower() == "kvm":
-            self.cloud.driver("KVM")  # says what to install
+        for known in self.cloud.install_hints:
+            if known.lower() == (name or "").lower():
+                self.cloud.driver(known)  # not available here: says what to install
         raise InvalidParameterValue(f"Hypervisor type {name} is not supported; available: "
                                     f"{', '.join(sorted(self.cloud.drivers))}")
 

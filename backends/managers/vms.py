@@ -314,9 +314,11 @@ class VmManager:
         vm = VirtualMachine.get_by_id(vm_id)
         volumes = list(vm.volumes.where(Volume.removed.is_null()).order_by(Volume.device_id))
         root = next((v for v in volumes if v.volume_type == "ROOT"), None)
+        if vm.state == "Running":
+            if claim is not None:
+                self._release_claim(vm, claim)
+            return JobResult("VirtualMachine", vm.uuid)
         try:
-            if vm.state == "Running":
-                return JobResult("VirtualMachine", vm.uuid)
             if vm.state != "Stopped" or root is None:
                 raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be started")
             first = vm.first_start_pending
@@ -324,11 +326,8 @@ class VmManager:
                 fsm.transition(vm, fsm.VM, "StartRequested")
         except CloudError:
             if claim is not None:
-                self._release_claim(vm, claim)
+                self._release_claim(vm, claim)  # the start will not happen: its claim goes back
             raise
-        finally:
-            if claim is not None and vm.state == "Running":
-                self._release_claim(vm, claim)
         avoid: set[int] = set()
         attempts = self.cloud.config.get_int("start.retry")
         last_error: CloudError | None = None

@@ -146,8 +146,7 @@ def run_instances(ctx: Context, args: dict) -> dict:
                 raise Ec2Error("IdempotentParameterMismatch",
                                f"Arguments on this idempotent request are inconsistent with arguments used in "
                                f"previous request(s) for client token '{token}'")
-            vms = _load(ctx, [vm.id for vm in earlier])
-            return _reservation(ctx, vms, _busy(ctx, vms))
+            return _reservations(ctx, _load(ctx, [vm.id for vm in earlier]), None)[0]
     user_data = args.get("UserData")
     if user_data is not None:
         try:
@@ -196,8 +195,7 @@ def run_instances(ctx: Context, args: dict) -> dict:
     launched = [vm for vm in launched if vm.id in claims]
     ctx.run_many("RunInstances", [(cloud.vms.start_work(caller, vm, placement=claims[vm.id]), vm)
                                   for vm in launched])
-    vms = _load(ctx, [vm.id for vm in launched])
-    reservation = _reservation(ctx, vms, _busy(ctx, vms))
+    reservation = _reservations(ctx, _load(ctx, [vm.id for vm in launched]), None)[0]
     for item in reservation["Instances"]:
         item["State"] = _state("pending")  # AWS answers pending at once, whatever the job has done
     return reservation
