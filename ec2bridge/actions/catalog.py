@@ -55,7 +55,8 @@ def _short(region: str) -> str:
 def describe_instance_types(ctx: Context, args: dict) -> dict:
     """Service offerings carrying an instance-type name; unknown type: InvalidInstanceType."""
     _, offerings = ctx.cloud.offerings.list_service_offerings(ctx.caller)
-    items = [_instance_type(o) for o in offerings if o.instance_type and not o.is_customized]
+    items = [_instance_type(o, _offered_in(o, ctx.region)) for o in offerings
+             if o.instance_type and not o.is_customized]
     wanted = args.get("InstanceTypes")
     if wanted:
         unknown = sorted(set(wanted) - {i["InstanceType"] for i in items})
@@ -69,7 +70,19 @@ def describe_instance_types(ctx: Context, args: dict) -> dict:
         "current-generation": lambda i: i["CurrentGeneration"]})}
 
 
-def _instance_type(offering) -> dict:
+def _offered_in(offering, region: str) -> bool:
+    """A zone-wide offering is usable in its zone's region only; the others everywhere."""
+    return offering.zone_id is None or offering.zone.region.name == region
+
+
+# This version attaches no data volumes: a VM's only volume is its root volume.
+MAX_VOLUMES_PER_VM = 1
+
+
+def _instance_type(offering, in_region: bool) -> dict:
+    # Left out on purpose: ProcessorInfo.Manufacturer (hosts record no CPU vendor, and an offering runs
+    # on any host) and NetworkInfo.ConnectionTrackingConfiguration (no connection tracker enforces
+    # security groups here, so there are no timeouts to report).
     family = offering.instance_type.split(".")[0]
     return {
         "InstanceType": offering.instance_type, "CurrentGeneration": family not in ("t1", "m1"),
@@ -81,7 +94,11 @@ def _instance_type(offering) -> dict:
         "VCpuInfo": {"DefaultVCpus": offering.cpu_number, "DefaultCores": offering.cpu_number,
                      "DefaultThreadsPerCore": 1},
         "MemoryInfo": {"SizeInMiB": offering.memory},
-        "InstanceStorageSupported": False, "EbsInfo": {"EbsOptimizedSupport": "default"},
+        "InstanceStorageSupported": False,
+        # Disks are virtio (KVM) or xvd devices, never NVMe, and volumes are not encrypted.
+        "EbsInfo": {"EbsOptimizedSupport": "default", "EncryptionSupport": "unsupported",
+                    "NvmeSupport": "unsupported", "MaximumEbsAttachments": MAX_VOLUMES_PER_VM,
+                    "AttachmentLimitType": "dedicated"},
         "NetworkInfo": {"NetworkPerformance": "Moderate", "MaximumNetworkInterfaces": 1,
                         "MaximumNetworkCards": 1, "DefaultNetworkCardIndex": 0,
                         "NetworkCards": [{"NetworkCardIndex": 0, "NetworkPerformance": "Moderate",
@@ -89,10 +106,15 @@ def _instance_type(offering) -> dict:
                                           "PeakBandwidthInGbps": 5.0, "DefaultEnaQueueCountPerInterface": 1,
                                           "InterfaceTypes": ["interface"]}],
                         "Ipv4AddressesPerInterface": 1, "Ipv6AddressesPerInterface": 0, "Ipv6Supported": False,
-                        "EnaSupport": "supported", "EfaSupported": False, "EncryptionInTransitSupported": False},
+                        "EnaSupport": "supported", "EfaSupported": False, "EncryptionInTransitSupported": False,
+                        "EnaSrdSupported": False, "FlexibleEnaQueuesSupport": "unsupported",
+                        "SecondaryNetworkSupported": False},
         "PlacementGroupInfo": {"SupportedStrategies": []}, "HibernationSupported": False,
         "BurstablePerformanceSupported": family.startswith("t"), "DedicatedHostsSupported": False,
         "AutoRecoverySupported": False, "SupportedBootModes": ["legacy-bios"],
+        # Domains get no enclave, vTPM or hardware clock device; a reboot stays on its host.
+        "NitroEnclavesSupport": "unsupported", "NitroTpmSupport": "unsupported", "PhcSupport": "unsupported",
+        "RebootMigrationSupport": "unsupported", "SupportedInRegion": in_region,
     }
 
 
@@ -148,7 +170,7 @@ def image_of(template, copy=None) -> dict:
                                          "Encrypted": False}}],
         "EnaSupport": True, "Platform": "windows" if "Windows" in os_name else None,
         "PlatformDetails": "Windows" if "Windows" in os_name else "Linux/UNIX",
-        "UsageOperation": "RunInstances", "Tags": [],
+        "UsageOperation": "RunInstances", "ProductCodes": [], "Tags": [],
     }
 
 

@@ -18,6 +18,9 @@ BY_VM_STATE = {"Starting": "pending", "Running": "running", "Migrating": "runnin
                "Stopped": "stopped", "Destroyed": "terminated", "Expunging": "terminated", "Error": "terminated"}
 
 
+PENDING_REASON = {"Code": "pending", "Message": "pending"}  # what AWS reports while an instance is pending
+
+
 def _state(name: str) -> dict:
     return {"Code": STATES[name], "Name": name}
 
@@ -79,13 +82,16 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
         "NetworkInterfaces": [{
             "NetworkInterfaceId": to_ec2("eni", nic.uuid), "PrivateIpAddress": ip, "PrivateDnsName": dns,
             "MacAddress": nic.mac_address, "Status": "in-use", "SourceDestCheck": True, "InterfaceType": "interface",
+            "Description": "",  # the interface made at launch has none, as in AWS
             "OwnerId": vm.account.owner_number,
             "Groups": [{"GroupName": g.name, "GroupId": to_ec2("sg", g.uuid)} for g in vm.security_groups],
-            "Attachment": {"AttachmentId": to_ec2("eni-attach", nic.uuid), "DeviceIndex": 0, "Status": "attached",
-                           "AttachTime": vm.created, "DeleteOnTermination": True},
+            "Attachment": {"AttachmentId": to_ec2("eni-attach", nic.uuid), "DeviceIndex": 0, "NetworkCardIndex": 0,
+                           "Status": "attached", "AttachTime": vm.created, "DeleteOnTermination": True},
             "PrivateIpAddresses": [{"PrivateIpAddress": ip, "PrivateDnsName": dns, "Primary": True}],
         }] if nic is not None and state != "terminated" else [],
     }
+    if state == "pending":
+        item["StateReason"] = dict(PENDING_REASON)
     if state in ("stopped", "terminated"):
         reason = "Server.InsufficientInstanceCapacity" if vm.state == "Error" else "Client.UserInitiatedShutdown"
         item["StateReason"] = {"Code": reason, "Message": reason + ": " + (
@@ -196,8 +202,8 @@ def run_instances(ctx: Context, args: dict) -> dict:
     ctx.run_many("RunInstances", [(cloud.vms.start_work(caller, vm, placement=claims[vm.id]), vm)
                                   for vm in launched])
     reservation = _reservations(ctx, _load(ctx, [vm.id for vm in launched]), None)[0]
-    for item in reservation["Instances"]:
-        item["State"] = _state("pending")  # AWS answers pending at once, whatever the job has done
+    for item in reservation["Instances"]:  # AWS answers pending at once, whatever the job has done
+        item["State"], item["StateReason"] = _state("pending"), dict(PENDING_REASON)
     return reservation
 
 

@@ -57,11 +57,13 @@ def permissions(rules, direction: str) -> list[dict]:
     return list(merged.values())
 
 
-def _describe(group) -> dict:
+def _describe(ctx: Context, group) -> dict:
     rules = group.__dict__.get("rule_list")
     rules = list(group.rules) if rules is None else rules
+    owner = group.account.owner_number
     return {"GroupId": group_id(group), "GroupName": group.name, "Description": group.description,
-            "OwnerId": group.account.owner_number, "IpPermissions": permissions(rules, "ingress"),
+            "SecurityGroupArn": f"arn:aws:ec2:{ctx.region}:{owner}:security-group/{group_id(group)}",
+            "OwnerId": owner, "IpPermissions": permissions(rules, "ingress"),
             "IpPermissionsEgress": permissions(rules, "egress"), "Tags": []}
 
 
@@ -131,7 +133,7 @@ def create_security_group(ctx: Context, args: dict) -> dict:
 def describe_security_groups(ctx: Context, args: dict) -> dict:
     """The caller's groups (its default group included); GroupIds, GroupNames, filters."""
     _, groups = ctx.cloud.security_groups.list(ctx.caller, scope=ctx.cloud.accounts.scope(ctx.caller))
-    items = [_describe(g) for g in groups]
+    items = [_describe(ctx, g) for g in groups]
     for wanted, field in ((args.get("GroupIds"), "GroupId"), (args.get("GroupNames"), "GroupName")):
         if wanted:
             missing = sorted(set(wanted) - {i[field] for i in items})
