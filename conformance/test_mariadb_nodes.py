@@ -8,15 +8,14 @@ from cs import CloudStack
 
 from conformance.conftest import start_server
 from conformance.test_cs_client import pick, vm_state, wait_job
-from tests.conftest import MYSQL, _drop_mysql_database, _mysql_database
+from tests.conftest import _drop_mysql_database, _mysql_database, require_mysql
 
 pytestmark = pytest.mark.mysql
 
 
 @pytest.fixture
 def nodes(tmp_path):
-    if not MYSQL:
-        pytest.skip("MariaDB not configured (set EC2BRIDGE_TEST_MYSQL)")
+    require_mysql()
     name = "ec2bridge_conf_" + uuid.uuid4().hex[:10]
     url = _mysql_database(name)
     first = start_server(str(tmp_path / "node1"), db=url, env={"EC2BRIDGE_NODE_ID": "node-1"})
