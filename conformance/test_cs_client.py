@@ -91,9 +91,15 @@ def test_deploy_stopped_and_expunge(user_cs, admin_cs):
 
 
 def test_async_jobs_are_listed(user_cs):
+    zone, offering, template = pick(user_cs)
+    deployed = user_cs.deployVirtualMachine(zoneid=zone["id"], serviceofferingid=offering["id"],
+                                            templateid=template["id"], startvm=False)
+    wait_job(user_cs, deployed["jobid"])
     jobs = user_cs.listAsyncJobs()
-    assert jobs["count"] >= 1
     assert all({"jobid", "jobstatus", "cmd", "jobresultcode"} <= set(j) for j in jobs["asyncjobs"])
+    listed = next(j for j in jobs["asyncjobs"] if j["jobid"] == deployed["jobid"])
+    assert listed["jobstatus"] == 1 and listed["jobresultcode"] == 0, listed
+    assert listed["cmd"] == "deployVirtualMachine", listed
 
 
 # ------------------------------------------------------------------------ errors
