@@ -107,9 +107,13 @@ def _domain(kvm, vm_row):
     host = vm.host if vm.host_id is not None else vm.last_host
     driver = cloud.drivers["KVM"]
     conn = driver.connection(host.url)
+    import libvirt
+
     try:
         return conn.lookupByName(vm.instance_name)
-    except Exception:  # libvirt.libvirtError: no such domain
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+            raise  # only "no such domain" means gone; any other libvirt error is a failure
         return None
 
 
