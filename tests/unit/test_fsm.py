@@ -57,5 +57,14 @@ def test_stale_writer_fails_instead_of_overwriting(db):
 
 
 def test_models_without_counter_still_check_state(db):
+    # Domain has a state but no update_count: the conditional UPDATE is on the state alone.
+    table = {"Active": {"Disable": "Inactive"}, "Inactive": {"Enable": "Active"}}
     domain = Domain.create(name="ROOT", path="/")
-    assert domain.state == "Active"
+    stale = Domain.get_by_id(domain.id)
+    assert fsm.transition(domain, table, "Disable") == "Inactive"
+    assert Domain.get_by_id(domain.id).state == "Inactive"
+    with pytest.raises(ConcurrentOperation):  # it still believes the domain is Active
+        fsm.transition(stale, table, "Disable")
+    with pytest.raises(InvalidState):
+        fsm.transition(domain, table, "Disable")
+    assert Domain.get_by_id(domain.id).state == "Inactive"

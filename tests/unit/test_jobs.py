@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from backends.context import Caller
 from backends.errors import InsufficientCapacity
@@ -48,27 +47,35 @@ def test_a_bug_fails_the_job_not_the_worker(db):
 def test_work_on_one_object_never_interleaves_but_others_run_in_parallel(db):
     jobs = JobManager("node-a", workers=4)
     caller = _caller()
-    active, overlaps, log = {"vm:1": 0}, [], []
-    lock = threading.Lock()
+    events, lock = [], threading.Lock()  # ("start"|"end", key, n) in the order they happened
+    others = ["vm:2", "vm:3", "vm:4"]
+    # The other VMs' jobs wait for each other between start and end: they can only all finish when they
+    # ran at the same time (the timeout only keeps a serialising bug from hanging the suite).
+    together = threading.Barrier(len(others), timeout=10)
 
     def work(key, n):
         def run():
             with lock:
-                active[key] = active.get(key, 0) + 1
-                overlaps.append(active[key])
-            time.sleep(0.02)
+                events.append(("start", key, n))
+            if key in others:
+                together.wait()
             with lock:
-                log.append((key, n))
-                active[key] -= 1
+                events.append(("end", key, n))
             return JobResult()
         return run
 
     submitted = [jobs.submit(caller, "op", work("vm:1", n), sync_key="vm:1") for n in range(5)]
-    submitted += [jobs.submit(caller, "op", work(f"vm:{k}", 0), sync_key=f"vm:{k}") for k in range(2, 5)]
+    submitted += [jobs.submit(caller, "op", work(key, 0), sync_key=key) for key in others]
     for job in submitted:
         assert jobs.wait(job.uuid, 10)
-    assert max(overlaps) == 1
-    assert [n for key, n in log if key == "vm:1"] == [0, 1, 2, 3, 4]  # in submission order
+    assert all(jobs.get(job.uuid, _visible).status == 1 for job in submitted)
+    one = [(kind, n) for kind, key, n in events if key == "vm:1"]
+    # Each of vm:1's jobs ends before the next starts, in submission order.
+    assert one == [(kind, n) for n in range(5) for kind in ("start", "end")]
+    # Every other VM's job started before any of them ended: all three overlapped.
+    starts = [events.index(("start", key, 0)) for key in others]
+    ends = [events.index(("end", key, 0)) for key in others]
+    assert max(starts) < min(ends), events
     jobs.shutdown()
 
 
