@@ -51,12 +51,21 @@ def test_configuration_is_root_admin_only(admin_cs, user_cs):
     setting = admin_cs.listConfigurations(name="expunge.delay")["configuration"][0]
     assert setting["value"] == "86400"
     assert admin_cs.updateConfiguration(name="expunge.delay", value="3600")["configuration"]["value"] == "3600"
+    assert _setting(admin_cs, "expunge.delay") == "3600"  # stored, not only echoed
     with pytest.raises(CloudStackApiException) as info:
         user_cs.listConfigurations()
     assert info.value.error["errorcode"] == 432
     with pytest.raises(CloudStackApiException) as info:
+        user_cs.updateConfiguration(name="expunge.delay", value="60")
+    assert info.value.error["errorcode"] == 432
+    with pytest.raises(CloudStackApiException) as info:
         admin_cs.updateConfiguration(name="expunge.delay", value="soon")
     assert info.value.error["errorcode"] == 431
+    assert _setting(admin_cs, "expunge.delay") == "3600"  # neither refused update changed it
+
+
+def _setting(cs, name: str) -> str:
+    return cs.listConfigurations(name=name)["configuration"][0]["value"]
 
 
 def test_login_session_then_logout(server):

@@ -126,11 +126,17 @@ def test_sigv4_clock_skew_is_request_expired():
         assert info.value.code == "RequestExpired"
 
 
-def test_presigned_query_form_verifies():
+def test_presigned_query_form_verifies_and_a_changed_parameter_fails():
     request = AWSRequest(method="GET", url="http://127.0.0.1:8080/?Action=DescribeRegions&Version=2016-11-15")
     SigV4QueryAuth(Credentials("AKID", "s3cret"), "ec2", "us-east-1", expires=300).add_auth(request)
     query = parse_qsl(urlsplit(request.url).query, keep_blank_values=True)
     headers = _Headers({"Host": "127.0.0.1:8080"})
     req = auth.parse("GET", headers, query)
+    assert (req.access_key, req.region, req.service, req.expires) == ("AKID", "us-east-1", "ec2", 300)
     auth.check_time(req)
     auth.verify(req, "s3cret", method="GET", path="/", headers=headers, query=query, body=b"")
+    changed = [(k, "CreateKeyPair" if k == "Action" else v) for k, v in query]
+    for secret, signed_query in (("other", query), ("s3cret", changed)):
+        with pytest.raises(Ec2Error) as info:
+            auth.verify(req, secret, method="GET", path="/", headers=headers, query=signed_query, body=b"")
+        assert info.value.code == "AuthFailure"

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import threading
+import types
 
 import pytest
 
 from backends.db import database
 from backends.drivers.base import POWER_OFF, POWER_ON, DiskSpec, DriverError, HostRef, VmSpec
+from backends.drivers import simulator
 from backends.drivers.simulator import SimulatorDriver
 from backends.drivers.simulator_store import SimMock
 
@@ -83,12 +85,31 @@ def test_fault_injection_counts_and_scope(sim):
     sim.start_vm(ref, vm("i-2-3-VM"))
 
 
-def test_latency_mock_is_consumed_and_ping_failure_takes_a_host_down(sim):
+def test_latency_mock_holds_the_command_once_and_ping_failure_takes_a_host_down(sim, monkeypatch):
     ref = host()
     sim.connect_host(ref)
+    sim.start_vm(ref, vm())
+    # The simulator's clock is held, not timed: the test sees the stop inside its wait, then releases it.
+    waits, waiting, release = [], threading.Event(), threading.Event()
+
+    def held_sleep(seconds):
+        waits.append(seconds)
+        waiting.set()
+        release.wait(10)  # only a guard against hanging the suite
+
+    monkeypatch.setattr(simulator, "time", types.SimpleNamespace(sleep=held_sleep))
     sim.configure("StopCommand", "wait:10", count=1)
-    sim.stop_vm(ref, "x")
+    stopping = threading.Thread(target=sim.stop_vm, args=(ref, "i-2-1-VM"))
+    stopping.start()
+    assert waiting.wait(10)
+    assert sim.vm_power_state(ref, "i-2-1-VM") == POWER_ON  # still on while the stop waits
+    release.set()
+    stopping.join(10)
+    assert sim.vm_power_state(ref, "i-2-1-VM") == POWER_OFF and waits == [0.01]
     assert SimMock.get(SimMock.command == "StopCommand").remaining == 0
+    sim.start_vm(ref, vm())
+    sim.stop_vm(ref, "i-2-1-VM")  # the mock is used up: no second wait
+    assert waits == [0.01] and sim.vm_power_state(ref, "i-2-1-VM") == POWER_OFF
     sim.configure("PingCommand", "result:fail", host=sim.connect_host(ref).guid)
     with pytest.raises(DriverError):
         sim.ping(HostRef(url=ref.url, guid=sim.connect_host(ref).guid))
