@@ -47,6 +47,15 @@ KEY, SECRET = "AKIDBENCHMARK0000001", "benchmark-secret"
 BIN = os.path.dirname(sys.executable)
 
 
+class BenchmarkError(RuntimeError):
+    """A server's answers are wrong: its figures would mean nothing."""
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise BenchmarkError(message)
+
+
 # ----------------------------------------------------------------- servers
 
 def free_port() -> int:
@@ -222,7 +231,8 @@ def run_target(target: Target, sizes: list[int], batch: int, image: str | None, 
             PaginationConfig={"PageSize": 1000}) for r in page["Reservations"] for i in r["Instances"]]
         row["describe_all"] = {"instances": len(states), "seconds": round(time.perf_counter() - t0, 2)}
         # Every instance must have really started (a full cloud would fail them and flatter the figures).
-        assert len(states) == launched and set(states) == {"running"}, (launched, collections.Counter(states))
+        check(len(states) == launched and set(states) == {"running"},
+              f"[{target.name}] of {launched} instances launched, the listing shows {collections.Counter(states)}")
 
         one = ids[len(ids) // 2]
         name = f"batch-{batches}"
@@ -231,14 +241,20 @@ def run_target(target: Target, sizes: list[int], batch: int, image: str | None, 
                 ("describe_by_tag", {"Filters": [{"Name": "tag:Name", "Values": [name]}]},
                  {"Action": "DescribeInstances", "Filter.1.Name": "tag:Name", "Filter.1.Value.1": name})):
             found = ec2.describe_instances(**kwargs)["Reservations"]
-            assert found, label
+            check(bool(found), f"[{target.name}] {label} found nothing")
             row[label] = summary(timed(lambda: ec2.describe_instances(**kwargs), reps=200, budget_s=budget_s))
             row[label + "_http"] = summary(timed(Replay(target, params), reps=200, budget_s=budget_s))
 
         def stop_start():
-            ec2.stop_instances(InstanceIds=[one])
-            ec2.start_instances(InstanceIds=[one])
+            # Both targets finish a request's work before answering (ec2bridge in emulator mode): each
+            # call must find the state the previous one left, or the pair timed nothing.
+            stopping = ec2.stop_instances(InstanceIds=[one])["StoppingInstances"][0]
+            _check_change(target, "StopInstances", stopping, "running", "stopping")
+            starting = ec2.start_instances(InstanceIds=[one])["StartingInstances"][0]
+            _check_change(target, "StartInstances", starting, "stopped", "pending")
         row["stop_start_pair"] = summary(timed(stop_start, reps=50, budget_s=budget_s))
+        state = ec2.describe_instances(InstanceIds=[one])["Reservations"][0]["Instances"][0]["State"]["Name"]
+        check(state == "running", f"[{target.name}] {one} is {state} after Stop+Start, not running")
 
         row["describe_regions"] = summary(timed(ec2.describe_regions, reps=500, budget_s=budget_s))
         row["describe_regions_http"] = summary(timed(Replay(target, {"Action": "DescribeRegions"}), reps=2000,
@@ -247,6 +263,11 @@ def run_target(target: Target, sizes: list[int], batch: int, image: str | None, 
         results[n] = row
         print(f"[{target.name}] N={n}: {json.dumps(row)}", flush=True)
     return results
+
+
+def _check_change(target: Target, action: str, change: dict, before: str, after: str) -> None:
+    seen = (change["PreviousState"]["Name"], change["CurrentState"]["Name"])
+    check(seen == (before, after), f"[{target.name}] {action} went {seen[0]} -> {seen[1]}, not {before} -> {after}")
 
 
 def describe_regions_size(target: Target) -> int:
