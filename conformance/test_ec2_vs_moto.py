@@ -119,6 +119,6 @@ def test_response_shapes_match_moto(server, moto):
             if path not in mine:
                 if not _empty_list_on_one_side(path, kind, mine):
                     problems.append(f"{action}: missing {path} ({kind})")
-            elif mine[path] != kind and "list" not in (mine[path], kind):
+            elif mine[path] != kind:
                 problems.append(f"{action}: {path} is {mine[path]}, moto has {kind}")
     assert not problems, "\n".join(problems)
