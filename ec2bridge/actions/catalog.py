@@ -71,7 +71,7 @@ def describe_instance_types(ctx: Context, args: dict) -> dict:
 
 
 def _offered_in(offering, region: str) -> bool:
-    """A zone-wide offering is usable in its zone's region only; the others everywhere."""
+    """An offering tied to one zone is usable in that zone's region only; the others everywhere."""
     return offering.zone_id is None or offering.zone.region.name == region
 
 
