@@ -19,6 +19,9 @@ from ec2bridge.errors import Ec2Error, from_cloud_error
 
 log = logging.getLogger(__name__)
 STS_VERSION = "2011-06-15"
+# The body of a presigned request is not signed, so it may not carry parameters.
+PRESIGNED_BODY = ("A presigned request takes its parameters from its signed query string only; send them in the "
+                  "query, or sign the request with an Authorization header to send them in the body")
 
 
 def blueprint(cloud, *, emulator: bool = False, on_reset=None) -> Blueprint:
@@ -56,11 +59,13 @@ def _handle(cloud, request_id: str, emulator: bool = False) -> bytes:
     query = list(request.args.items(multi=True))
     params = dict(query)
     if request.method == "POST" and raw:
+        if _presigned(query):
+            raise Ec2Error("InvalidParameterCombination", PRESIGNED_BODY)
         params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     name = params.get("Action")
     if not name:
         raise Ec2Error("MissingAction", "The request must contain the parameter Action")
-    caller, region = _emulated(cloud, query) if emulator else _authenticate(cloud, query, raw)
+    caller, region = _emulated(cloud, query) if emulator else _authenticate(cloud, query, raw, name)
     if emulator:
         cloud.ensure_region(region)
     elif not cloud.has_region(region):
@@ -93,8 +98,15 @@ def _handle(cloud, request_id: str, emulator: bool = False) -> bytes:
     return body
 
 
-def _authenticate(cloud, query, raw: bytes):
+def _presigned(query) -> bool:
+    """Authenticated by its query string (a presigned URL) rather than an Authorization header."""
+    # The same test auth.parse makes: an empty Authorization header counts as none.
+    return not request.headers.get("Authorization") and any(name == "X-Amz-Signature" for name, _ in query)
+
+
+def _authenticate(cloud, query, raw: bytes, action: str):
     signed = auth.parse(request.method, request.headers, query)
+    auth.check_scope(signed, request.headers, action=action)
     auth.check_time(signed)
     found = cloud.accounts.authenticate_key(signed.access_key)
     if found is None:

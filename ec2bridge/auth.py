@@ -8,6 +8,7 @@ query form (presigned URLs) are both accepted.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
 import hmac
 import re
@@ -17,6 +18,7 @@ from urllib.parse import quote
 from ec2bridge.errors import Ec2Error
 
 SKEW = dt.timedelta(minutes=15)
+MAX_EXPIRES = 604800  # SigV4 presigned URLs live at most a week
 _AUTH = re.compile(r"AWS4-HMAC-SHA256\s+Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]+)")
 AUTH_FAILED = "AWS was not able to validate the provided access credentials"
 
@@ -43,7 +45,7 @@ def parse(method: str, headers, query: list[tuple[str, str]]) -> SignedRequest:
         if not match:
             raise Ec2Error("IncompleteSignature", "Authorization header is not a valid AWS4-HMAC-SHA256 signature")
         credential, signed, signature = match.groups()
-        amz_date = headers.get("X-Amz-Date") or ""
+        amz_date = _header_date(headers)
         expires = None
     else:
         values = dict(query)
@@ -51,16 +53,57 @@ def parse(method: str, headers, query: list[tuple[str, str]]) -> SignedRequest:
             raise Ec2Error("MissingParameter", "The request must contain the parameter AWSAccessKeyId")
         credential, signed = values.get("X-Amz-Credential", ""), values.get("X-Amz-SignedHeaders", "")
         signature, amz_date = values["X-Amz-Signature"], values.get("X-Amz-Date", "")
-        try:
-            expires = int(values.get("X-Amz-Expires", "3600"))
-        except ValueError:
-            raise Ec2Error("AuthFailure", AUTH_FAILED) from None
+        expires = _expires(values.get("X-Amz-Expires"))
     parts = credential.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or not amz_date.startswith(parts[1]):
         raise Ec2Error("IncompleteSignature", "The credential scope of the signature is malformed")
     return SignedRequest(access_key=parts[0], date=parts[1], region=parts[2], service=parts[3],
                          signed_headers=signed.split(";"), signature=signature, amz_date=amz_date,
                          expires=expires)
+
+
+def _header_date(headers) -> str:
+    """X-Amz-Date, else a Date header (ISO 8601 basic or an HTTP date), as yyyymmddTHHMMSSZ."""
+    amz_date = headers.get("X-Amz-Date")
+    if amz_date:
+        return amz_date
+    date = headers.get("Date")
+    if not date:
+        raise Ec2Error("IncompleteSignature", "Authorization header requires existence of either a 'X-Amz-Date' "
+                                              "or a 'Date' header.")
+    try:
+        return email.utils.parsedate_to_datetime(date).astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    except (TypeError, ValueError, IndexError):
+        return date  # an ISO 8601 basic date, or check_time reports it malformed
+
+
+def _expires(text: str | None) -> int:
+    if text is None:
+        raise Ec2Error("AuthFailure", "X-Amz-Expires is required in a presigned request")
+    if not re.fullmatch(r"-?\d{1,12}", text.strip()):
+        raise Ec2Error("AuthFailure", "X-Amz-Expires should be a number")
+    seconds = int(text)
+    if seconds < 0:
+        raise Ec2Error("AuthFailure", "X-Amz-Expires must be non-negative")
+    if seconds > MAX_EXPIRES:
+        raise Ec2Error("AuthFailure", f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_EXPIRES}")
+    return seconds
+
+
+def check_scope(req: SignedRequest, headers, *, action: str | None) -> None:
+    """What AWS checks of a signature before its value: the service it is scoped to, and that the
+    host (and, for header auth, the date) are signed."""
+    service = "sts" if action == "GetCallerIdentity" and req.service == "sts" else "ec2"
+    if req.service != service:
+        raise Ec2Error("AuthFailure", f"Credential should be scoped to correct service: '{service}'.")
+    signed = {name.lower() for name in req.signed_headers}
+    if "host" not in signed:
+        raise Ec2Error("IncompleteSignature", "'Host' must be a 'SignedHeader' in the AWS Authorization.")
+    if req.expires is None:
+        date_header = "x-amz-date" if headers.get("X-Amz-Date") else "date"
+        if date_header not in signed:
+            raise Ec2Error("IncompleteSignature", f"'{date_header.title()}' must be a 'SignedHeader' in the AWS "
+                                                  "Authorization.")
 
 
 def check_time(req: SignedRequest, now: dt.datetime | None = None) -> None:
@@ -70,10 +113,13 @@ def check_time(req: SignedRequest, now: dt.datetime | None = None) -> None:
     except ValueError:
         raise Ec2Error("IncompleteSignature", "X-Amz-Date is not in the form yyyyMMddTHHmmssZ") from None
     if req.expires is not None:
-        if now > when + dt.timedelta(seconds=req.expires) or when - now > SKEW:
+        # Valid from its date (give or take the clock skew AWS allows) until exactly date + expires.
+        if now > when + dt.timedelta(seconds=req.expires):
             raise Ec2Error("RequestExpired", "Request has expired.")
+        if when - now > SKEW:
+            raise Ec2Error("RequestExpired", "Request is not yet valid.")
     elif abs(now - when) > SKEW:
-        raise Ec2Error("RequestExpired", "Request has expired.")
+        raise Ec2Error("RequestExpired", "Request has expired." if when < now else "Signature not yet current.")
 
 
 def verify(req: SignedRequest, secret: str, *, method: str, path: str, headers, query: list[tuple[str, str]],

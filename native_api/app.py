@@ -60,6 +60,9 @@ def blueprint(cloud) -> Blueprint:
 def _authenticate(cloud, raw: dict, *, known: bool):
     api_key = get_ci(raw, "apiKey")
     if api_key is not None:
+        if not signing.plain_names(raw):
+            # A name such as "expires=…&signatureVersion" would sign as other parameters than it is.
+            raise errors.ApiError(401, errors.AUTH_FAILED, None)
         found = cloud.accounts.authenticate_key(api_key)
         signature = get_ci(raw, "signature") or ""
         if found is None:

@@ -17,7 +17,11 @@ import string
 from datetime import datetime, timedelta, timezone
 from typing import Iterator, Mapping
 
-__all__ = ["canonical_string", "sign", "verify", "check_expiry"]
+__all__ = ["canonical_string", "sign", "verify", "check_expiry", "plain_names"]
+
+# Names go into the canonical string as they are (CloudStack does not escape them), so a
+# name holding "=" or "&" could reshape what was signed; only these names are ever signed.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._\[\]]+")
 
 # Java URLEncoder leaves exactly these as they are; notably `~` is escaped.
 _JAVA_UNRESERVED = frozenset(string.ascii_letters + string.digits + ".-*_")
@@ -77,8 +81,16 @@ def _candidates(params: Mapping[str, str]) -> Iterator[bytes]:
             yield canonical
 
 
+def plain_names(params: Mapping[str, str]) -> bool:
+    """True if every name is a plain parameter name (letters, digits, ``.``, ``_``, ``[``, ``]``)."""
+    return all(_PLAIN_NAME.fullmatch(name) for name in params)
+
+
 def verify(params: Mapping[str, str], secret: str, signature: str) -> bool:
-    """True if ``signature`` matches the strict form or a known client variant."""
+    """True if ``signature`` matches the strict form or a known client variant (and every name is plain:
+    see :func:`plain_names`)."""
+    if not plain_names(params):
+        return False
     given = signature.encode("utf-8", "replace")
     return any(hmac.compare_digest(_hmac(c, secret), given) for c in _candidates(params))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import string
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, quote_plus
 
@@ -19,7 +20,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from libcloud.common.cloudstack import CloudStackConnection
 
-from native_api.signing import canonical_string, check_expiry, sign, verify
+from native_api.signing import canonical_string, check_expiry, plain_names, sign, verify
 
 KEY = "AK-test-key"
 SECRET = "s3cr3t-Key/with+chars=="
@@ -333,7 +334,8 @@ def test_expiry_default_now_and_naive_now():
 # --- properties --------------------------------------------------------------
 
 _printable = st.characters(blacklist_categories=("Cs", "Cc"))
-_names = st.text(_printable, min_size=1, max_size=12).filter(lambda n: n.lower() != "signature")
+_PLAIN = string.ascii_letters + string.digits + "._[]"
+_names = st.text(_PLAIN, min_size=1, max_size=12).filter(lambda n: n.lower() != "signature")
 
 
 @settings(max_examples=300, deadline=None)
@@ -345,3 +347,28 @@ def test_property_sign_verify_roundtrip(params, secret, other):
     assert verify(params, secret, signature)
     assume(other != secret)
     assert not verify(params, other, signature)
+
+
+@settings(max_examples=200, deadline=None)
+@given(params=st.dictionaries(_names, st.text(_printable, max_size=20), max_size=4),
+       odd=st.text(_printable, min_size=1, max_size=12).filter(lambda n: not all(c in _PLAIN for c in n)))
+def test_property_a_name_that_is_not_plain_never_verifies(params, odd):
+    """Even signed with the right secret: such a name could stand for other parameters."""
+    params = {**params, odd: "x"}
+    assert not plain_names(params)
+    assert not verify(params, SECRET, sign(params, SECRET))
+
+
+def test_a_name_cannot_stand_in_for_signed_parameters():
+    """The two forgeries of issue 9: one name spelling out several signed parameters."""
+    signed = {"apiKey": KEY, "command": "listVirtualMachines", "expires": "2020-01-01T00:00:00+0000",
+              "response": "json", "signatureVersion": "3"}
+    forged = {"apiKey": KEY, "command": "listVirtualMachines",
+              "expires=2020-01-01T00%3A00%3A00%2B0000&response=json&signatureVersion": "3"}
+    assert canonical_string(forged) == canonical_string(signed)  # what made the forgery work
+    assert check_expiry(signed) and check_expiry(forged) is None
+    assert not verify(forged, SECRET, sign(signed, SECRET))
+    signed = {"apiKey": KEY, "command": "listSSHKeyPairs", "name": "x", "response": "json"}
+    forged = {"apiKey": KEY, "command": "listSSHKeyPairs", "name=x&response": "json"}
+    assert canonical_string(forged) == canonical_string(signed)
+    assert not verify(forged, SECRET, sign(signed, SECRET))
