@@ -80,7 +80,7 @@ def _header_date(headers) -> str:
 def _expires(text: str | None) -> int:
     if text is None:
         raise Ec2Error("AuthFailure", "X-Amz-Expires is required in a presigned request")
-    if not re.fullmatch(r"-?\d{1,12}", text.strip()):
+    if not re.fullmatch(r"-?\d{1,40}", text.strip()):
         raise Ec2Error("AuthFailure", "X-Amz-Expires should be a number")
     seconds = int(text)
     if seconds < 0:
