@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, request
 
-from backends.errors import CloudError
+from backends.errors import CloudError, PermissionDenied
 from ec2bridge import auth, codec
 from ec2bridge.actions import ACTIONS, Context
 from ec2bridge.errors import Ec2Error, from_cloud_error
@@ -122,6 +122,8 @@ def _emulated(cloud, query):
     signed = auth.parse(request.method, request.headers, query)
     try:
         return cloud.accounts.caller_for_any_key(signed.access_key), signed.region
+    except PermissionDenied:
+        raise Ec2Error("AuthFailure", auth.AUTH_FAILED) from None
     except CloudError as exc:
         raise from_cloud_error(exc) from exc
 

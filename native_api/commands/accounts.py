@@ -101,6 +101,43 @@ def delete_account(call):
     return submit(call, work, instance=account, instance_type="Account", sync_key=f"account:{account.id}")
 
 
+ACCOUNT_BY_NAME = {
+    "id": f.Uuid("Account", "Account id"),
+    "account": f.String("Account name"),
+    "domainid": f.Uuid("Domain", "Domain id of the account"),
+}
+
+
+def _named_account(call):
+    return call.cloud.accounts.find_account(call.caller, id=call.get("id"), name=call.get("account"),
+                                            domain=call.get("domainid"))
+
+
+@command("disableAccount", params={
+    **ACCOUNT_BY_NAME,
+    "lock": f.Boolean("If true, only lock the account; else disable the account", required=True),
+}, roles=ADMINS, isasync=True, response=Account, description="Disables an account")
+def disable_account(call):
+    account = _named_account(call)
+    work = call.cloud.accounts.disable_account_work(call.caller, account, lock=call.params["lock"])
+    return submit(call, work, instance=account, instance_type="Account", sync_key=f"account:{account.id}")
+
+
+@command("enableAccount", params=ACCOUNT_BY_NAME, roles=ADMINS, response=Account,
+         description="Enables an account")
+def enable_account(call):
+    return call.cloud.accounts.enable_account(call.caller, _named_account(call))
+
+
+@command("lockAccount", params={
+    "account": f.String("Locks the specified account.", required=True),
+    "domainid": f.Uuid("Domain", "Locks the specified account on this domain.", required=True),
+}, roles=ADMINS, response=Account, description="This deprecated function used to locks an account. Look for the "
+                                               "API DisableAccount instead")
+def lock_account(call):
+    return call.cloud.accounts.lock_account(call.caller, _named_account(call))
+
+
 # ------------------------------------------------------------------------------ users
 
 @command("createUser", params={
@@ -154,6 +191,26 @@ def register_user_keys(call):
                                         "account")
 def get_user_keys(call):
     return call.cloud.accounts.get_user_keys(call.caller, call.params["id"])
+
+
+@command("disableUser", params={"id": f.Uuid("User", "Disables user by user ID.", required=True)}, roles=ADMINS,
+         isasync=True, response=User, description="Disables a user account")
+def disable_user(call):
+    user = call.params["id"]
+    work = call.cloud.accounts.disable_user_work(call.caller, user)
+    return submit(call, work, instance=user, instance_type="User", sync_key=f"account:{user.account_id}")
+
+
+@command("enableUser", params={"id": f.Uuid("User", "Enables user by user ID.", required=True)}, roles=ADMINS,
+         response=User, description="Enables a user account")
+def enable_user(call):
+    return call.cloud.accounts.enable_user(call.caller, call.params["id"])
+
+
+@command("lockUser", params={"id": f.Uuid("User", "Locks user by user ID.", required=True)}, roles=ADMINS,
+         response=User, description="Locks a user account")
+def lock_user(call):
+    return call.cloud.accounts.lock_user(call.caller, call.params["id"])
 
 
 # --------------------------------------------------------------------- resource limits

@@ -532,3 +532,135 @@ def test_owner_for(db):
     with pytest.raises(PermissionDenied):
         cloud.accounts.owner_for(tree.aadmin, "carol", tree.c)
     assert cloud.accounts.get_caller_account(tree.carol).name == "carol"
+
+
+# ------------------------------------------------------------ enable / disable / lock
+
+
+def _run(work):
+    return work()  # what the job pool does with it
+
+
+def test_disable_lock_and_enable_an_account(db):
+    cloud = make_cloud()
+    tree = make_tree(cloud)
+    alice = account_of(tree.alice)
+    key = cloud.accounts.register_user_keys(tree.alice, user_of(tree.alice)).api_key
+    session = cloud.accounts.create_session(tree.alice)
+
+    result = _run(cloud.accounts.disable_account_work(tree.aadmin, alice, lock=False))
+    assert (result.result_type, result.result_uuid) == ("Account", alice.uuid)
+    assert account_of(tree.alice).state == "disabled"
+    assert cloud.accounts.authenticate_key(key) is None
+    with pytest.raises(PermissionDenied):
+        cloud.accounts.authenticate_password("alice", "pw-alice", domain_path="/A/")
+    assert LoginSession.get_or_none(LoginSession.id == session.id) is None  # the session ended
+    assert "alice" in {a.name for a in cloud.accounts.list_accounts(tree.admin, listall=True, state="disabled")[1]}
+
+    assert cloud.accounts.enable_account(tree.aadmin, alice).state == "enabled"
+    assert cloud.accounts.authenticate_key(key)[0] == tree.alice
+    assert cloud.accounts.authenticate_password("alice", "pw-alice", domain_path="/A/") == tree.alice
+    # An ended session stays ended: re-enabling gives access, not the old session.
+    assert cloud.accounts.session_caller(session.session_key, session.cookie) is None
+
+    assert cloud.accounts.lock_account(tree.admin, alice).state == "locked"
+    assert cloud.accounts.authenticate_key(key) is None
+    _run(cloud.accounts.disable_account_work(tree.admin, alice, lock=True))
+    assert account_of(tree.alice).state == "locked"
+    cloud.accounts.enable_account(tree.admin, alice)
+    types = [e.event_type for e in Event.select().where(Event.resource_uuid == alice.uuid).order_by(Event.id)]
+    assert types[-4:] == ["ACCOUNT.DISABLE", "ACCOUNT.ENABLE", "ACCOUNT.LOCK", "ACCOUNT.ENABLE"]
+
+
+def test_who_may_disable_which_account(db):
+    cloud = make_cloud()
+    tree = make_tree(cloud)
+    refused = [
+        (tree.alice, "bob", PermissionDenied),     # users may not
+        (tree.aadmin, "carol", PermissionDenied),  # outside the domain admin's subtree
+        (tree.aadmin, "admin", PermissionDenied),  # a root admin's account
+        (tree.aadmin, "aadmin", InvalidParameterValue),  # its own
+        (tree.admin, "admin", InvalidParameterValue),
+    ]
+    names = {"bob": tree.bob, "carol": tree.carol, "admin": tree.admin, "aadmin": tree.aadmin}
+    for caller, name, error in refused:
+        account = account_of(names[name])
+        with pytest.raises(error):
+            cloud.accounts.disable_account_work(caller, account, lock=False)
+        with pytest.raises(error):
+            cloud.accounts.lock_account(caller, account)
+        with pytest.raises(error):
+            cloud.accounts.enable_account(caller, account)
+        assert account_of(names[name]).state == "enabled"
+    # The domain admin below itself; the root admin anywhere.
+    _run(cloud.accounts.disable_account_work(tree.aadmin, account_of(tree.bob), lock=False))
+    _run(cloud.accounts.disable_account_work(tree.admin, account_of(tree.carol), lock=True))
+    assert (account_of(tree.bob).state, account_of(tree.carol).state) == ("disabled", "locked")
+    # The last enabled root admin stays; another root admin may be disabled.
+    with pytest.raises(InvalidParameterValue):
+        cloud.accounts.lock_account(tree.system, account_of(tree.admin))
+    admin2 = make_account(cloud, tree.admin, "admin2", tree.root, account_type=1)
+    assert cloud.accounts.lock_account(tree.admin, account_of(admin2)).state == "locked"
+
+
+def test_find_account_by_id_or_name_and_domain(db):
+    cloud = make_cloud()
+    tree = make_tree(cloud)
+    bob = account_of(tree.bob)
+    assert cloud.accounts.find_account(tree.admin, id=bob).id == bob.id
+    assert cloud.accounts.find_account(tree.admin, name="bob", domain=tree.b).id == bob.id
+    for kwargs in ({}, {"name": "bob"}, {"domain": tree.b}, {"name": "bob", "domain": tree.a}):
+        with pytest.raises(InvalidParameterValue):
+            cloud.accounts.find_account(tree.admin, **kwargs)
+
+
+def test_disable_lock_and_enable_a_user(db):
+    cloud = make_cloud()
+    tree = make_tree(cloud)
+    second = cloud.accounts.create_user(tree.admin, account_name="alice", domain=tree.a, username="alice2",
+                                        password="pw-alice2", email="a2@example.com", firstname="A",
+                                        lastname="Two")
+    keys = {u.username: cloud.accounts.register_user_keys(tree.admin, u).api_key
+            for u in (user_of(tree.alice), second)}
+    session = cloud.accounts.create_session(cloud.accounts.caller_for(second))
+
+    result = _run(cloud.accounts.disable_user_work(tree.aadmin, second))
+    assert (result.result_type, result.result_uuid) == ("User", second.uuid)
+    assert User.get_by_id(second.id).state == "disabled"
+    assert cloud.accounts.authenticate_key(keys["alice2"]) is None
+    assert cloud.accounts.authenticate_key(keys["alice"]) is not None  # the account's other user is untouched
+    assert LoginSession.get_or_none(LoginSession.id == session.id) is None
+    assert cloud.accounts.enable_user(tree.aadmin, second).state == "enabled"
+    assert cloud.accounts.authenticate_key(keys["alice2"]) is not None
+
+    # Locking one user leaves the account; locking the last enabled one locks the account too.
+    assert cloud.accounts.lock_user(tree.admin, second).state == "locked"
+    assert account_of(tree.alice).state == "enabled"
+    cloud.accounts.lock_user(tree.admin, user_of(tree.alice))
+    assert account_of(tree.alice).state == "locked"
+    # enableUser enables the account as well (CloudStack's enableUser does).
+    cloud.accounts.enable_user(tree.admin, user_of(tree.alice))
+    assert (user_of(tree.alice).state, account_of(tree.alice).state) == ("enabled", "enabled")
+    assert cloud.accounts.authenticate_key(keys["alice"]) is not None
+    assert cloud.accounts.authenticate_key(keys["alice2"]) is None  # still locked itself
+
+
+def test_who_may_disable_which_user(db):
+    cloud = make_cloud()
+    tree = make_tree(cloud)
+    for caller, target, error in ((tree.alice, tree.bob, PermissionDenied),
+                                  (tree.aadmin, tree.carol, PermissionDenied),
+                                  (tree.aadmin, tree.admin, PermissionDenied),
+                                  (tree.alice, tree.alice, InvalidParameterValue),
+                                  (tree.admin, tree.admin, InvalidParameterValue)):
+        with pytest.raises(error):
+            cloud.accounts.disable_user_work(caller, user_of(target))
+        with pytest.raises(error):
+            cloud.accounts.lock_user(caller, user_of(target))
+        with pytest.raises(error):
+            cloud.accounts.enable_user(caller, user_of(target))
+        assert user_of(target).state == "enabled"
+    with pytest.raises(InvalidParameterValue):  # the last enabled root admin user stays
+        cloud.accounts.lock_user(tree.system, user_of(tree.admin))
+    _run(cloud.accounts.disable_user_work(tree.aadmin, user_of(tree.bob)))
+    assert user_of(tree.bob).state == "disabled"
