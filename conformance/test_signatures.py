@@ -6,6 +6,7 @@ attacker holding only that signed request could change it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from urllib.parse import urlencode
 
 import boto3
@@ -15,6 +16,7 @@ import xmltodict
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from conformance.conftest import ec2_client
 from native_api.signing import sign
@@ -106,6 +108,19 @@ def test_emulator_still_takes_any_key_and_region(tmp_path_factory):
         client = boto3.client("ec2", endpoint_url=srv.url, region_name="ap-south-2", aws_access_key_id="AKIAANY",
                               aws_secret_access_key="whatever")
         assert "ap-south-2" in {r["RegionName"] for r in client.describe_regions()["Regions"]}
+        # A disabled tenant is refused, not created again.
+        from cs import CloudStack
+
+        key, secret = srv.keys("admin")
+        admin = CloudStack(endpoint=srv.api_url, key=key, secret=secret)
+        name = "emu-" + hashlib.sha256(b"AKIAANY").hexdigest()[:16]
+        account = admin.listAccounts(name=name, listall="true")["account"][0]
+        admin.lockAccount(account=name, domainid=account["domainid"])
+        with pytest.raises(ClientError) as refused:
+            client.describe_regions()
+        assert refused.value.response["Error"]["Code"] == "AuthFailure"
+        admin.enableAccount(id=account["id"])
+        assert client.describe_regions()["Regions"]
     finally:
         srv.stop()
 
