@@ -400,8 +400,9 @@ class AccountManager:
         """lockUser; like CloudStack, the account is locked too once none of its users is enabled."""
         self._check_user_controllable(caller, user, "lock")
         user = self._set_user_state(caller, user, "locked")
-        if user.account.state == "enabled" and not User.select().where(User.account == user.account_id, User.removed.is_null(),
-                                   User.state == "enabled").exists():
+        enabled_users = User.select().where(User.account == user.account_id, User.removed.is_null(),
+                                            User.state == "enabled")
+        if user.account.state == "enabled" and not enabled_users.exists():
             self._set_account_state(caller, user.account, "locked")
         return User.get_by_id(user.id)
 
