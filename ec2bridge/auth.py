@@ -51,6 +51,8 @@ def parse(method: str, headers, query: list[tuple[str, str]]) -> SignedRequest:
         values = dict(query)
         if "X-Amz-Signature" not in values:
             raise Ec2Error("MissingParameter", "The request must contain the parameter AWSAccessKeyId")
+        if values.get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256":
+            raise Ec2Error("IncompleteSignature", "X-Amz-Algorithm must be AWS4-HMAC-SHA256")
         credential, signed = values.get("X-Amz-Credential", ""), values.get("X-Amz-SignedHeaders", "")
         signature, amz_date = values["X-Amz-Signature"], values.get("X-Amz-Date", "")
         expires = _expires(values.get("X-Amz-Expires"))

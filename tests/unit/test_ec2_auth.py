@@ -113,6 +113,12 @@ def test_x_amz_expires_is_required_in_a_presigned_url():
     assert _error(auth.parse, "GET", _Headers(), query)[:2] == ("AuthFailure", 401)
 
 
+def test_x_amz_algorithm_must_be_sigv4():
+    for query in ([(k, v) for k, v in _presigned() if k != "X-Amz-Algorithm"],
+                  [(k, "AWS4-HMAC-SHA1" if k == "X-Amz-Algorithm" else v) for k, v in _presigned()]):
+        assert _error(auth.parse, "GET", _Headers(), query)[:2] == ("IncompleteSignature", 400)
+
+
 def test_a_week_is_accepted():
     assert auth.parse("GET", _Headers(), _presigned(expires=604800)).expires == 604800
 
