@@ -71,9 +71,12 @@ class TagManager:
             self.cloud.events.record("DELETE_TAGS", f"Removed tags from {len(rows)} {kind} resource(s)",
                                      caller=caller, resource_type=kind)
 
-    def list(self, caller: Caller, *, scope, kind=None, resource_uuid=None, key=None, value=None, keyword=None,
-             page=None, pagesize=None):
+    def list(self, caller: Caller, *, scope, kind=None, resource_uuid=None, key=None, value=None, customer=None,
+             keyword=None, page=None, pagesize=None):
+        """``customer``: no tag records one (createTags does not keep it), so asking for one finds none."""
         query = scope.apply(ResourceTag.select(), ResourceTag)
+        if customer:
+            query = query.where(ResourceTag.id == -1)
         if kind:
             query = query.where(ResourceTag.resource_type == kind)
         if resource_uuid:
@@ -85,6 +88,18 @@ class TagManager:
         if keyword:
             query = query.where(ResourceTag.key.contains(keyword) | ResourceTag.value.contains(keyword))
         return page_of(query.order_by(ResourceTag.id), page, pagesize)
+
+    @staticmethod
+    def where_tagged(query, kind: str, uuid_column, tags: dict[str, list[str]] | None):
+        """Narrow ``query`` to resources of ``kind`` that carry every key of ``tags``, each with one of
+        its listed values (any value when the list is empty)."""
+        for key, values in (tags or {}).items():
+            tagged = ResourceTag.select(ResourceTag.resource_uuid).where(ResourceTag.resource_type == kind,
+                                                                         ResourceTag.key == key)
+            if values:
+                tagged = tagged.where(ResourceTag.value.in_(list(values)))
+            query = query.where(uuid_column.in_(tagged))
+        return query
 
     def tags_of(self, kind: str, uuids) -> dict[str, list[ResourceTag]]:
         """uuid -> its tags, for a whole page of resources in one query."""

@@ -25,7 +25,7 @@ from backends.drivers.base import POWER_OFF, POWER_ON, DiskSpec, NicSpec, VmSpec
 from backends.errors import (CloudError, DriverError, InsufficientCapacity, InvalidParameterValue,
                              InvalidState, PermissionDenied)
 from backends.managers.jobs import JobResult
-from backends.models import (Host, Nic, ResourceTag, ServiceOffering, Template, VirtualMachine, Volume, Zone,
+from backends.models import (Host, Nic, ServiceOffering, Template, VirtualMachine, Volume, Zone,
                              utcnow)
 
 log = logging.getLogger(__name__)
@@ -116,12 +116,7 @@ class VmManager:
         if keyword:
             query = query.where(VirtualMachine.name.contains(keyword) |
                                 VirtualMachine.display_name.contains(keyword))
-        for key, values in (tags or {}).items():
-            tagged = ResourceTag.select(ResourceTag.resource_uuid).where(
-                ResourceTag.resource_type == "UserVm", ResourceTag.key == key)
-            if values:
-                tagged = tagged.where(ResourceTag.value.in_(list(values)))
-            query = query.where(VirtualMachine.uuid.in_(tagged))
+        query = self.cloud.tags.where_tagged(query, "UserVm", VirtualMachine.uuid, tags)
         if uuid_prefixes is not None:
             ranges = [(VirtualMachine.uuid >= p) & (VirtualMachine.uuid < p + "~") for p in uuid_prefixes]
             query = query.where(functools.reduce(operator.or_, ranges) if ranges else VirtualMachine.id < 0)

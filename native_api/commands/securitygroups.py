@@ -6,6 +6,7 @@ from backends.managers.jobs import JobResult
 from backends.managers.securitygroups import RuleSpec
 from native_api import fields as f
 from native_api.commands.jobs import submit
+from native_api.commands.tags import tag_filter
 from native_api.registry import LIST, SUCCESS, command, scope_params
 from native_api.views.securitygroups import SecurityGroup
 
@@ -54,7 +55,7 @@ def list_security_groups(call):
                                       id_given=call.get("id") is not None)
     return call.cloud.security_groups.list(call.caller, scope=scope, id=call.get("id"),
                                            name=call.get("securitygroupname"), vm=call.get("virtualmachineid"),
-                                           keyword=call.get("keyword"), **call.paging())
+                                           tags=tag_filter(call), keyword=call.get("keyword"), **call.paging())
 
 
 @command("deleteSecurityGroup", params={

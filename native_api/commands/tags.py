@@ -12,6 +12,12 @@ ENTITY = {"uservm": ("UserVm", "VirtualMachine"), "template": ("Template", "Temp
           "volume": ("Volume", "Volume")}
 
 
+def tag_filter(call) -> dict[str, list[str]]:
+    """``tags[i].key/value`` as the managers' filter: each key must be present with that value (any
+    value when none is given)."""
+    return {key: [value] if value else [] for key, value in call.get("tags", {}).items()}
+
+
 def _resources(call):
     try:
         kind, entity = ENTITY[call.params["resourcetype"].lower()]
@@ -67,5 +73,6 @@ def list_tags(call):
     if kind is not None:
         kind = ENTITY.get(kind.lower(), (kind, None))[0]
     return call.cloud.tags.list(call.caller, scope=scope, kind=kind, resource_uuid=call.get("resourceid"),
-                                key=call.get("key"), value=call.get("value"), keyword=call.get("keyword"),
+                                key=call.get("key"), value=call.get("value"), customer=call.get("customer"),
+                                keyword=call.get("keyword"),
                                 **call.paging())

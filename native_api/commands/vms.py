@@ -4,6 +4,7 @@ from __future__ import annotations
 from backends.errors import InvalidParameterValue
 from native_api import fields as f
 from native_api.commands.jobs import submit
+from native_api.commands.tags import tag_filter
 from native_api.registry import ADMINS, LIST, ROOT_ONLY, SUCCESS, command, scope_params
 from native_api.views.vms import Volume, VirtualMachine
 
@@ -203,8 +204,8 @@ def list_virtual_machines(call):
     return call.cloud.vms.list(
         call.caller, scope=_scope(call, id_given), id=call.get("id"), ids=call.get("ids"), name=call.get("name"),
         state=call.get("state"), zone=call.get("zoneid"), template=call.get("templateid"),
-        service_offering=call.get("serviceofferingid"), host=call.get("hostid"), keyword=call.get("keyword"),
-        **call.paging())
+        service_offering=call.get("serviceofferingid"), host=call.get("hostid"), tags=tag_filter(call),
+        keyword=call.get("keyword"), **call.paging())
 
 
 @command("listVolumes", params={
