@@ -75,17 +75,18 @@ class InfrastructureManager:
                 region = Region.create(name=name, region_number=number)
         return region
 
-    def list_regions(self, *, id=None, name=None):
-        if id is None and not name:  # every DescribeRegions: the SQL is built once
+    def list_regions(self, *, id=None, name=None, keyword=None, page=None, pagesize=None):
+        if id is None and not name and not keyword and not pagesize:  # every DescribeRegions: built once
             rows = _ALL_REGIONS.objects()
             return len(rows), rows
-        query = Region.select().order_by(Region.region_number)
+        query = Region.select()
         if id is not None:
             query = query.where(Region.region_number == id)
         if name:
             query = query.where(Region.name == name)
-        rows = list(query)
-        return len(rows), rows
+        if keyword:
+            query = query.where(Region.name.contains(keyword))
+        return page_of(query.order_by(Region.region_number), page, pagesize)
 
     # ------------------------------------------------------------------ zones
     def create_zone(self, caller: Caller, *, name: str, network_type: str = "Basic", dns1: str | None = None,
@@ -170,18 +171,27 @@ class InfrastructureManager:
             self.cloud.events.record("ZONE.DELETE", f"Deleted zone {zone.name}", caller=caller,
                                      resource_type="Zone", resource_uuid=zone.uuid)
 
-    def list_zones(self, caller: Caller, *, id=None, name=None, available=None, network_type=None, keyword=None,
-                   page=None, pagesize=None):
+    def list_zones(self, caller: Caller, *, id=None, ids=None, name=None, available=None, network_type=None, domain=None,
+                   keyword=None, page=None, pagesize=None):
+        """``available=False``: only zones where the caller's account has a VM (as CloudStack); ``domain``:
+        the zones dedicated to it."""
         query = Zone.select().where(Zone.removed.is_null())
         if not caller.is_root_admin:
             query = query.where(Zone.allocation_state == "Enabled",
                                 Zone.domain.is_null() | Zone.domain.in_(ancestor_ids(caller.domain_path)))
         if id is not None:
             query = query.where(Zone.id == id.id)
+        if ids:
+            query = query.where(Zone.id.in_([z.id for z in ids]))
         if name:
             query = query.where(Zone.name == name)
         if network_type:
             query = query.where(Zone.network_type == network_type.capitalize())
+        if available is False:
+            query = query.where(Zone.id.in_(VirtualMachine.select(VirtualMachine.zone).where(
+                VirtualMachine.account == caller.account_id, VirtualMachine.removed.is_null())))
+        if domain is not None:
+            query = query.where(Zone.domain == domain.id)
         if keyword:
             query = query.where(Zone.name.contains(keyword) | Zone.description.contains(keyword))
         return page_of(query.order_by(Zone.id), page, pagesize)
@@ -253,7 +263,8 @@ class InfrastructureManager:
         return cluster
 
     def list_clusters(self, caller: Caller, *, id=None, name=None, zone=None, pod=None, hypervisor=None,
-                      allocation_state=None, cluster_type=None, keyword=None, page=None, pagesize=None):
+                      allocation_state=None, cluster_type=None, managed_state=None, keyword=None, page=None,
+                      pagesize=None):
         self._root_only(caller, "list clusters")
         query = Cluster.select().where(Cluster.removed.is_null())
         for column, value in ((Cluster.id, id), (Cluster.zone, zone), (Cluster.pod, pod)):
@@ -267,6 +278,8 @@ class InfrastructureManager:
             query = query.where(Cluster.allocation_state == allocation_state)
         if cluster_type:
             query = query.where(Cluster.cluster_type == cluster_type)
+        if managed_state:
+            query = query.where(Cluster.managed_state == managed_state)
         if keyword:
             query = query.where(Cluster.name.contains(keyword))
         return page_of(query.order_by(Cluster.id), page, pagesize)
@@ -487,7 +500,7 @@ class InfrastructureManager:
         return pool
 
     def list_storage_pools(self, caller: Caller, *, id=None, name=None, zone=None, pod=None, cluster=None,
-                           scope=None, keyword=None, page=None, pagesize=None):
+                           scope=None, ip_address=None, path=None, keyword=None, page=None, pagesize=None):
         self._root_only(caller, "list storage pools")
         query = StoragePool.select().where(StoragePool.removed.is_null())
         for column, value in ((StoragePool.id, id), (StoragePool.zone, zone), (StoragePool.pod, pod),
@@ -498,6 +511,10 @@ class InfrastructureManager:
             query = query.where(StoragePool.name == name)
         if scope:
             query = query.where(StoragePool.scope == scope)
+        if ip_address:
+            query = query.where(StoragePool.host_address == ip_address)
+        if path:
+            query = query.where(StoragePool.path == path)
         if keyword:
             query = query.where(StoragePool.name.contains(keyword))
         return page_of(query.order_by(StoragePool.id), page, pagesize)
@@ -535,12 +552,16 @@ class InfrastructureManager:
 
     # --------------------------------------------------------------- capacity
     def list_capacity(self, caller: Caller, *, zone=None, pod=None, cluster=None, capacity_type=None,
-                      sort_by=None) -> list[CapacitySummary]:
-        """Aggregated capacity per zone (narrowed to a pod or cluster when given), by SQL GROUP BY."""
+                      sort_by=None, keyword=None) -> list[CapacitySummary]:
+        """Aggregated capacity per zone (narrowed to a pod or cluster when given), by SQL GROUP BY;
+        ``keyword`` matches the zone's name."""
         self._root_only(caller, "list capacity")
         zones = Zone.select().where(Zone.removed.is_null())
-        if zone is not None:
-            zones = zones.where(Zone.id == zone.id)
+        for within in (zone, pod, cluster):  # a pod or cluster lies in one zone: no lines for the others
+            if within is not None:
+                zones = zones.where(Zone.id == (within.id if within is zone else within.zone_id))
+        if keyword:
+            zones = zones.where(Zone.name.contains(keyword))
         factor = self.cloud.config.get_float("storage.overprovisioning.factor")
         out: list[CapacitySummary] = []
         for z in zones.order_by(Zone.id):

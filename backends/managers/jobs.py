@@ -164,11 +164,14 @@ class JobManager:
                            value=job_uuid)
         return job
 
-    def list(self, visible: Callable[[pw.ModelSelect], pw.ModelSelect], *, since=None, page=None,
+    def list(self, visible: Callable[[pw.ModelSelect], pw.ModelSelect], *, since=None, keyword=None, page=None,
              pagesize=None) -> tuple[int, list[AsyncJob]]:
+        """The visible jobs, newest first; ``keyword`` matches the command's name."""
         query = visible(AsyncJob.select()).order_by(AsyncJob.id.desc())
         if since is not None:
             query = query.where(AsyncJob.created >= since)
+        if keyword:
+            query = query.where(AsyncJob.command.contains(keyword))
         total = query.count()
         if pagesize:
             query = query.paginate(page or 1, pagesize)

@@ -248,16 +248,19 @@ class ResourceLimitManager:
         return row
 
     def list_limits(self, caller: Caller, *, resource_type: int | None = None, account: Account | None = None,
-                    domain: Domain | None = None, isrecursive: bool = False, page: int | None = None,
-                    pagesize: int | None = None):
+                    domain: Domain | None = None, isrecursive: bool = False, id: int | None = None,
+                    keyword: str | None = None, page: int | None = None, pagesize: int | None = None):
         """listResourceLimits: every type's effective maximum for an account (default:
-        the caller's) or a domain (with ``isrecursive`` its subdomains too).
+        the caller's) or a domain (with ``isrecursive`` its subdomains too). ``id`` selects an explicitly
+        set limit (defaults have none); ``keyword`` matches the type's name.
 
         Returns ``(total, rows)``; rows are ResourceLimit instances — unsaved ones
         where the default applies — with account, domain, resource_type, max_value."""
         types = [resource_type] if resource_type is not None else list(RESOURCE_TYPES)
         for t in types:
             type_name(t)
+        if keyword:
+            types = [t for t in types if keyword.lower() in type_name(t).lower()]
         accounts = self.cloud.accounts
         rows: list[ResourceLimit] = []
         if account is None and domain is not None:
@@ -279,6 +282,8 @@ class ResourceLimitManager:
                     row.max_value = UNLIMITED
                 row.account, row.domain = account, account.domain
                 rows.append(row)
+        if id is not None:
+            rows = [row for row in rows if row.id == id]
         total = len(rows)
         if pagesize:
             start = ((page or 1) - 1) * pagesize

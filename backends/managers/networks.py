@@ -59,12 +59,15 @@ class NetworkManager:
         return network
 
     def list_networks(self, caller: Caller, *, id=None, zone=None, guest_type=None, traffic_type=None,
-                      is_system=None, keyword=None, page=None, pagesize=None):
-        """Networks the caller may deploy on: shared ones of a domain on its path, and its account's own."""
+                      is_system=None, can_use_for_deploy=None, scope=None, keyword=None, page=None, pagesize=None):
+        """Networks the caller may deploy on: shared ones of a domain on its path, and its account's own;
+        ``scope`` (an explicit account or domain) narrows them to that owner's."""
         query = Network.select().where(Network.removed.is_null())
         if not caller.is_root_admin:
             query = query.where((Network.account == caller.account_id) |
                                 (Network.account.is_null() & Network.domain.in_(ancestor_ids(caller.domain_path))))
+        if scope is not None:
+            query = scope.apply(query, Network)
         if id is not None:
             query = query.where(Network.id == id.id)
         if zone is not None:
@@ -75,6 +78,8 @@ class NetworkManager:
             query = query.where(Network.traffic_type == traffic_type)
         if is_system:
             query = query.where(Network.id == -1)  # system networks are not modelled as guest networks
+        if can_use_for_deploy is False:
+            query = query.where(Network.id == -1)  # every guest network listed here takes deploys
         if keyword:
             query = query.where(Network.name.contains(keyword))
         return page_of(query.order_by(Network.id), page, pagesize)

@@ -112,7 +112,8 @@ class OfferingManager:
         return offering
 
     def list_service_offerings(self, caller: Caller, *, id=None, name=None, domain=None, zone=None,
-                               is_system=False, keyword=None, page=None, pagesize=None):
+                               is_system=False, vm=None, keyword=None, page=None, pagesize=None):
+        """``vm``: the offerings that VM may be scaled to, so not the one it has."""
         query = ServiceOffering.select().where(ServiceOffering.removed.is_null(),
                                                ServiceOffering.state == "Active",
                                                ServiceOffering.is_system == bool(is_system))
@@ -125,6 +126,9 @@ class OfferingManager:
             query = query.where(ServiceOffering.domain == domain.id)
         if zone is not None:
             query = query.where(ServiceOffering.zone.is_null() | (ServiceOffering.zone == zone.id))
+        if vm is not None:
+            self.cloud.vms.check_owner(caller, vm)
+            query = query.where(ServiceOffering.id != vm.service_offering_id)
         if keyword:
             query = query.where(ServiceOffering.name.contains(keyword) |
                                 ServiceOffering.display_text.contains(keyword))

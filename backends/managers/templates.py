@@ -182,9 +182,11 @@ class TemplateManager:
         return copy
 
     # ---------------------------------------------------------------- list
-    def list(self, caller: Caller, *, is_iso: bool, filter: str, id=None, name=None, zone=None, hypervisor=None,
-             keyword=None, account: Account | None = None, page=None, pagesize=None):
-        """One row per (template, zone) copy, as CloudStack's templatefilter/isofilter select them."""
+    def list(self, caller: Caller, *, is_iso: bool, filter: str, id=None, ids=None, name=None, zone=None,
+             hypervisor=None, ready=None, bootable=None, is_public=None, keyword=None,
+             account: Account | None = None, domain: Domain | None = None, page=None, pagesize=None):
+        """One row per (template, zone) copy, as CloudStack's templatefilter/isofilter select them.
+        ``ready``: only copies that finished downloading (False does not filter, as in CloudStack)."""
         wanted = (filter or "").lower()
         if wanted not in FILTERS:
             raise InvalidParameterValue(f"Invalid filter {filter}: use one of {', '.join(FILTERS)}")
@@ -194,18 +196,18 @@ class TemplateManager:
         mine = Template.account == (account.id if account is not None else caller.account_id)
         public = Template.is_public == True  # noqa: E712
         featured = Template.is_featured == True  # noqa: E712
-        ready = TemplateZone.download_state == "DOWNLOADED"
+        downloaded = TemplateZone.download_state == "DOWNLOADED"
         if wanted == "featured":
             query = query.where(featured)
         elif wanted == "self":
             query = query.where(mine)
         elif wanted == "selfexecutable":
-            query = query.where(mine, ready)
+            query = query.where(mine, downloaded)
         elif wanted == "sharedexecutable":
             # Templates granted by launch permission: this cloud has no such grants, so none.
             query = query.where(Template.id == -1)
         elif wanted == "executable":
-            query = query.where(mine | public | featured, ready)
+            query = query.where(mine | public | featured, downloaded)
         elif wanted == "community":
             query = query.where(public, ~featured, Template.account != caller.account_id)
         elif caller.is_root_admin:  # all
@@ -226,10 +228,21 @@ class TemplateManager:
             if not (caller.is_root_admin or id.is_public or id.is_featured or id.account_id == caller.account_id):
                 self.cloud.accounts.check_access(caller, id.account_id, id.domain_id,
                                                  resource=f"template {id.uuid}")
+        if domain is not None and account is None:
+            self.cloud.accounts.check_domain_access(caller, domain)
+            query = query.where(Template.domain == domain.id)
+        if ids:
+            query = query.where(Template.id.in_([t.id for t in ids]))
         if name:
             query = query.where(Template.name == name)
         if zone is not None:
             query = query.where(TemplateZone.zone == zone.id)
+        if ready:
+            query = query.where(downloaded)
+        if bootable is not None:
+            query = query.where(Template.bootable == bootable)
+        if is_public is not None:
+            query = query.where(Template.is_public == is_public)
         if hypervisor:
             query = query.where(Template.hypervisor == hypervisor)
         if keyword:

@@ -257,7 +257,7 @@ def list_resource_limits(call):
     account, domain = _limit_owner(call)
     return call.cloud.limits.list_limits(call.caller, resource_type=_resource_type(call), account=account,
                                          domain=domain, isrecursive=call.get("isrecursive", False),
-                                         **call.paging())
+                                         id=call.get("id"), keyword=call.get("keyword"), **call.paging())
 
 
 @command("updateResourceLimit", params={

@@ -64,8 +64,8 @@ def create_service_offering(call):
 def list_service_offerings(call):
     return call.cloud.offerings.list_service_offerings(
         call.caller, id=call.get("id"), name=call.get("name"), domain=call.get("domainid"),
-        zone=call.get("zoneid"), is_system=call.get("issystem", False), keyword=call.get("keyword"),
-        **call.paging())
+        zone=call.get("zoneid"), is_system=call.get("issystem", False), vm=call.get("virtualmachineid"),
+        keyword=call.get("keyword"), **call.paging())
 
 
 @command("deleteServiceOffering", params={
@@ -263,18 +263,11 @@ def _list(call, iso: bool, filter_name: str):
     account = None
     if call.get("account"):
         account = call.cloud.accounts.owner_for(call.caller, call.params["account"], call.get("domainid"))
-    total, rows = call.cloud.templates.list(
+    return call.cloud.templates.list(
         call.caller, is_iso=iso, filter=call.get(filter_name) or "executable", id=call.get("id"),
-        name=call.get("name"), zone=call.get("zoneid"), hypervisor=call.get("hypervisor"),
-        keyword=call.get("keyword"), account=account, **call.paging())
-    wanted = {t.id for t in call.get("ids", [])}
-    if wanted or call.get("isready") is not None or (iso and call.get("bootable") is not None):
-        # Rare filters on an already small page: applied here rather than widening the manager's API.
-        rows = [r for r in rows if (not wanted or r.template_id in wanted)
-                and (call.get("isready") is None or (r.download_state == "DOWNLOADED") == call.params["isready"])
-                and (not iso or call.get("bootable") is None or r.template.bootable == call.params["bootable"])]
-        total = len(rows)
-    return total, rows
+        ids=call.get("ids"), name=call.get("name"), zone=call.get("zoneid"), hypervisor=call.get("hypervisor"),
+        ready=call.get("isready"), bootable=call.params.get("bootable"), is_public=call.params.get("ispublic"),
+        keyword=call.get("keyword"), account=account, domain=call.get("domainid"), **call.paging())
 
 
 @command("listTemplates", params=_list_params("templatefilter", False), shape=LIST, response=Template,

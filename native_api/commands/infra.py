@@ -85,14 +85,10 @@ def delete_zone(call):
     "showcapacities": f.Boolean("flag to display the capacity of the zones"),
 }, shape=LIST, response=Zone, description="Lists zones")
 def list_zones(call):
-    total, rows = call.cloud.infra.list_zones(
-        call.caller, id=call.get("id"), name=call.get("name"), available=call.get("available"),
-        network_type=call.get("networktype"), keyword=call.get("keyword"), **call.paging())
-    if call.get("ids"):
-        wanted = {z.id for z in call.params["ids"]}
-        rows = [z for z in rows if z.id in wanted]
-        total = len(rows)
-    return total, rows
+    return call.cloud.infra.list_zones(
+        call.caller, id=call.get("id"), ids=call.get("ids"), name=call.get("name"),
+        available=call.params.get("available"), network_type=call.get("networktype"), domain=call.get("domainid"),
+        keyword=call.get("keyword"), **call.paging())
 
 
 # ------------------------------------------------------------------------------- pods
@@ -163,7 +159,8 @@ def list_clusters(call):
     return call.cloud.infra.list_clusters(
         call.caller, id=call.get("id"), name=call.get("name"), zone=call.get("zoneid"), pod=call.get("podid"),
         hypervisor=call.get("hypervisor"), allocation_state=_allocation(call.get("allocationstate")),
-        cluster_type=call.get("clustertype"), keyword=call.get("keyword"), **call.paging())
+        cluster_type=call.get("clustertype"), managed_state=call.get("managedstate"), keyword=call.get("keyword"),
+        **call.paging())
 
 
 # ------------------------------------------------------------------------------ hosts
@@ -292,7 +289,7 @@ def list_storage_pools(call):
     return call.cloud.infra.list_storage_pools(
         call.caller, id=call.get("id"), name=call.get("name"), zone=call.get("zoneid"), pod=call.get("podid"),
         cluster=call.get("clusterid"), scope=(call.get("scope") or "").upper() or None,
-        keyword=call.get("keyword"), **call.paging())
+        ip_address=call.get("ipaddress"), path=call.get("path"), keyword=call.get("keyword"), **call.paging())
 
 
 @command("addImageStore", params={
@@ -339,6 +336,6 @@ def list_image_stores(call):
 def list_capacity(call):
     rows = call.cloud.infra.list_capacity(call.caller, zone=call.get("zoneid"), pod=call.get("podid"),
                                           cluster=call.get("clusterid"), capacity_type=call.get("type"),
-                                          sort_by=call.get("sortby"))
+                                          sort_by=call.get("sortby"), keyword=call.get("keyword"))
     size, page = call.get("pagesize"), call.get("page", 1)
     return len(rows), rows[(page - 1) * size: page * size] if size else rows

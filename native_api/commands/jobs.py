@@ -37,7 +37,7 @@ def list_async_jobs(call):
                                       domain=call.get("domainid"), isrecursive=call.get("isrecursive", False),
                                       account_name=call.get("account"))
     total, jobs = call.cloud.jobs.list(lambda q: scope.apply(q, q.model), since=call.get("startdate"),
-                                       **call.paging())
+                                       keyword=call.get("keyword"), **call.paging())
     items = [job_body(job, call.cloud, call.caller) for job in jobs]
     if not total:
         return {}

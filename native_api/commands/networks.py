@@ -26,8 +26,11 @@ def list_networks(call):
     return call.cloud.networks.list_networks(
         call.caller, id=call.get("id"), zone=call.get("zoneid"),
         guest_type=None if guest_type in (None, "all") else guest_type.capitalize(),
-        traffic_type=call.get("traffictype"), is_system=call.get("issystem"), keyword=call.get("keyword"),
-        **call.paging())
+        traffic_type=call.get("traffictype"), is_system=call.get("issystem"),
+        can_use_for_deploy=call.params.get("canusefordeploy"),
+        # Shared networks belong to no account: only an explicit owner narrows the listing.
+        scope=_scope(call) if call.get("account") or call.get("domainid") else None,
+        keyword=call.get("keyword"), **call.paging())
 
 
 @command("listPublicIpAddresses", params={

@@ -52,7 +52,8 @@ def update_configuration(call):
     "name": f.String("List Region by region name."),
 }, shape=LIST, response=Region, description="Lists Regions")
 def list_regions(call):
-    return call.cloud.infra.list_regions(id=call.get("id"), name=call.get("name"))
+    return call.cloud.infra.list_regions(id=call.get("id"), name=call.get("name"), keyword=call.get("keyword"),
+                                         **call.paging())
 
 
 @command("configureSimulator", params={
