@@ -219,6 +219,7 @@ SPECIAL: dict[tuple[str, str], Callable[[dict], list[Probe]]] = {
         Probe({"tags[0].key": NOMATCH, "tags[0].value": NOMATCH}),
         Probe({"tags[0].key": "role", "tags[0].value": "nomatch"}),
         Probe({"tags[0].key": "role", "tags[0].value": "web"}, lambda row: row["id"] == _vm(w)["id"]),
+        Probe({"tags[0].key": "role"}, lambda row: row["id"] == _vm(w)["id"]),  # any value
     ],
     ("listUsers", "account"): lambda w: [
         Probe({"account": w["empty_account"]["name"], "domainid": w["root_domain"]["id"]},
