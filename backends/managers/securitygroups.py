@@ -87,8 +87,9 @@ class SecurityGroupManager:
         self.cloud.accounts.check_access(caller, group.account_id, group.domain_id,
                                          resource=f"security group {group.name}")
 
-    def list(self, caller: Caller, *, scope, id=None, name=None, vm=None, tags=None, keyword=None, page=None,
+    def list(self, caller: Caller, *, scope, id=None, name=None, vm=None, any_tag=None, keyword=None, page=None,
              pagesize=None):
+        """``any_tag``: groups carrying at least one of these key=value pairs."""
         if scope.account_ids == (caller.account_id,):
             self.default_group(self.cloud.accounts.get_caller_account(caller))
         query = scope.apply(SecurityGroup.select(), SecurityGroup)
@@ -101,7 +102,7 @@ class SecurityGroupManager:
                 VmSecurityGroup.vm == vm.id)))
         if keyword:
             query = query.where(SecurityGroup.name.contains(keyword))
-        query = self.cloud.tags.where_tagged(query, "SecurityGroup", SecurityGroup.uuid, tags)
+        query = self.cloud.tags.where_tagged_any(query, "SecurityGroup", SecurityGroup.uuid, any_tag)
         total, rows = page_of(query.order_by(SecurityGroup.id), page, pagesize)
         rules = defaultdict(list)
         for rule in SecurityGroupRule.select().where(SecurityGroupRule.group.in_([g.id for g in rows])):

@@ -5,6 +5,8 @@ A tag names its resource by kind and uuid and carries the owner's account, so
 """
 from __future__ import annotations
 
+import functools
+import operator
 from collections import defaultdict
 
 from backends.context import Caller
@@ -100,6 +102,17 @@ class TagManager:
                 tagged = tagged.where(ResourceTag.value.in_(list(values)))
             query = query.where(uuid_column.in_(tagged))
         return query
+
+    @staticmethod
+    def where_tagged_any(query, kind: str, uuid_column, pairs: dict[str, str] | None):
+        """Narrow ``query`` to resources of ``kind`` carrying at least one of these ``key=value`` pairs:
+        CloudStack's ``tags[i].key/value`` filter (its conditions are OR-ed)."""
+        if not pairs:
+            return query
+        match = functools.reduce(operator.or_, [(ResourceTag.key == key) & (ResourceTag.value == value)
+                                                for key, value in pairs.items()])
+        tagged = ResourceTag.select(ResourceTag.resource_uuid).where(ResourceTag.resource_type == kind, match)
+        return query.where(uuid_column.in_(tagged))
 
     def tags_of(self, kind: str, uuids) -> dict[str, list[ResourceTag]]:
         """uuid -> its tags, for a whole page of resources in one query."""

@@ -54,11 +54,12 @@ class VmManager:
 
     def list(self, caller: Caller, *, scope, id=None, ids=None, name=None, state=None, zone=None,
              template=None, service_offering=None, host=None, keyword=None, page=None, pagesize=None,
-             include_destroyed: bool = False, zones=None, tags=None, uuid_prefixes=None, row_ids=None):
+             include_destroyed: bool = False, zones=None, tags=None, any_tag=None, uuid_prefixes=None,
+             row_ids=None):
         """VMs the caller may see, newest first; destroyed ones only when allowed."""
         query = self._query(caller, scope=scope, id=id, ids=ids, name=name, state=state, zone=zone,
                             template=template, service_offering=service_offering, host=host, keyword=keyword,
-                            include_destroyed=include_destroyed, zones=zones, tags=tags,
+                            include_destroyed=include_destroyed, zones=zones, tags=tags, any_tag=any_tag,
                             uuid_prefixes=uuid_prefixes, row_ids=row_ids)
         total = query.count() if pagesize else None
         query = query.order_by(VirtualMachine.id.desc())
@@ -82,9 +83,10 @@ class VmManager:
 
     def _query(self, caller: Caller, *, scope, id=None, ids=None, name=None, state=None, zone=None,
                template=None, service_offering=None, host=None, keyword=None, include_destroyed: bool = False,
-               zones=None, tags=None, uuid_prefixes=None, row_ids=None):
+               zones=None, tags=None, any_tag=None, uuid_prefixes=None, row_ids=None):
         """The VMs the caller may see with these filters. ``tags`` maps keys to accepted values (any value
-        when empty); ``uuid_prefixes`` accepts any uuid starting with one of them (indexed ranges)."""
+        when empty), all keys required (EC2); ``any_tag`` maps keys to values, one pair enough (CloudStack);
+        ``uuid_prefixes`` accepts any uuid starting with one of them (indexed ranges)."""
         query = VirtualMachine.select().where(VirtualMachine.removed.is_null())
         query = scope.apply(query, VirtualMachine)
         if id is not None:
@@ -117,6 +119,7 @@ class VmManager:
             query = query.where(VirtualMachine.name.contains(keyword) |
                                 VirtualMachine.display_name.contains(keyword))
         query = self.cloud.tags.where_tagged(query, "UserVm", VirtualMachine.uuid, tags)
+        query = self.cloud.tags.where_tagged_any(query, "UserVm", VirtualMachine.uuid, any_tag)
         if uuid_prefixes is not None:
             ranges = [(VirtualMachine.uuid >= p) & (VirtualMachine.uuid < p + "~") for p in uuid_prefixes]
             query = query.where(functools.reduce(operator.or_, ranges) if ranges else VirtualMachine.id < 0)

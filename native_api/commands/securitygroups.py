@@ -55,7 +55,7 @@ def list_security_groups(call):
                                       id_given=call.get("id") is not None)
     return call.cloud.security_groups.list(call.caller, scope=scope, id=call.get("id"),
                                            name=call.get("securitygroupname"), vm=call.get("virtualmachineid"),
-                                           tags=tag_filter(call), keyword=call.get("keyword"), **call.paging())
+                                           any_tag=tag_filter(call), keyword=call.get("keyword"), **call.paging())
 
 
 @command("deleteSecurityGroup", params={

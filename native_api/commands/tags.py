@@ -12,10 +12,9 @@ ENTITY = {"uservm": ("UserVm", "VirtualMachine"), "template": ("Template", "Temp
           "volume": ("Volume", "Volume")}
 
 
-def tag_filter(call) -> dict[str, list[str]]:
-    """``tags[i].key/value`` as the managers' filter: each key must be present with that value (any
-    value when none is given)."""
-    return {key: [value] if value else [] for key, value in call.get("tags", {}).items()}
+def tag_filter(call) -> dict[str, str]:
+    """``tags[i].key/value`` of a list command: resources carrying any one of these pairs."""
+    return call.get("tags") or None
 
 
 def _resources(call):

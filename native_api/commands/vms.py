@@ -204,7 +204,7 @@ def list_virtual_machines(call):
     return call.cloud.vms.list(
         call.caller, scope=_scope(call, id_given), id=call.get("id"), ids=call.get("ids"), name=call.get("name"),
         state=call.get("state"), zone=call.get("zoneid"), template=call.get("templateid"),
-        service_offering=call.get("serviceofferingid"), host=call.get("hostid"), tags=tag_filter(call),
+        service_offering=call.get("serviceofferingid"), host=call.get("hostid"), any_tag=tag_filter(call),
         keyword=call.get("keyword"), **call.paging())
 
 
