@@ -24,6 +24,7 @@ from cs import CloudStackApiException
 
 import native_api.commands  # noqa: F401  (declares every command)
 from native_api import fields as f
+from backends.context import ROLE_USER
 from native_api.registry import LIST, REGISTRY
 
 NOMATCH = "nomatch-" + uuid.uuid4().hex[:8]
@@ -37,6 +38,12 @@ NOT_FILTERS = {
     "fetchlatest",  # recompute capacities before listing
     "sortby",  # order of the rows
 }
+
+# Run as a user: a user's listing is its own account's already, so a domain or account
+# other than its own is refused (conformance/test_admin_api.py checks that) and its own
+# leaves nothing out; a user sees one account and one user, so no id can leave one out; and
+# root-admin parameters (listVirtualMachines hostid) are refused to users with 531.
+NOT_FOR_USERS = {"domainid", "account", ("listAccounts", "id"), ("listUsers", "id")}
 
 # Commands whose objects this cloud cannot hold (Basic zones have no public IPs nor
 # NAT): they always answer empty, which the test checks, so the day they can hold
@@ -75,13 +82,9 @@ def wait_job(cs, jobid, timeout=60):
     raise AssertionError(f"job {jobid} still pending after {timeout}s")
 
 
-@pytest.fixture(scope="module")
-def world(admin_cs):
-    """The demo cloud plus, owned by the admin: two VMs (one tagged), key pairs, a security group,
-    templates and an ISO; and objects nothing refers to, one of each kind a filter names."""
-    cs = admin_cs
-    suffix = uuid.uuid4().hex[:6]
-    zone = cs.listZones(name="us-east-1a")["zone"][0]
+def tenant_data(cs, zone, suffix) -> dict:
+    """What one tenant owns: two VMs (one tagged), key pairs, a security group, and a private
+    template and ISO whose download fails (never ready; the ISO is not bootable)."""
     micro = cs.listServiceOfferings(name="t2.micro")["serviceoffering"][0]
     template = cs.listTemplates(templatefilter="executable", zoneid=zone["id"])["template"][0]
     vms = []
@@ -94,6 +97,23 @@ def world(admin_cs):
     for i in range(2):
         cs.createSSHKeyPair(name=f"filters-{suffix}-{i}")
     cs.createSecurityGroup(name=f"filters-{suffix}")
+    # "size=x" makes the simulated download fail.
+    unready = cs.registerTemplate(
+        name=f"unready-{suffix}", displaytext="unready", url="http://127.0.0.1:9/unready.qcow2?size=x",
+        format="QCOW2", hypervisor="Simulator", ostypeid=template["ostypeid"], zoneid=zone["id"])["template"][0]
+    cs.registerIso(name=f"plain-{suffix}", displaytext="not bootable", url="http://127.0.0.1:9/plain.iso?size=x",
+                   zoneid=zone["id"], ispublic=False, bootable=False)
+    return {"vms": vms, "zone": zone, "unready_template": unready}
+
+
+@pytest.fixture(scope="module")
+def world(admin_cs, user_cs):
+    """The demo cloud plus the admin's and the demo user's own data (``tenant_data``), and objects
+    nothing refers to, one of each kind a filter names."""
+    cs = admin_cs
+    suffix = uuid.uuid4().hex[:6]
+    zone = cs.listZones(name="us-east-1a")["zone"][0]
+    tenants = {"admin": tenant_data(cs, zone, f"a{suffix}"), "user": tenant_data(user_cs, zone, f"u{suffix}")}
 
     empty_zone = cs.createZone(name=f"empty-{suffix}", networktype="Basic", dns1="1.1.1.1",
                                internaldns1="10.0.0.2")["zone"]
@@ -105,12 +125,6 @@ def world(admin_cs):
                            startip="172.31.0.10", endip="172.31.0.200")["pod"]
     empty_cluster = cs.addCluster(zoneid=lab_zone["id"], podid=lab_pod["id"], clustername="empty",
                                   clustertype="CloudManaged", hypervisor="Simulator")["cluster"][0]
-    # "size=x" makes the simulated download fail: a template and an ISO that never become ready.
-    unused_template = cs.registerTemplate(
-        name=f"unused-{suffix}", displaytext="unused", url="http://127.0.0.1:9/unused.qcow2?size=x",
-        format="QCOW2", hypervisor="Simulator", ostypeid=template["ostypeid"], zoneid=zone["id"])["template"][0]
-    cs.registerIso(name=f"plain-{suffix}", displaytext="not bootable", url="http://127.0.0.1:9/plain.iso?size=x",
-                   zoneid=zone["id"], ispublic=False, bootable=False)
     unused_offering = cs.createServiceOffering(name=f"unused-{suffix}", displaytext="unused", cpunumber=1,
                                                cpuspeed=500, memory=256)["serviceoffering"]
     cs.createServiceOffering(name=f"zone-a-{suffix}", displaytext="zone a only", cpunumber=1, cpuspeed=500,
@@ -120,15 +134,17 @@ def world(admin_cs):
     empty_account = cs.createAccount(username=f"empty-{suffix}", password="pw", email="e@example.com",
                                      firstname="Em", lastname="Pty", accounttype=0,
                                      account=f"empty-{suffix}")["account"]
-    busy_hosts = {vm["hostid"] for vm in vms}
+    busy_hosts = {vm["hostid"] for vm in admin_cs.listVirtualMachines(listall="true")["virtualmachine"]}
     idle_host = next(h for h in cs.listHosts(zoneid=zone["id"])["host"] if h["id"] not in busy_hosts)
     return {
-        "vms": vms, "zone": zone, "root_domain": cs.listDomains(name="ROOT")["domain"][0],
+        "tenants": tenants, "root_domain": cs.listDomains(name="ROOT")["domain"][0],
         "empty_account": empty_account,
-        # An object of each kind that no row of any listing refers to.
+        # An object of each kind that no row of any listing refers to (the admin's unready
+        # template runs no VM).
         "unreferenced": {"Zone": empty_zone["id"], "Pod": empty_pod["id"], "Cluster": empty_cluster["id"],
-                         "Template": unused_template["id"], "ServiceOffering": unused_offering["id"],
-                         "Domain": empty_domain["id"], "Host": idle_host["id"]},
+                         "Template": tenants["admin"]["unready_template"]["id"],
+                         "ServiceOffering": unused_offering["id"], "Domain": empty_domain["id"],
+                         "Host": idle_host["id"]},
     }
 
 
@@ -176,7 +192,12 @@ def by_value(name: str, everything: list[dict]) -> list[Probe]:
 
 
 def _vm(world, i=0):
-    return world["vms"][i]
+    return world["vms"][i]  # of the tenant the test runs as
+
+
+def _tagged(world) -> set[str]:
+    """The VMs tagged role=web: each tenant's first."""
+    return {tenant["vms"][0]["id"] for tenant in world["tenants"].values()}
 
 
 SPECIAL: dict[tuple[str, str], Callable[[dict], list[Probe]]] = {
@@ -221,10 +242,10 @@ SPECIAL: dict[tuple[str, str], Callable[[dict], list[Probe]]] = {
     ("listVirtualMachines", "tags"): lambda w: [
         Probe({"tags[0].key": NOMATCH, "tags[0].value": NOMATCH}),
         Probe({"tags[0].key": "role", "tags[0].value": "nomatch"}),
-        Probe({"tags[0].key": "role", "tags[0].value": "web"}, lambda row: row["id"] == _vm(w)["id"]),
+        Probe({"tags[0].key": "role", "tags[0].value": "web"}, lambda row: row["id"] in _tagged(w)),
         # CloudStack OR-s the pairs: a VM carrying one of them is listed.
         Probe({"tags[0].key": NOMATCH, "tags[0].value": NOMATCH, "tags[1].key": "role", "tags[1].value": "web"},
-              lambda row: row["id"] == _vm(w)["id"]),
+              lambda row: row["id"] in _tagged(w)),
     ],
     ("listUsers", "account"): lambda w: [
         Probe({"account": w["empty_account"]["name"], "domainid": w["root_domain"]["id"]},
@@ -256,7 +277,7 @@ def identity(row: dict) -> tuple:
 
 
 def base_params(command: str) -> dict:
-    """What a plain listing needs to show everything the root admin may see."""
+    """What a plain listing needs to show everything the caller may see."""
     cmd = REGISTRY[command]
     params = {"listall": "true"} if "listall" in cmd.params else {}
     if command == "listTemplates":
@@ -271,17 +292,23 @@ def test_lists_of_objects_this_cloud_cannot_hold_are_empty(admin_cs, world, comm
     assert getattr(admin_cs, command)(listall="true") == {}
 
 
-@pytest.mark.parametrize("command", [c for c in list_commands() if c not in ALWAYS_EMPTY])
-def test_every_declared_filter_is_applied(admin_cs, world, command):
-    cs = admin_cs
+CASES = [("admin", c) for c in list_commands() if c not in ALWAYS_EMPTY] + [
+    ("user", c) for c in list_commands() if c not in ALWAYS_EMPTY and ROLE_USER in REGISTRY[c].roles]
+
+
+@pytest.mark.parametrize("role, command", CASES)
+def test_every_declared_filter_is_applied(admin_cs, user_cs, world, role, command):
+    cs = admin_cs if role == "admin" else user_cs
+    w = {**world, **world["tenants"][role]}
     base = base_params(command)
     everything = call(cs, command, base)
-    assert everything, f"{command} lists nothing: no data to filter"
+    assert everything, f"{command} lists nothing for the {role}: no data to filter"
     failures = []
     for name, field in REGISTRY[command].params.items():
-        if name in NOT_FILTERS:
+        if name in NOT_FILTERS or (role == "user" and (
+                name in NOT_FOR_USERS or (command, name) in NOT_FOR_USERS or field.admin_only)):
             continue
-        probes = probes_for(command, name, field, world, everything)
+        probes = probes_for(command, name, field, w, everything)
         if probes is None:
             failures.append(f"{command}.{name}: no probe; add one, or exempt it in NOT_FILTERS with a reason")
             continue
