@@ -23,8 +23,8 @@ import pytest
 from cs import CloudStackApiException
 
 import native_api.commands  # noqa: F401  (declares every command)
-from native_api import fields as f
 from backends.context import ROLE_USER
+from native_api import fields as f
 from native_api.registry import LIST, REGISTRY
 
 NOMATCH = "nomatch-" + uuid.uuid4().hex[:8]
