@@ -6,7 +6,9 @@ MariaDB where the candidate SELECTs run in parallel.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
+import operator
 import secrets
 
 import peewee as pw
@@ -15,7 +17,7 @@ from backends.context import Caller
 from backends.db import database, page_of, write_tx
 from backends.errors import InsufficientAddressCapacity, InvalidParameterValue
 from backends.managers.accounts import ancestor_ids
-from backends.models import Domain, Network, Nic, Zone
+from backends.models import Account, Domain, Network, Nic, Zone
 
 ATTEMPTS = 8
 
@@ -61,13 +63,13 @@ class NetworkManager:
     def list_networks(self, caller: Caller, *, id=None, zone=None, guest_type=None, traffic_type=None,
                       is_system=None, can_use_for_deploy=None, scope=None, keyword=None, page=None, pagesize=None):
         """Networks the caller may deploy on: shared ones of a domain on its path, and its account's own;
-        ``scope`` (an explicit account or domain) narrows them to that owner's."""
+        ``scope`` (an explicit account or domain) narrows them to the ones that owner may use."""
         query = Network.select().where(Network.removed.is_null())
         if not caller.is_root_admin:
             query = query.where((Network.account == caller.account_id) |
                                 (Network.account.is_null() & Network.domain.in_(ancestor_ids(caller.domain_path))))
-        if scope is not None:
-            query = scope.apply(query, Network)
+        if scope is not None and not scope.unrestricted:
+            query = query.where(_usable_by(scope))
         if id is not None:
             query = query.where(Network.id == id.id)
         if zone is not None:
@@ -163,6 +165,19 @@ class NetworkManager:
     def list_ip_forwarding_rules(self, caller: Caller, *, scope=None, page=None, pagesize=None):
         """No NAT in Basic zones, so no static NAT rules (see list_public_ips)."""
         return 0, []
+
+
+def _usable_by(scope):
+    """The networks an account or domain may use, as CloudStack lists them for ``account``/``domainid``:
+    its own, and the shared networks of its domain and the domains above it."""
+    if scope.account_ids:
+        paths = [path for (path,) in Domain.select(Domain.path).join(Account, on=(Account.domain == Domain.id))
+                 .where(Account.id.in_(scope.account_ids)).tuples()]
+    else:
+        paths = [scope.domain_path]
+    shared_above = functools.reduce(operator.or_, [Network.domain.in_(ancestor_ids(p)) for p in paths])
+    return Network.id.in_(scope.apply(Network.select(Network.id), Network)) | (
+        Network.account.is_null() & shared_above)
 
 
 def _address(text: str) -> int:
