@@ -72,7 +72,7 @@ def start_server(data_dir: str, *, db: str | None = None, port: int | None = Non
         try:
             requests.get(server.api_url, timeout=1)
             return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still building the cloud
             time.sleep(0.1)
     server.stop(kill=True)
     raise RuntimeError(f"server did not answer within 60s:\n{server.log()}")

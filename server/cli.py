@@ -5,16 +5,19 @@ import argparse
 import logging
 import sys
 
-from server.settings import Settings
+from server.settings import Settings, StartupError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ec2bridge", description="CloudStack-style cloud management server")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the native API (and, later, the EC2 API)")
+    serve = sub.add_parser("serve", help="serve the native API (/client/api) and the EC2 API (/)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default 8080)")
-    serve.add_argument("--db", help="database URL: sqlite:///file.db or mysql://user:pw@host/db")
+    serve.add_argument("--port", help="port, 1-65535 (default 8080)")
+    serve.add_argument("--db", help="database URL: sqlite:///file.db (relative to the working directory), "
+                                    "sqlite:////absolute/file.db or mysql://user:pw@host/db")
     serve.add_argument("--data-dir", help="data directory (default ./data)")
     serve.add_argument("--region", help="region name of the demo cloud (default us-east-1)")
     serve.add_argument("--emulator", action="store_true", default=None,
@@ -28,36 +31,28 @@ def main(argv: list[str] | None = None) -> int:
                             "(default: a directory in the data dir)")
     serve.add_argument("--kvm-bridge", metavar="BRIDGE",
                        help="the KVM hosts' bridge for untagged guest traffic (default cloudbr0)")
-    serve.add_argument("--log-level", default="INFO")
+    serve.add_argument("--threads", help="request threads (default 16)")
+    serve.add_argument("--dev", action="store_true",
+                       help="werkzeug's development server instead of gunicorn (no keep-alive, not for production)")
+    serve.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command == "serve":
-        return serve_forever(Settings.from_env(host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
-                                               region=args.region, emulator=args.emulator,
-                                               kvm_hosts=tuple(args.kvm_host) if args.kvm_host else None,
-                                               kvm_primary=args.kvm_primary, kvm_bridge=args.kvm_bridge))
-    return 2
-
-
-def serve_forever(settings: Settings) -> int:
-    from werkzeug.serving import make_server
-
-    from backends import bootstrap
-    from server import credentials
-    from server.app import create_app, create_cloud
-    from server.logs import RedactingRequestHandler
-
-    cloud = create_cloud(settings)
-    app = create_app(settings, cloud)
-    server = make_server(settings.host, settings.port, app, threaded=True, request_handler=RedactingRequestHandler)
-    print(credentials.describe(settings, bootstrap.demo_credentials()), flush=True)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command != "serve":
+        return 2
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        cloud.stop()
-    return 0
+        settings = Settings.from_env(host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
+                                     region=args.region, emulator=args.emulator, threads=args.threads,
+                                     kvm_hosts=tuple(args.kvm_host) if args.kvm_host else None,
+                                     kvm_primary=args.kvm_primary, kvm_bridge=args.kvm_bridge)
+        from server import startup
+
+        startup.check(settings)
+    except StartupError as exc:
+        print(f"ec2bridge: {exc}", file=sys.stderr, flush=True)
+        return 2
+    from server import serving
+
+    return serving.serve_dev(settings) if args.dev else serving.serve(settings, args.log_level)
 
 
 if __name__ == "__main__":

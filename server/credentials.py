@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from server.settings import Settings
+from server.startup import without_password
 
 
 def write(settings: Settings, creds) -> None:
@@ -33,13 +34,17 @@ def describe(settings: Settings, creds) -> str:
     """The start-up banner: where to point clients, with which keys."""
     url = f"http://{settings.host}:{settings.port}"
     out = [f"ec2bridge serving region {settings.region} at {url}",
-           f"  native API : {url}/client/api", f"  database   : {settings.db_url}", ""]
+           f"  native API : {url}/client/api   (CloudStack: cs, cloudmonkey, libcloud)",
+           f"  EC2 API    : {url}/   (boto3, awscli: --endpoint-url {url})",
+           f"  database   : {without_password(settings.db_url)}", ""]
     for c in creds:
         out += [f"  {c.role:10} {c.name}: api key {c.api_key}", f"  {'':10} {' ' * len(c.name)}  secret  {c.secret_key}"]
     ini = os.path.join(settings.data_dir, "cloudstack.ini")
     out += ["", f"  credentials: {os.path.join(settings.data_dir, 'credentials')} (AWS profiles admin, demo)",
             f"  cloudmonkey: {os.path.join(settings.data_dir, 'cloudmonkey.cfg')}",
-            f"  cs         : CLOUDSTACK_CONFIG={ini} cs listZones   (add --region admin for the admin)", ""]
+            f"  cs         : CLOUDSTACK_CONFIG={ini} cs listZones   (add --region admin for the admin)",
+            f"  aws        : AWS_SHARED_CREDENTIALS_FILE={os.path.join(settings.data_dir, 'credentials')} "
+            f"aws --profile demo --endpoint-url {url} ec2 describe-regions", ""]
     return "\n".join(out)
 
 

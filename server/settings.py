@@ -5,6 +5,10 @@ import os
 from dataclasses import dataclass
 
 
+class StartupError(Exception):
+    """Start-up input the server cannot serve with; its text is the one line the user sees."""
+
+
 @dataclass
 class Settings:
     host: str = "127.0.0.1"
@@ -14,6 +18,7 @@ class Settings:
     region: str = "us-east-1"
     node_id: str | None = None
     job_workers: int = 8
+    threads: int = 16  # request threads of the serving process
     emulator: bool = False  # EC2 emulator mode: any access key, one tenant per key, /moto-api/reset
     # libvirt URIs of KVM hosts for a zone of their own beside the simulated ones; its primary storage
     kvm_hosts: tuple[str, ...] = ()
@@ -26,20 +31,54 @@ class Settings:
 
     @property
     def db_url(self) -> str:
-        return self.db or f"sqlite:///{os.path.abspath(self.data_dir)}/ec2bridge.db"
+        if self.db:
+            return absolute_sqlite_url(self.db)
+        return f"sqlite:///{os.path.abspath(self.data_dir)}/ec2bridge.db"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         env = os.environ
         values = dict(
-            host=env.get("EC2BRIDGE_HOST", cls.host), port=int(env.get("EC2BRIDGE_PORT", cls.port)),
+            host=env.get("EC2BRIDGE_HOST", cls.host), port=env.get("EC2BRIDGE_PORT", cls.port),
             db=env.get("EC2BRIDGE_DB") or None, data_dir=env.get("EC2BRIDGE_DATA_DIR", cls.data_dir),
             region=env.get("EC2BRIDGE_REGION", cls.region), node_id=env.get("EC2BRIDGE_NODE_ID") or None,
-            job_workers=int(env.get("EC2BRIDGE_JOB_WORKERS", cls.job_workers)),
+            job_workers=env.get("EC2BRIDGE_JOB_WORKERS", cls.job_workers),
+            threads=env.get("EC2BRIDGE_THREADS", cls.threads),
             emulator=env.get("EC2BRIDGE_EMULATOR", "").lower() in ("1", "true", "yes"),
             kvm_hosts=tuple(u.strip() for u in env.get("EC2BRIDGE_KVM_HOSTS", "").split(",") if u.strip()),
             kvm_primary=env.get("EC2BRIDGE_KVM_PRIMARY") or None,
             kvm_bridge=env.get("EC2BRIDGE_KVM_BRIDGE", cls.kvm_bridge),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
+        values["port"] = _number("port (--port, EC2BRIDGE_PORT)", values["port"], 1, 65535)
+        values["job_workers"] = _number("job workers (EC2BRIDGE_JOB_WORKERS)", values["job_workers"], 1, 1024)
+        values["threads"] = _number("request threads (--threads, EC2BRIDGE_THREADS)", values["threads"], 1, 1024)
         return cls(**values)
+
+
+def absolute_sqlite_url(url: str) -> str:
+    """A SQLite URL with an absolute path, a relative one taken from the working directory.
+
+    As in SQLAlchemy: ``sqlite:///relative.db`` is relative, ``sqlite:////abs/file.db`` absolute;
+    a bare path is a SQLite file too. Other URLs are returned as they are."""
+    if "://" not in url:
+        path = url
+    elif url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+    elif url.startswith("sqlite://"):
+        path = url[len("sqlite://"):]
+    else:
+        return url
+    if path in ("", ":memory:"):
+        return url
+    return "sqlite:///" + os.path.abspath(path)
+
+
+def _number(what: str, value, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise StartupError(f"{what} must be a whole number from {low} to {high}, not {value!r}") from None
+    if not low <= number <= high:
+        raise StartupError(f"{what} must be from {low} to {high}, not {number}")
+    return number
