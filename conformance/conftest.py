@@ -53,12 +53,12 @@ class Server:
             return fh.read()
 
 
-def start_server(data_dir: str, *, db: str | None = None, port: int | None = None, env=None) -> Server:
+def start_server(data_dir: str, *, db: str | None = None, port: int | None = None, env=None,
+                 args: tuple[str, ...] = ("--log-level", "WARNING")) -> Server:
     port = port or free_port()
     log_path = os.path.join(data_dir, "server.log")
     os.makedirs(data_dir, exist_ok=True)
-    cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data-dir", data_dir,
-           "--log-level", "WARNING"]
+    cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--data-dir", data_dir, *args]
     if db:
         cmd += ["--db", db]
     with open(log_path, "a") as log:
