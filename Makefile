@@ -20,13 +20,13 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 test: $(STAMP) lint
-	EC2BRIDGE_TEST_MYSQL=$$(scripts/ensure-mariadb.sh) $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	EC2BRIDGE_TEST_MYSQL=$$(scripts/ensure-mariadb.sh) $(BIN)/python -m pytest -q -rs $(PYTEST_ARGS)
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -rs tests $(PYTEST_ARGS)
 
 conformance: $(STAMP)
-	$(BIN)/python -m pytest -q conformance $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -rs conformance $(PYTEST_ARGS)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/planner_and_listing.py
