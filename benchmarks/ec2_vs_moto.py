@@ -16,7 +16,7 @@ Every lookup reports p50/p99 and requests/s through boto3, and p50/p99 of the HT
 request boto3 would send, signed once by botocore, replayed over a kept-alive connection (the server's
 share, without boto3's own ~2.5 ms per call). Server RSS is read from /proc at each N.
 
-    python benchmarks/ec2_vs_moto.py [--sizes 100,1000,10000] [--batch 100] [--only ec2bridge|moto]
+    python benchmarks/ec2_vs_moto.py [--sizes 100,1000,10000] [--batch 100] [--only ec2bridge|moto] [--dev]
 """
 from __future__ import annotations
 
@@ -75,8 +75,11 @@ class Target:
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{name} exited with {self.process.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            try:  # an answer, not just a listening socket: gunicorn listens before its worker is ready
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                probe.request("GET", "/")
+                probe.getresponse().read()
+                probe.close()
                 return
             except OSError:
                 if time.time() > deadline:
@@ -84,11 +87,8 @@ class Target:
                 time.sleep(0.2)
 
     def rss_mb(self) -> float:
-        with open(f"/proc/{self.process.pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
+        """The server's resident memory: its process and its children (gunicorn's master and worker)."""
+        return sum(_rss_kb(pid) for pid in [self.process.pid, *_children(self.process.pid)]) / 1024
 
     def stop(self) -> None:
         self.process.terminate()
@@ -99,11 +99,21 @@ class Target:
         self.log.close()
 
 
-def start_ec2bridge(workdir: str, instances: int) -> Target:
+def _rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        return next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as fh:
+        return [int(child) for child in fh.read().split()]
+
+
+def start_ec2bridge(workdir: str, instances: int, server_args: list[str] = ()) -> Target:
     data = os.path.join(workdir, "ec2bridge-data")
     port = free_port()
     target = Target("ec2bridge", [sys.executable, "-m", "server.cli", "serve", "--emulator", "--port", str(port),
-                                  "--data-dir", data, "--log-level", "WARNING"], port, workdir)
+                                  "--data-dir", data, "--log-level", "WARNING", *server_args], port, workdir)
     _grow_ec2bridge_cloud(target, data, instances)
     return target
 
@@ -280,6 +290,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per repeated measurement")
     parser.add_argument("--only", choices=["ec2bridge", "moto"])
+    parser.add_argument("--dev", action="store_true", help="ec2bridge on werkzeug's development server (--dev)")
     parser.add_argument("--out", help="write the figures as JSON here")
     parser.add_argument("--render", metavar="JSON", help="print the README table of an earlier run and exit")
     args = parser.parse_args()
@@ -292,7 +303,7 @@ def main() -> None:
     report: dict = {"sizes": sizes, "batch": args.batch}
     try:
         if args.only in (None, "ec2bridge"):
-            target = start_ec2bridge(workdir, max(sizes))
+            target = start_ec2bridge(workdir, max(sizes), ["--dev"] if args.dev else [])
             try:
                 size = describe_regions_size(target)
                 report["ec2bridge"] = run_target(target, sizes, args.batch, None, args.budget)
