@@ -101,6 +101,16 @@ def test_connections_are_kept_alive(server):
         conn.close()
 
 
+def test_one_worker_process_whatever_the_signals(server):
+    workers = children(server.process.pid)
+    assert len(workers) == 1
+    for sig in (signal.SIGHUP, signal.SIGTTIN):  # gunicorn would reload or add a worker: a second job pool
+        server.process.send_signal(sig)
+    assert wait_until(lambda: "SIGTTIN ignored" in server.log())
+    assert children(server.process.pid) == workers
+    assert admin_client(server).listZones()["count"] == 2
+
+
 def test_the_access_log_is_redacted_and_plain(info_server):
     conn = http.client.HTTPConnection("127.0.0.1", info_server.port, timeout=10)
     conn.request("GET", "/client/api?command=listZones&apiKey=KEY&signature=TopSecretSig")

@@ -15,6 +15,7 @@ import signal
 import sys
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from server.logs import RedactingGunicornLogger
 from server.settings import Settings
@@ -77,8 +78,23 @@ class GunicornServer(BaseApplication):
             self.cloud.stop()
 
 
+class OneWorkerArbiter(Arbiter):
+    """gunicorn's master, minus the signals that would run two workers of one node side by side
+    (a reload's new worker would fail, as a crash's leftovers, the jobs the old one is running)."""
+
+    def handle_hup(self) -> None:
+        self.log.warning("SIGHUP ignored: restart ec2bridge to reload it (one worker process per node)")
+
+    def handle_ttin(self) -> None:
+        self.log.warning("SIGTTIN ignored: one worker process per node (async jobs run in it)")
+
+
 def serve(settings: Settings, log_level: str) -> int:
-    GunicornServer(settings, log_level).run()
+    try:
+        OneWorkerArbiter(GunicornServer(settings, log_level)).run()
+    except RuntimeError as exc:  # as gunicorn's own run() reports it
+        print(f"ec2bridge: {exc}", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 
