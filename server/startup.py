@@ -40,8 +40,9 @@ def check_database(url: str) -> None:
     try:
         database = dbmod.connect(url)
         database.execute_sql("SELECT count(*) FROM sqlite_master" if sqlite else "SELECT 1")
-    except ValueError as exc:
-        raise StartupError(f"{exc} (--db, EC2BRIDGE_DB)") from None
+    except ValueError:
+        raise StartupError(f"unsupported database URL {shown}: give --db (or EC2BRIDGE_DB) sqlite:///file.db "
+                           f"or mysql://user:password@host:3306/dbname") from None
     except (peewee.DatabaseError, OSError) as exc:
         raise StartupError(_database_problem(shown, sqlite, exc)) from None
     finally:

@@ -109,6 +109,11 @@ def test_an_unreachable_mysql_is_refused_without_its_password(tmp_path):
     assert "hunter2" not in line and "start the database server" in line
 
 
+def test_an_unsupported_database_url_is_refused_without_its_password(tmp_path):
+    line = refused_with(serve(tmp_path, "--data-dir", "data", "--db", "postgres://cloud:hunter2@db/cloud"))
+    assert "unsupported database URL postgres://cloud:***@db/cloud" in line and "hunter2" not in line
+
+
 def test_sqlite_urls_are_made_absolute_from_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert absolute_sqlite_url("sqlite:///relative.db") == f"sqlite:///{tmp_path}/relative.db"
