@@ -14,7 +14,8 @@ RunInstances batches (MinCount = MaxCount = batch, each batch tagged ``Name=batc
 
 Every lookup reports p50/p99 and requests/s through boto3, and p50/p99 of the HTTP round trip alone: the
 request boto3 would send, signed once by botocore, replayed over a kept-alive connection (the server's
-share, without boto3's own ~2.5 ms per call). Server RSS is read from /proc at each N.
+share, without boto3's own ~2.5 ms per call). Server memory is read from /proc at each N (the
+proportional set size of the server's processes: gunicorn's master and worker share pages).
 
     python benchmarks/ec2_vs_moto.py [--sizes 100,1000,10000] [--batch 100] [--only ec2bridge|moto] [--dev]
 """
@@ -87,8 +88,9 @@ class Target:
                 time.sleep(0.2)
 
     def rss_mb(self) -> float:
-        """The server's resident memory: its process and its children (gunicorn's master and worker)."""
-        return sum(_rss_kb(pid) for pid in [self.process.pid, *_children(self.process.pid)]) / 1024
+        """The server's resident memory: its process and its children (gunicorn's master and worker), as
+        proportional set sizes, so that pages a forked worker shares with its master count once."""
+        return sum(_pss_kb(pid) for pid in [self.process.pid, *_children(self.process.pid)]) / 1024
 
     def stop(self) -> None:
         self.process.terminate()
@@ -99,9 +101,9 @@ class Target:
         self.log.close()
 
 
-def _rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as fh:
-        return next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+def _pss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/smaps_rollup") as fh:
+        return next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
 
 
 def _children(pid: int) -> list[int]:
