@@ -2,15 +2,51 @@
 what to do (raised as ``StartupError``), never a traceback."""
 from __future__ import annotations
 
+import errno
 import os
+import socket
+import time
 from urllib.parse import urlparse, urlunparse
 
 from server.settings import Settings, StartupError
 
 
+BIND_TRIES = 5  # as gunicorn retries: a server killed a moment ago may still hold the port
+
+
 def check(settings: Settings) -> None:
+    check_address(settings.host, settings.port)
     check_data_dir(settings.data_dir)
     check_database(settings.db_url)
+
+
+def check_address(host: str, port: int) -> None:
+    """The server can listen on host:port (tried as the server binds, then let go)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise StartupError(f"cannot listen on {host}:{port} ({exc.strerror}): give --host an address or "
+                           f"name of this machine (0.0.0.0 for all)") from None
+    for attempt in range(BIND_TRIES):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+                return
+            except OSError as exc:
+                problem = exc
+        if problem.errno != errno.EADDRINUSE:
+            break
+        if attempt + 1 < BIND_TRIES:
+            time.sleep(1)
+    if problem.errno == errno.EADDRINUSE:
+        raise StartupError(f"port {port} on {host} is in use (another ec2bridge?): stop what listens there or "
+                           f"give --port another port")
+    if problem.errno == errno.EACCES:
+        raise StartupError(f"cannot listen on {host}:{port} ({problem.strerror}): ports below 1024 need "
+                           f"privileges; give --port 1024 or above")
+    raise StartupError(f"cannot listen on {host}:{port} ({problem.strerror}): give --host an address of this "
+                       f"machine (0.0.0.0 for all)")
 
 
 def check_data_dir(path: str) -> None:

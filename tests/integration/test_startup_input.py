@@ -58,6 +58,20 @@ def test_a_port_outside_1_to_65535_is_refused(tmp_path, port):
     assert not (tmp_path / "data").exists()  # refused before anything was created
 
 
+def test_a_port_in_use_is_refused(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = refused_with(serve(tmp_path, "--port", str(port), "--data-dir", "data"))
+    assert f"port {port} on 127.0.0.1 is in use" in line and "--port" in line
+
+
+def test_an_address_not_of_this_machine_is_refused(tmp_path):
+    line = refused_with(serve(tmp_path, "--host", "192.0.2.1", "--port", str(free_port()), "--data-dir", "data"))
+    assert "cannot listen on 192.0.2.1:" in line and "--host" in line
+
+
 def test_a_port_from_the_environment_is_checked_the_same(tmp_path):
     line = refused_with(serve(tmp_path, "--data-dir", "data", env={"EC2BRIDGE_PORT": "70000"}))
     assert "EC2BRIDGE_PORT" in line and "70000" in line
