@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import os
 
-from server.settings import Settings
-from server.startup import without_password
+from server.settings import Settings, without_password
 
 
 def write(settings: Settings, creds) -> None:

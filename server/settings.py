@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from urllib.parse import urlparse, urlunparse
 
 
 class StartupError(Exception):
@@ -72,6 +73,14 @@ def absolute_sqlite_url(url: str) -> str:
     if path in ("", ":memory:"):
         return url
     return "sqlite:///" + os.path.abspath(path)
+
+
+def without_password(url: str) -> str:
+    parsed = urlparse(url)
+    if not parsed.password:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return urlunparse(parsed._replace(netloc=netloc))
 
 
 def _number(what: str, value, low: int, high: int) -> int:

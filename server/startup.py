@@ -6,9 +6,9 @@ import errno
 import os
 import socket
 import time
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
-from server.settings import Settings, StartupError
+from server.settings import Settings, StartupError, without_password
 
 
 BIND_TRIES = 5  # as gunicorn retries: a server killed a moment ago may still hold the port
@@ -98,11 +98,3 @@ def _database_problem(shown: str, sqlite: bool, exc: Exception) -> str:
     reason = exc.args[-1] if exc.args and isinstance(exc.args[-1], str) else str(exc)
     return (f"cannot use MySQL database {shown} ({reason}): start the database server, create the "
             f"database and its user, or fix --db")
-
-
-def without_password(url: str) -> str:
-    parsed = urlparse(url)
-    if not parsed.password:
-        return url
-    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
-    return urlunparse(parsed._replace(netloc=netloc))
