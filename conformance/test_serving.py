@@ -78,10 +78,13 @@ def info_server(tmp_path):
     srv.stop()
 
 
-def test_the_banner_names_both_endpoints(server):
+def test_the_banner_names_both_endpoints_and_no_secret(server):
     log = server.log()
     assert f"native API : {server.url}/client/api" in log
     assert f"EC2 API    : {server.url}/" in log
+    for profile in ("admin", "demo"):
+        key, secret = server.keys(profile)
+        assert key in log and secret not in log
 
 
 def test_connections_are_kept_alive(server):

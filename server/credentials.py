@@ -36,10 +36,11 @@ def describe(settings: Settings, creds) -> str:
            f"  native API : {url}/client/api   (CloudStack: cs, cloudmonkey, libcloud)",
            f"  EC2 API    : {url}/   (boto3, awscli: --endpoint-url {url})",
            f"  database   : {without_password(settings.db_url)}", ""]
-    for c in creds:
-        out += [f"  {c.role:10} {c.name}: api key {c.api_key}", f"  {'':10} {' ' * len(c.name)}  secret  {c.secret_key}"]
+    # Only the public halves: the banner ends up in service logs, and secrets are never logged.
+    out += [f"  {c.role:10} {c.name}: api key {c.api_key}" for c in creds]
     ini = os.path.join(settings.data_dir, "cloudstack.ini")
-    out += ["", f"  credentials: {os.path.join(settings.data_dir, 'credentials')} (AWS profiles admin, demo)",
+    out += ["", f"  secret keys: in the files below (readable by this user only)",
+            f"  credentials: {os.path.join(settings.data_dir, 'credentials')} (AWS profiles admin, demo)",
             f"  cloudmonkey: {os.path.join(settings.data_dir, 'cloudmonkey.cfg')}",
             f"  cs         : CLOUDSTACK_CONFIG={ini} cs listZones   (add --region admin for the admin)",
             f"  aws        : AWS_SHARED_CREDENTIALS_FILE={os.path.join(settings.data_dir, 'credentials')} "
