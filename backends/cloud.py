@@ -177,11 +177,18 @@ class Cloud:
             raise InvalidParameterValue(self.install_hints.get(
                 hypervisor, f"Hypervisor {hypervisor} is not available on this management server")) from None
 
-    def lookup(self, entity: str, uuid: str):
-        return lookup.find(entity, uuid)
+    def lookup(self, entity: str, uuid: str, caller=None):
+        """The row with this uuid; with a ``caller``, None too when the caller may not know it exists
+        (another tenant's object answers exactly as a missing one)."""
+        return self._visible(lookup.find(entity, uuid), caller)
 
-    def lookup_prefix(self, entity: str, prefix: str):
-        return lookup.find_by_prefix(entity, prefix)
+    def lookup_prefix(self, entity: str, prefix: str, caller=None):
+        return self._visible(lookup.find_by_prefix(entity, prefix), caller)
+
+    def _visible(self, row, caller):
+        if row is None or caller is None or self.accounts.can_see(caller, row):
+            return row
+        return None
 
     def _every(self, setting: str, task, name: str | None = None) -> None:
         """Run ``task`` periodically; the period is re-read from ``setting`` each time."""

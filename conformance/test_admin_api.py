@@ -105,9 +105,9 @@ def test_domain_account_user_keys_and_tenant_isolation(server, admin_cs, user_cs
     deployed = tenant.deployVirtualMachine(zoneid=zone["id"], serviceofferingid=offering["id"],
                                            templateid=template["id"], startvm=False)
     assert wait_job(tenant, deployed["jobid"])["jobstatus"] == 1
-    assert not user_cs.listVirtualMachines(id=deployed["id"])
+    assert _error(user_cs.listVirtualMachines, id=deployed["id"])["errorcode"] == 431  # as an unknown id
     denied = _error(user_cs.startVirtualMachine, id=deployed["id"])
-    assert denied["errorcode"] == 531
+    assert denied["errorcode"] == 431 and "entity does not exist" in denied["errortext"]
     assert {vm["account"] for vm in tenant.listVirtualMachines(listall=True)["virtualmachine"]} == {f"team-{suffix}"}
     assert _error(tenant.listUsers, id=admin_cs.listUsers(username="admin", listall=True)["user"][0]["id"])
 
@@ -202,9 +202,11 @@ def test_tenants_cannot_see_or_touch_each_others_vms(server, admin_cs, user_cs):
                             ("updateVirtualMachine", {"displayname": "mine"}),
                             ("scaleVirtualMachine", {"serviceofferingid": offering["id"]})):
         error = _error(getattr(user_cs, command), id=vm_id, **params)
-        assert error["errorcode"] == 531, (command, error)
-    assert not user_cs.listVirtualMachines(id=vm_id, listall=True)
-    assert not user_cs.listVolumes(virtualmachineid=vm_id, listall=True)
+        # As if it did not exist: the unknown-id answer, nothing of the other tenant's.
+        assert error["errorcode"] == 431 and "entity does not exist" in error["errortext"], (command, error)
+        assert f"iso-{suffix}" not in error["errortext"], (command, error)
+    assert _error(user_cs.listVirtualMachines, id=vm_id, listall=True)["errorcode"] == 431  # as an unknown id
+    assert _error(user_cs.listVolumes, virtualmachineid=vm_id, listall=True)["errorcode"] == 431
     assert not user_cs.listEvents(resourceid=vm_id, listall=True)
     error = _error(user_cs.queryAsyncJobResult, jobid=deployed["jobid"])
     assert error["errorcode"] == 431

@@ -34,5 +34,25 @@ BY_KIND = {
 }
 
 
+# A backend entity that was not found (or is another tenant's: the same answer) -> EC2 code, message, id prefix.
+NOT_FOUND = {
+    "VirtualMachine": ("InvalidInstanceID.NotFound", "The instance ID '{}' does not exist", "i"),
+    "Template": ("InvalidAMIID.NotFound", "The image id '[{}]' does not exist", "ami"),
+    "Iso": ("InvalidAMIID.NotFound", "The image id '[{}]' does not exist", "ami"),
+    "SecurityGroup": ("InvalidGroup.NotFound", "The security group '{}' does not exist", "sg"),
+    "SSHKeyPair": ("InvalidKeyPair.NotFound", "The key pair '{}' does not exist", "key"),
+    "Volume": ("InvalidVolume.NotFound", "The volume '{}' does not exist.", "vol"),
+}
+
+
 def from_cloud_error(exc) -> Ec2Error:
+    if exc.kind == "NotFound" and getattr(exc, "entity", "") in NOT_FOUND:
+        code, message, prefix = NOT_FOUND[exc.entity]
+        return Ec2Error(code, message.format(_ec2_id(prefix, exc.value)))
     return Ec2Error(BY_KIND.get(exc.kind, "InternalError"), exc.message)
+
+
+def _ec2_id(prefix: str, uuid: str) -> str:
+    from ec2bridge.ids import to_ec2  # ids raises Ec2Error: imported here, not at the top
+
+    return to_ec2(prefix, uuid) if uuid else ""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from marshmallow import EXCLUDE, Schema, ValidationError
 
-from backends.errors import CloudError
+from backends.errors import CloudError, NotFound
 from native_api import errors, fields as f, views
 from native_api.envelope import list_body
 from native_api.registry import LIST, OBJECT, SUCCESS, Call, Command
@@ -55,9 +55,9 @@ def validate(cmd: Command, params: dict, cloud, caller=None) -> dict:
         if name not in loaded:
             continue
         if isinstance(field, f.Uuid):
-            loaded[name] = _resolve(cmd, cloud, field.entity, name, loaded[name])
+            loaded[name] = _resolve(cmd, cloud, field.entity, name, loaded[name], caller)
         elif isinstance(field, f.List) and field.entity:
-            loaded[name] = [_resolve(cmd, cloud, field.entity, name, v) for v in loaded[name]]
+            loaded[name] = [_resolve(cmd, cloud, field.entity, name, v, caller) for v in loaded[name]]
         if field.admin_only and caller is not None and not caller.is_root_admin:
             raise errors.ApiError(531, f"Parameter {name} can only be specified by a Root Admin, "
                                        "permission denied", 4365)
@@ -66,8 +66,9 @@ def validate(cmd: Command, params: dict, cloud, caller=None) -> dict:
     return loaded
 
 
-def _resolve(cmd: Command, cloud, entity: str, name: str, value: str):
-    row = cloud.lookup(entity, value)
+def _resolve(cmd: Command, cloud, entity: str, name: str, value: str, caller=None):
+    """The row ``value`` names; another tenant's object is as unknown as a missing one."""
+    row = cloud.lookup(entity, value, caller)
     if row is None:
         raise errors.unknown_uuid(cmd.name, name, value)
     return row
@@ -123,9 +124,21 @@ def execute(cmd: Command, call: Call) -> dict:
     """Run the handler; shape its result into the response body."""
     try:
         result = cmd.handler(call)
+    except NotFound as exc:
+        raise _not_found(cmd, call, exc) from exc
     except CloudError as exc:
         raise errors.from_cloud_error(exc) from exc
     return shape(cmd, result, call)
+
+
+def _not_found(cmd: Command, call: Call, exc: NotFound) -> errors.ApiError:
+    """An object the caller may not see, found by the backend: the answer a missing id of the
+    parameter that named it gets, so nothing tells it apart from one that does not exist."""
+    for name, value in call.params.items():
+        values = value if isinstance(value, list) else [value]
+        if exc.value and any(getattr(v, "uuid", v) == exc.value for v in values):
+            return errors.unknown_uuid(cmd.name, name, exc.value)
+    return errors.from_cloud_error(exc)
 
 
 def shape(cmd: Command, result, call: Call) -> dict:

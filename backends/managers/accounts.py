@@ -20,8 +20,9 @@ import peewee as pw
 from backends.context import (DOMAIN_ADMIN, RESOURCE_ADMIN, ROLE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_RESOURCE_ADMIN,
                               ROLE_USER, ROOT_ADMIN, USER, Caller)
 from backends.db import Compiled, page_of, write_tx
-from backends.errors import CloudError, InvalidParameterValue, PermissionDenied, ResourceInUse
-from backends.models import Account, Domain, LoginSession, Role, User, VirtualMachine, utcnow
+from backends.errors import CloudError, InvalidParameterValue, NotFound, PermissionDenied, ResourceInUse
+from backends.models import (Account, Domain, LoginSession, Network, Nic, Role, SecurityGroupRule, Template, User,
+                             VirtualMachine, utcnow)
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,7 @@ class AccountManager:
             raise PermissionDenied(f"Account {caller.account_name} does not have permission to delete accounts")
         if account.removed is not None:
             raise InvalidParameterValue(f"The specified account {account.uuid} does not exist")
-        self.check_access(caller, account.id, account.domain_id, resource=f"account {account.name}")
+        self.check_access(caller, account.id, account.domain_id, entity="Account", uuid=account.uuid)
         if account.account_type == ROOT_ADMIN and not caller.is_root_admin:
             raise PermissionDenied(f"Account {caller.account_name} does not have permission to operate on "
                                    f"account {account.name}")
@@ -419,7 +420,7 @@ class AccountManager:
             raise PermissionDenied(f"Account {caller.account_name} does not have permission to {action} accounts")
         if account.removed is not None:
             raise InvalidParameterValue(f"Unable to find account by id {account.uuid}")
-        self.check_access(caller, account.id, account.domain_id, resource=f"account {account.name}")
+        self.check_access(caller, account.id, account.domain_id, entity="Account", uuid=account.uuid)
         if account.account_type == ROOT_ADMIN and not caller.is_root_admin:
             raise PermissionDenied(f"Account {caller.account_name} does not have permission to operate on "
                                    f"account {account.name}")
@@ -438,7 +439,7 @@ class AccountManager:
         account = user.account
         if not caller.is_admin:
             raise PermissionDenied(f"Account {caller.account_name} does not have permission to {action} users")
-        self.check_access(caller, account.id, account.domain_id, resource=f"user {user.uuid}")
+        self.check_access(caller, account.id, account.domain_id, entity="User", uuid=user.uuid)
         if account.account_type == ROOT_ADMIN and not caller.is_root_admin:
             raise PermissionDenied(f"Account {caller.account_name} does not have permission to operate on "
                                    f"user {user.uuid}")
@@ -505,7 +506,7 @@ class AccountManager:
             self._require_live_domain(domain)
             self.check_domain_access(caller, domain)
         if id is not None:
-            self.check_access(caller, id.id, id.domain_id, resource=f"account {id.uuid}")
+            self.check_access(caller, id.id, id.domain_id, entity="Account", uuid=id.uuid)
             query = query.where(Account.id == id.id)
             if domain is not None:
                 query = query.where(Account.domain == domain.id)
@@ -571,10 +572,9 @@ class AccountManager:
         domain = domain or _caller_domain(caller)
         self._require_live_domain(domain)
         account = self._live_account(account_name, domain.id)
-        if account is None:
+        if account is None or not self.may_access(caller, account.id, account.domain_id):
             raise InvalidParameterValue(f"Unable to find account {account_name} in domain id={domain.uuid} to "
                                         "create user")
-        self.check_access(caller, account.id, account.domain_id, resource=f"account {account.name}")
         _require_fields(username=username, password=password)
         try:
             with write_tx():
@@ -652,10 +652,10 @@ class AccountManager:
                                   f"{user.uuid}")
         if not caller.is_admin:
             raise denied
+        self.check_access(caller, user.account_id, user.domain_id, entity="User", uuid=user.uuid)
         # Only a root admin may touch a root admin's credentials.
         if not caller.is_root_admin and user.account.account_type == ROOT_ADMIN:
             raise denied
-        self.check_access(caller, user.account_id, user.domain_id, resource=f"user {user.uuid}")
 
     # =========================================================== authentication
     def authenticate_key(self, api_key: str) -> tuple[Caller, str] | None:
@@ -811,9 +811,9 @@ class AccountManager:
         if account_name:
             where = domain or _caller_domain(caller)
             owner = self._live_account(account_name, where.id)
-            if owner is None:
+            # Another tenant's account answers as one that does not exist.
+            if owner is None or not self.may_access(caller, owner.id, owner.domain_id):
                 raise InvalidParameterValue(f"could not find account {account_name} in domain {where.uuid}")
-            self.check_access(caller, owner.id, owner.domain_id, resource=f"account {owner.name}")
             return Scope(account_ids=(owner.id,))
         own = Scope(account_ids=(caller.account_id,))
         if not caller.is_admin:
@@ -826,16 +826,65 @@ class AccountManager:
             return Scope()
         return Scope(domain_id=caller.domain_id, domain_path=caller.domain_path, recursive=True)
 
-    def check_access(self, caller: Caller, account_id: int, domain_id: int, *, resource: str = "") -> None:
-        """May ``caller`` act on something owned by this account/domain? PermissionDenied if not."""
-        if caller.is_root_admin or account_id == caller.account_id:
-            return
+    def may_access(self, caller: Caller, account_id: int | None, domain_id: int | None) -> bool:
+        """Whether ``caller`` may see and act on what this account/domain owns: its own account, a domain
+        admin's subtree, everything for root admins."""
+        if caller.is_root_admin or (account_id is not None and account_id == caller.account_id):
+            return True
         if caller.is_domain_admin and domain_id is not None:
             path = Domain.select(Domain.path).where(Domain.id == domain_id).scalar()
-            if path is not None and path.startswith(caller.domain_path):
-                return
-        raise PermissionDenied(f"Account {caller.account_name} does not have permission to operate on "
-                               f"{resource or 'this resource'}")
+            return path is not None and path.startswith(caller.domain_path)
+        return False
+
+    def check_access(self, caller: Caller, account_id: int | None, domain_id: int | None, *, entity: str,
+                     uuid: str = "", shared: bool = False) -> None:
+        """May ``caller`` act on something owned by this account/domain?
+
+        Something the caller may not even see is NotFound, exactly as an id that names nothing, so
+        no answer tells one tenant what another has. Only what is ``shared`` with the caller (a public
+        template, say) — whose existence is no secret — is PermissionDenied."""
+        if self.may_access(caller, account_id, domain_id):
+            return
+        noun = NOUNS.get(entity, "resource")
+        if shared:
+            raise PermissionDenied(f"Account {caller.account_name} does not have permission to operate on "
+                                   f"{noun} {uuid}".rstrip())
+        raise NotFound(f"Unable to find the {noun}", entity=entity, value=uuid)
+
+    def can_see(self, caller: Caller, row) -> bool:
+        """Whether ``caller`` may know that ``row`` exists: what it may access, what is shared with
+        everyone (public templates, zones, offerings...) and, for domains, its own path."""
+        if caller.is_root_admin:
+            return True
+        if isinstance(row, Domain):
+            return (caller.domain_path.startswith(row.path)
+                    or (caller.is_domain_admin and row.path.startswith(caller.domain_path)))
+        if isinstance(row, Template) and (row.is_public or row.is_featured):
+            return True
+        if isinstance(row, Network) and row.account_id is None:  # shared with a domain and those below
+            return self.can_see(caller, row.domain)
+        owner = _owner_of(row)
+        return owner is None or self.may_access(caller, *owner)
+
+
+# What a tenant's object is called in errors, by lookup entity.
+NOUNS = {"VirtualMachine": "virtual machine", "Volume": "volume", "Template": "template", "Iso": "ISO",
+         "SecurityGroup": "security group", "SecurityGroupRule": "security group rule",
+         "SSHKeyPair": "SSH key pair", "Account": "account", "User": "user", "Domain": "domain",
+         "AsyncJob": "job", "Event": "event", "ResourceTag": "tag", "Nic": "NIC"}
+
+
+def _owner_of(row) -> tuple[int | None, int | None] | None:
+    """``(account_id, domain_id)`` of a tenant's object; None for what belongs to the cloud."""
+    if isinstance(row, Account):
+        return row.id, row.domain_id
+    if isinstance(row, SecurityGroupRule):
+        return _owner_of(row.group)
+    if isinstance(row, Nic):
+        return _owner_of(row.vm)
+    if "account" in type(row)._meta.fields and "domain" in type(row)._meta.fields:
+        return row.account_id, row.domain_id
+    return None
 
 
 _EVENT_VERB = {"enabled": "ENABLE", "disabled": "DISABLE", "locked": "LOCK"}

@@ -108,7 +108,7 @@ class KeyPairManager:
         row = self.get(caller, name, owner=owner)
         if row is None:
             return False
-        self.cloud.accounts.check_access(caller, row.account_id, row.domain_id, resource=f"key pair {name}")
+        self.cloud.accounts.check_access(caller, row.account_id, row.domain_id, entity="SSHKeyPair", uuid=row.uuid)
         with write_tx():
             SSHKeyPair.delete().where(SSHKeyPair.id == row.id).execute()
             self.cloud.events.record("DELETE.SSH.KEYPAIR", f"Deleted key pair {name}", caller=caller,

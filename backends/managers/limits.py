@@ -212,7 +212,7 @@ class ResourceLimitManager:
             if caller.account_id == account.id and not caller.is_root_admin:
                 raise PermissionDenied(f"Unable to update resource limit for their own account {account.uuid}, "
                                        "permission denied")
-            accounts.check_access(caller, account.id, account.domain_id, resource=f"account {account.name}")
+            accounts.check_access(caller, account.id, account.domain_id, entity="Account", uuid=account.uuid)
             owner = dict(account=account.id, domain=account.domain_id)
             where = (ResourceLimit.account == account.id)
         elif domain is not None:
@@ -274,7 +274,7 @@ class ResourceLimitManager:
                                        max_value=self.domain_limit(owner, t)) for t in types]
         else:
             account = account or accounts.get_caller_account(caller)
-            accounts.check_access(caller, account.id, account.domain_id, resource=f"account {account.name}")
+            accounts.check_access(caller, account.id, account.domain_id, entity="Account", uuid=account.uuid)
             explicit = {r.resource_type: r for r in ResourceLimit.select().where(ResourceLimit.account == account.id)}
             for t in types:
                 row = explicit.get(t) or ResourceLimit(resource_type=t, max_value=self.default_limit(t))

@@ -84,8 +84,8 @@ class SecurityGroupManager:
         return SecurityGroup.get_or_none(SecurityGroup.account == account.id, SecurityGroup.name == name)
 
     def check_owner(self, caller: Caller, group: SecurityGroup) -> None:
-        self.cloud.accounts.check_access(caller, group.account_id, group.domain_id,
-                                         resource=f"security group {group.name}")
+        self.cloud.accounts.check_access(caller, group.account_id, group.domain_id, entity="SecurityGroup",
+                                         uuid=group.uuid)
 
     def list(self, caller: Caller, *, scope, id=None, name=None, vm=None, any_tag=None, keyword=None, page=None,
              pagesize=None):

@@ -15,6 +15,7 @@ from backends.errors import InvalidParameterValue
 from backends.models import ResourceTag, Template, VirtualMachine, Volume
 
 KINDS = {"UserVm": VirtualMachine, "Template": Template, "ISO": Template, "Volume": Volume}
+ENTITIES = {"UserVm": "VirtualMachine", "Template": "Template", "ISO": "Iso", "Volume": "Volume"}
 MAX_TAGS = 50
 
 
@@ -28,7 +29,8 @@ class TagManager:
                                         f"{', '.join(KINDS)}")
         if row.removed is not None:
             raise InvalidParameterValue(f"Unable to find resource by id {row.uuid}")
-        self.cloud.accounts.check_access(caller, row.account_id, row.domain_id, resource=f"{kind} {row.uuid}")
+        self.cloud.accounts.check_access(caller, row.account_id, row.domain_id, entity=ENTITIES[kind], uuid=row.uuid,
+                                         shared=kind in ("Template", "ISO") and self.cloud.accounts.can_see(caller, row))
 
     def create(self, caller: Caller, kind: str, rows: list, tags: dict[str, str]) -> None:
         """Set ``tags`` on each resource (an existing key gets the new value)."""

@@ -218,16 +218,16 @@ class TemplateManager:
         else:
             query = query.where(mine | public | featured)
         if account is not None:
-            self.cloud.accounts.check_access(caller, account.id, account.domain_id,
-                                             resource=f"account {account.name}")
+            self.cloud.accounts.check_access(caller, account.id, account.domain_id, entity="Account",
+                                             uuid=account.uuid)
             query = query.where(Template.account == account.id)
         if not caller.is_admin:
             query = query.where(Template.template_type != "SYSTEM")
         if id is not None:
             query = query.where(Template.id == id.id)
             if not (caller.is_root_admin or id.is_public or id.is_featured or id.account_id == caller.account_id):
-                self.cloud.accounts.check_access(caller, id.account_id, id.domain_id,
-                                                 resource=f"template {id.uuid}")
+                self.cloud.accounts.check_access(caller, id.account_id, id.domain_id, entity=_entity(id),
+                                                 uuid=id.uuid)
         if domain is not None and account is None:
             self.cloud.accounts.check_domain_access(caller, domain)
             query = query.where(Template.domain == domain.id)
@@ -259,7 +259,8 @@ class TemplateManager:
         if template.removed is not None:
             raise InvalidParameterValue(f"Unable to find template with id {template.uuid}")
         self.cloud.accounts.check_access(caller, template.account_id, template.domain_id,
-                                         resource=f"template {template.uuid}")
+                                         entity=_entity(template), uuid=template.uuid,
+                                         shared=template.is_public or template.is_featured)
         if template.template_type in ("BUILTIN", "SYSTEM") and not caller.is_root_admin:
             raise PermissionDenied(f"Only root admins can delete the built-in template {template.name}")
         if zone is not None and not TemplateZone.select().where(
@@ -295,6 +296,10 @@ class TemplateManager:
                                      account_id=template.account_id, domain_id=template.domain_id,
                                      resource_type="Iso" if template.is_iso else "Template",
                                      resource_uuid=template.uuid)
+
+
+def _entity(template: Template) -> str:
+    return "Iso" if template.is_iso else "Template"
 
 
 def _image_store(zone: Zone) -> ImageStore | None:

@@ -49,8 +49,8 @@ class VmManager:
         return f"vm:{vm.id}"
 
     def check_owner(self, caller: Caller, vm: VirtualMachine) -> None:
-        self.cloud.accounts.check_access(caller, vm.account_id, vm.domain_id,
-                                         resource=f"VM instance {vm.uuid}")
+        self.cloud.accounts.check_access(caller, vm.account_id, vm.domain_id, entity="VirtualMachine",
+                                         uuid=vm.uuid)
 
     def list(self, caller: Caller, *, scope, id=None, ids=None, name=None, state=None, zone=None,
              template=None, service_offering=None, host=None, keyword=None, page=None, pagesize=None,

@@ -206,7 +206,7 @@ def register_image(ctx: Context, args: dict) -> dict:
 @action("DeregisterImage")
 def deregister_image(ctx: Context, args: dict) -> dict:
     """Removes the caller's image; refused while instances use it."""
-    template = ctx.cloud.lookup_prefix("Template", uuid_prefix("ami", args["ImageId"]))
+    template = ctx.cloud.lookup_prefix("Template", uuid_prefix("ami", args["ImageId"]), ctx.caller)
     if template is None or template.removed is not None:
         raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{args['ImageId']}]' does not exist")
     try:

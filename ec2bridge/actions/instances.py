@@ -109,13 +109,9 @@ def _reservation(ctx: Context, vms: list, busy: dict[str, set[str]]) -> dict:
 
 
 def _vm(ctx: Context, instance_id: str):
-    vm = ctx.cloud.lookup_prefix("VirtualMachine", uuid_prefix("i", instance_id))
+    vm = ctx.cloud.lookup_prefix("VirtualMachine", uuid_prefix("i", instance_id), ctx.caller)
     if vm is None or vm.removed is not None:
         raise Ec2Error("InvalidInstanceID.NotFound", f"The instance ID '{instance_id}' does not exist")
-    try:
-        ctx.cloud.vms.check_owner(ctx.caller, vm)
-    except CloudError:
-        raise Ec2Error("InvalidInstanceID.NotFound", f"The instance ID '{instance_id}' does not exist") from None
     return vm
 
 
@@ -130,7 +126,7 @@ def run_instances(ctx: Context, args: dict) -> dict:
         raise Ec2Error("InvalidParameterValue", "MinCount must be at least 1 and no more than MaxCount")
     if "ImageId" not in args:
         raise Ec2Error("MissingParameter", "The request must contain the parameter ImageId")
-    template = cloud.lookup_prefix("Template", uuid_prefix("ami", args["ImageId"]))
+    template = cloud.lookup_prefix("Template", uuid_prefix("ami", args["ImageId"]), caller)
     if template is None or template.removed is not None or template.is_iso:
         raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{args['ImageId']}]' does not exist")
     type_name = args.get("InstanceType", "m1.small")
@@ -290,7 +286,7 @@ def describe_instances(ctx: Context, args: dict) -> dict:
     wanted = args.get("InstanceIds")
     if wanted:
         found = {vm.id: vm for vm in (_vm(ctx, instance_id) for instance_id in wanted)}
-        vms = _load(ctx, list(found))
+        vms = _load(ctx, list(found), named=True)
         return paginate(args, _reservations(ctx, vms, args.get("Filters")), "Reservations", bounds=(5, 1000),
                         exclusive="InstanceIds")
     # Filters the database can answer (exact instance ids and tag values) narrow the fleet by index;
@@ -340,11 +336,13 @@ def _region_zones(ctx: Context) -> list:
     return [z for z in zones if z.region.name == ctx.region]
 
 
-def _load(ctx: Context, ids: list[int]) -> list:
-    """The VMs with these row ids, with everything an instance shows loaded in bulk, oldest first."""
+def _load(ctx: Context, ids: list[int], *, named: bool = False) -> list:
+    """The VMs with these row ids, with everything an instance shows loaded in bulk, oldest first.
+    ``named``: the caller gave their ids, so an admin sees them beyond its own account, as in a listing by id."""
     vms = []
+    scope = ctx.cloud.accounts.scope(ctx.caller, id_given=named)
     for start in range(0, len(ids), 900):  # below SQLite's bound-parameter limit
-        _, chunk = ctx.cloud.vms.list(ctx.caller, scope=ctx.cloud.accounts.scope(ctx.caller), include_destroyed=True,
+        _, chunk = ctx.cloud.vms.list(ctx.caller, scope=scope, include_destroyed=True,
                                       row_ids=ids[start:start + 900])
         vms += chunk
     return sorted(vms, key=lambda vm: vm.id)

@@ -17,13 +17,9 @@ def group_id(group) -> str:
 
 def find(ctx: Context, group_id_: str | None = None, name: str | None = None):
     if group_id_:
-        group = ctx.cloud.lookup_prefix("SecurityGroup", uuid_prefix("sg", group_id_))
+        group = ctx.cloud.lookup_prefix("SecurityGroup", uuid_prefix("sg", group_id_), ctx.caller)
         if group is None:
             raise Ec2Error("InvalidGroup.NotFound", f"The security group '{group_id_}' does not exist")
-        try:
-            ctx.cloud.security_groups.check_owner(ctx.caller, group)
-        except CloudError:
-            raise Ec2Error("InvalidGroup.NotFound", f"The security group '{group_id_}' does not exist") from None
         return group
     if name:
         group = ctx.cloud.security_groups.by_name(ctx.caller, name)

@@ -25,7 +25,7 @@ def resources(ctx: Context, ids: list[str]) -> dict[str, list]:
         if prefix not in PREFIXES:
             raise Ec2Error("InvalidID", f"The ID '{resource_id}' is not valid")
         kind, entity, _, not_found = PREFIXES[prefix]
-        row = ctx.cloud.lookup_prefix(entity, uuid_prefix(prefix, resource_id))
+        row = ctx.cloud.lookup_prefix(entity, uuid_prefix(prefix, resource_id), ctx.caller)
         if row is None or row.removed is not None:
             raise Ec2Error(not_found, f"The ID '{resource_id}' does not exist")
         by_kind.setdefault(kind, []).append(row)

@@ -25,7 +25,7 @@ def _resources(call):
                                     "UserVm, Template, ISO, Volume") from None
     rows = []
     for resource_id in call.params["resourceids"]:
-        row = call.cloud.lookup(entity, resource_id)
+        row = call.cloud.lookup(entity, resource_id, call.caller)
         if row is None:
             raise InvalidParameterValue(f"Unable to find resource by id {resource_id} and type {kind}")
         rows.append(row)

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from backends.context import ROLE_ADMIN, Caller
-from backends.errors import InvalidParameterValue, PermissionDenied, ResourceInUse
+from backends.errors import InvalidParameterValue, NotFound, PermissionDenied, ResourceInUse
 from backends.managers import accounts as accounts_module
 from backends.managers.accounts import AccountManager
 from backends.managers.config import ConfigManager
@@ -235,12 +235,14 @@ def test_username_is_unique_per_domain(db):
         make_account(cloud, tree.admin, "bob", tree.b, account_name="robert")
     assert str(err.value) == f"The user bob already exists in domain {tree.b.uuid}"
     assert make_account(cloud, tree.admin, "bob", tree.a, account_name="robert").domain_id == tree.a.id
-    with pytest.raises(PermissionDenied):
+    # Outside a domain admin's subtree an account answers as one that does not exist.
+    with pytest.raises(InvalidParameterValue) as foreign:
         cloud.accounts.create_user(tree.aadmin, account_name="carol", domain=tree.c, username="x",
                                    password="p", email="e", firstname="f", lastname="l")
-    with pytest.raises(InvalidParameterValue):
-        cloud.accounts.create_user(tree.admin, account_name="nobody", domain=tree.a, username="x",
+    with pytest.raises(InvalidParameterValue) as missing:
+        cloud.accounts.create_user(tree.aadmin, account_name="nobody", domain=tree.c, username="x",
                                    password="p", email="e", firstname="f", lastname="l")
+    assert str(foreign.value).replace("carol", "nobody") == str(missing.value)
 
 
 def test_list_accounts_and_users_scoping(db):
@@ -258,7 +260,7 @@ def test_list_accounts_and_users_scoping(db):
     assert names(tree.aadmin, listall=True, account_type=0) == {"alice", "bob"}
     assert names(tree.alice, listall=True) == {"alice"}
     assert names(tree.admin, id=account_of(tree.bob)) == {"bob"}
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):  # another tenant's account: as if it did not exist
         cloud.accounts.list_accounts(tree.alice, id=account_of(tree.bob))
     with pytest.raises(PermissionDenied):
         cloud.accounts.list_accounts(tree.aadmin, domain=tree.c)
@@ -289,7 +291,7 @@ def test_delete_account(db):
     VirtualMachine.update(removed=utcnow(), state="Expunging").where(VirtualMachine.id == vm.id).execute()
     with pytest.raises(PermissionDenied):
         cloud.accounts.delete_account(tree.alice, bob)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):  # outside the domain admin's subtree
         cloud.accounts.delete_account(tree.aadmin, account_of(tree.carol))
 
     deleted = cloud.accounts.delete_account(tree.aadmin, bob)
@@ -335,11 +337,12 @@ def test_keys_regenerate_and_the_old_key_stops_working(db):
     assert cloud.accounts.authenticate_key(second.api_key.swapcase()) is None
     assert cloud.accounts.authenticate_key("") is None
 
-    for caller, target in ((tree.bob, alice), (tree.aadmin, user_of(tree.carol)),
-                           (tree.aadmin, user_of(tree.admin))):
-        with pytest.raises(PermissionDenied):
+    # A user may not touch another user's keys; to a domain admin, users outside its subtree do not exist.
+    for caller, target, error in ((tree.bob, alice, PermissionDenied), (tree.aadmin, user_of(tree.carol), NotFound),
+                                  (tree.aadmin, user_of(tree.admin), NotFound)):
+        with pytest.raises(error):
             cloud.accounts.register_user_keys(caller, target)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(error):
             cloud.accounts.get_user_keys(caller, target)
 
 
@@ -464,7 +467,7 @@ SCOPE_MATRIX = [
     ("alice", {"id_given": True}, {"alice"}),
     ("alice", {"domain": "a", "isrecursive": True}, {"alice"}),
     ("alice", {"account_name": "alice"}, {"alice"}),
-    ("alice", {"account_name": "aadmin"}, PermissionDenied),
+    ("alice", {"account_name": "aadmin"}, InvalidParameterValue),  # another tenant: as if it did not exist
     ("alice", {"domain": "b"}, PermissionDenied),
     ("bob", {"domain": "b", "account_name": "bob", "listall": True}, {"bob"}),
 ]
@@ -504,15 +507,20 @@ def test_check_access(db):
     cloud = make_cloud()
     tree = make_tree(cloud)
     bob = account_of(tree.bob)
-    cloud.accounts.check_access(tree.admin, bob.id, bob.domain_id, resource="VM x")
-    cloud.accounts.check_access(tree.aadmin, bob.id, bob.domain_id, resource="VM x")
-    cloud.accounts.check_access(tree.bob, bob.id, bob.domain_id, resource="VM x")
-    with pytest.raises(PermissionDenied) as err:
-        cloud.accounts.check_access(tree.alice, bob.id, bob.domain_id, resource="VM instance x")
-    assert str(err.value) == "Account alice does not have permission to operate on VM instance x"
+    cloud.accounts.check_access(tree.admin, bob.id, bob.domain_id, entity="VirtualMachine", uuid="x")
+    cloud.accounts.check_access(tree.aadmin, bob.id, bob.domain_id, entity="VirtualMachine", uuid="x")
+    cloud.accounts.check_access(tree.bob, bob.id, bob.domain_id, entity="VirtualMachine", uuid="x")
+    # Another tenant's object is not found, as if it did not exist, and the error names nothing of it.
+    with pytest.raises(NotFound) as err:
+        cloud.accounts.check_access(tree.alice, bob.id, bob.domain_id, entity="VirtualMachine", uuid="x")
+    assert str(err.value) == "Unable to find the virtual machine"
+    assert (err.value.entity, err.value.value) == ("VirtualMachine", "x")
     carol = account_of(tree.carol)
+    with pytest.raises(NotFound):
+        cloud.accounts.check_access(tree.aadmin, carol.id, carol.domain_id, entity="VirtualMachine", uuid="y")
+    # What is shared with the caller (a public template) is no secret: acting on it is a permission error.
     with pytest.raises(PermissionDenied):
-        cloud.accounts.check_access(tree.aadmin, carol.id, carol.domain_id, resource="VM y")
+        cloud.accounts.check_access(tree.alice, bob.id, bob.domain_id, entity="Template", uuid="t", shared=True)
 
 
 def test_owner_for(db):

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from backends.db import write_tx
-from backends.errors import AccountLimitExceeded, InvalidParameterValue, PermissionDenied
+from backends.errors import AccountLimitExceeded, InvalidParameterValue, NotFound, PermissionDenied
 from backends.managers import limits as L
 from backends.models import Account, ResourceCount, Volume
 from tests.unit.test_accounts import (account_of, cheap_passwords, make_account, make_cloud, make_tree,  # noqa: F401
@@ -138,9 +138,9 @@ def test_who_may_change_limits(db):
         cloud.limits.update_limit(tree.aadmin, L.USER_VM, 100, account=account_of(tree.aadmin))
     with pytest.raises(PermissionDenied):
         cloud.limits.update_limit(tree.aadmin, L.USER_VM, 100, domain=tree.a)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):  # outside the domain admin's subtree: as if it did not exist
         cloud.limits.update_limit(tree.aadmin, L.USER_VM, 1, account=carol)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         cloud.limits.list_limits(tree.alice, account=carol)
     with pytest.raises(InvalidParameterValue):
         cloud.limits.update_limit(tree.admin, 42, 1, account=alice)
