@@ -56,7 +56,14 @@ class ResourceUnavailable(CloudError):
 
 
 class ResourceInUse(CloudError):
+    """The object is still needed by another; ``dependent`` is that one's (entity, uuid), when the caller
+    may know it."""
+
     kind = "ResourceInUse"
+
+    def __init__(self, message: str, *, dependent: tuple[str, str] | None = None):
+        super().__init__(message, dependent=dependent)
+        self.dependent = dependent
 
 
 class InvalidState(CloudError):

@@ -422,8 +422,9 @@ def test_security_groups_in_both_apis(ec2, user_cs):
     ec2.get_waiter("instance_terminated").wait(InstanceIds=[run["InstanceId"]],
                                                WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     assert _code(ec2.delete_security_group, GroupName="default")[0] == "CannotDelete"
-    # A terminated instance keeps its groups until it is expunged, as in AWS.
-    assert _code(ec2.delete_security_group, GroupId=group_id)[0] == "DependencyViolation"
+    # A terminated instance no longer holds its groups, as in AWS: the group goes at once.
+    ec2.delete_security_group(GroupId=group_id)
+    assert _code(ec2.describe_security_groups, GroupIds=[group_id])[0] == "InvalidGroup.NotFound"
     assert _code(ec2.describe_security_groups, GroupIds=["sg-0123456789abcdef0"])[0] == "InvalidGroup.NotFound"
 
 

@@ -52,6 +52,13 @@ def from_cloud_error(exc) -> Ec2Error:
     return Ec2Error(BY_KIND.get(exc.kind, "InternalError"), exc.message)
 
 
+def dependent_id(exc) -> str:
+    """The EC2 id of the object a ResourceInUse names as depending on the one in use ("" when none)."""
+    entity, uuid = getattr(exc, "dependent", None) or ("", "")
+    prefix = NOT_FOUND.get(entity, ("", "", ""))[2]
+    return _ec2_id(prefix, uuid) if prefix else ""
+
+
 def _ec2_id(prefix: str, uuid: str) -> str:
     from ec2bridge.ids import to_ec2  # ids raises Ec2Error: imported here, not at the top
 

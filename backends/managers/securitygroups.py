@@ -16,6 +16,7 @@ import peewee as pw
 from backends.context import Caller
 from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue, PermissionDenied, ResourceInUse
+from backends.managers.vms import holding_shared_objects, refuse_while_held
 from backends.models import Account, SecurityGroup, SecurityGroupRule, VirtualMachine, VmSecurityGroup
 
 PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "all": "all", "-1": "all", "6": "tcp", "17": "udp",
@@ -115,13 +116,16 @@ class SecurityGroupManager:
         self.check_owner(caller, group)
         if group.name == DEFAULT:
             raise PermissionDenied("The default security group cannot be deleted")
-        in_use = (VmSecurityGroup.select().join(VirtualMachine)
-                  .where(VmSecurityGroup.group == group.id, VirtualMachine.removed.is_null()).count())
-        if in_use:
-            raise ResourceInUse(f"Security group {group.name} is in use by {in_use} VM(s)")
-        if SecurityGroupRule.select().where(SecurityGroupRule.source_group == group.id,
-                                            SecurityGroupRule.group != group.id).exists():
-            raise ResourceInUse(f"Security group {group.name} is referenced by another group's rules")
+        holders = VirtualMachine.select().join(VmSecurityGroup).where(VmSecurityGroup.group == group.id,
+                                                                      holding_shared_objects())
+        refuse_while_held(f"Security group {group.name}", holders, caller, self.cloud.accounts.can_see)
+        referring = [rule.group for rule in SecurityGroupRule.select().where(
+            SecurityGroupRule.source_group == group.id, SecurityGroupRule.group != group.id)]
+        if referring:
+            named = next((g for g in referring if self.cloud.accounts.can_see(caller, g)), None)
+            raise ResourceInUse(f"Security group {group.name} is referenced by the rules of "
+                                + (f"security group {named.name}" if named else "another group"),
+                                dependent=("SecurityGroup", named.uuid) if named else None)
         with write_tx():
             VmSecurityGroup.delete().where(VmSecurityGroup.group == group.id).execute()
             SecurityGroup.delete().where(SecurityGroup.id == group.id).execute()

@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 from backends import fsm
 from backends.context import Caller
 from backends.db import database, write_tx
-from backends.errors import (CloudError, ConcurrentOperation, InvalidParameterValue, InvalidState,
-                             PermissionDenied, ResourceInUse)
+from backends.errors import CloudError, ConcurrentOperation, InvalidParameterValue, InvalidState, PermissionDenied
+from backends.managers.vms import holding_shared_objects, refuse_while_held
 from backends.models import Account, Domain, ImageStore, Template, TemplateZone, VirtualMachine, Zone, utcnow
 
 log = logging.getLogger(__name__)
@@ -267,13 +267,10 @@ class TemplateManager:
                 TemplateZone.template == template.id, TemplateZone.zone == zone.id,
                 TemplateZone.removed.is_null()).exists():
             raise InvalidParameterValue(f"Template {template.uuid} has no copy in zone {zone.name}")
-        users = VirtualMachine.select().where(VirtualMachine.removed.is_null(),
-                                              VirtualMachine.template == template.id)
+        holders = VirtualMachine.select().where(holding_shared_objects(), VirtualMachine.template == template.id)
         if zone is not None:
-            users = users.where(VirtualMachine.zone == zone.id)
-        in_use = users.count()
-        if in_use:
-            raise ResourceInUse(f"Unable to delete template {template.uuid}: it is used by {in_use} VM(s)")
+            holders = holders.where(VirtualMachine.zone == zone.id)
+        refuse_while_held(f"Template {template.uuid}", holders, caller, self.cloud.accounts.can_see)
 
     def delete(self, caller: Caller, template: Template, zone: Zone | None = None) -> None:
         """Remove one zone's copy, or the template with all of its copies."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
 from backends.errors import CloudError
-from ec2bridge.errors import Ec2Error, from_cloud_error
+from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
 
 GiB = 1 << 30
@@ -215,6 +215,7 @@ def deregister_image(ctx: Context, args: dict) -> dict:
         if exc.kind == "PermissionDenied":
             raise Ec2Error("AuthFailure", f"Not authorized for image:{args['ImageId']}") from exc
         if exc.kind == "ResourceInUse":
-            raise Ec2Error("InvalidAMIID.InUse", exc.message) from exc
+            raise Ec2Error("InvalidAMIID.InUse", f"The image {args['ImageId']} is in use by "
+                                                 f"{dependent_id(exc) or 'instances'}") from exc
         raise from_cloud_error(exc) from exc
     return {"Return": True}

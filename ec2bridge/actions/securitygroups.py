@@ -5,7 +5,7 @@ from backends.errors import CloudError
 from backends.managers.securitygroups import RuleSpec
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
-from ec2bridge.errors import Ec2Error, from_cloud_error
+from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
 
 PROTOCOL_OUT = {"all": "-1", "tcp": "tcp", "udp": "udp", "icmp": "icmp"}
@@ -154,7 +154,8 @@ def delete_security_group(ctx: Context, args: dict) -> dict:
         ctx.cloud.security_groups.delete(ctx.caller, group)
     except CloudError as exc:
         if exc.kind == "ResourceInUse":
-            raise Ec2Error("DependencyViolation", f"resource {group_id(group)} has a dependent object") from exc
+            raise Ec2Error("DependencyViolation", f"resource {group_id(group)} has a dependent object "
+                                                  f"{dependent_id(exc)}".rstrip()) from exc
         raise from_cloud_error(exc) from exc
     return {"Return": True, "GroupId": group_id(group)}
 
