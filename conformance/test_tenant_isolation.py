@@ -228,6 +228,8 @@ def test_ec2_foreign_ids_answer_as_missing_ones(world):
             (sg, ec2.revoke_security_group_ingress, {"GroupId": sg, "IpPermissions": permission}),
             (sg, ec2.revoke_security_group_egress, {"GroupId": sg, "IpPermissions": permission}),
             (sg, ec2.run_instances, {"ImageId": public_ami, "SecurityGroupIds": [sg], **run}),
+            (sg, ec2.authorize_security_group_ingress, {"GroupName": "default", "IpPermissions": [
+                {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": sg}]}]}),
             (world["group_name"], ec2.describe_security_groups, {"GroupNames": [world["group_name"]]}),
             (world["group_name"], ec2.delete_security_group, {"GroupName": world["group_name"]}),
             (key, ec2.describe_key_pairs, {"KeyPairIds": [key]}),
