@@ -97,8 +97,9 @@ def world(server, admin_cs):
                                                             startport=22, endport=22,
                                                             cidrlist="10.9.0.0/16")["jobid"])
     rule = granted["jobresult"]["securitygroup"]["ingressrule"][0]
-    assert wait_job(cs, cs.createTags(resourcetype="UserVm", resourceids=deployed["id"],
-                                      tags=[{"key": "team", "value": f"secret-team-{SUFFIX}"}])["jobid"])["jobstatus"] == 1
+    tagged = cs.createTags(resourcetype="UserVm", resourceids=deployed["id"],
+                           tags=[{"key": "team", "value": f"secret-team-{SUFFIX}"}])
+    assert wait_job(cs, tagged["jobid"])["jobstatus"] == 1
     event = cs.listEvents()["event"][0]
 
     ids = {"VirtualMachine": deployed["id"], "Volume": volume["id"], "Template": image["id"], "Iso": iso["id"],

@@ -29,8 +29,10 @@ class TagManager:
                                         f"{', '.join(KINDS)}")
         if row.removed is not None:
             raise InvalidParameterValue(f"Unable to find resource by id {row.uuid}")
-        self.cloud.accounts.check_access(caller, row.account_id, row.domain_id, entity=ENTITIES[kind], uuid=row.uuid,
-                                         shared=kind in ("Template", "ISO") and self.cloud.accounts.can_see(caller, row))
+        # A public image is no secret: tagging another's is refused as such, not as a missing one.
+        shared = kind in ("Template", "ISO") and self.cloud.accounts.can_see(caller, row)
+        self.cloud.accounts.check_access(caller, row.account_id, row.domain_id, entity=ENTITIES[kind],
+                                         uuid=row.uuid, shared=shared)
 
     def create(self, caller: Caller, kind: str, rows: list, tags: dict[str, str]) -> None:
         """Set ``tags`` on each resource (an existing key gets the new value)."""

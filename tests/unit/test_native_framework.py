@@ -26,7 +26,8 @@ class FakeConfig:
 
 def fake_cloud(rows=None, page_size=500):
     rows = rows or {}
-    return types.SimpleNamespace(config=FakeConfig(page_size), lookup=lambda entity, uuid, caller=None: rows.get((entity, uuid)))
+    return types.SimpleNamespace(config=FakeConfig(page_size),
+                                 lookup=lambda entity, uuid, caller=None: rows.get((entity, uuid)))
 
 
 def make_command(params, shape="object"):
