@@ -205,7 +205,7 @@ def register_image(ctx: Context, args: dict) -> dict:
 
 @action("DeregisterImage")
 def deregister_image(ctx: Context, args: dict) -> dict:
-    """Removes the caller's image; refused while instances use it."""
+    """Removes the caller's image; refused while instances not terminated use it (naming one)."""
     template = ctx.cloud.lookup_prefix("Template", uuid_prefix("ami", args["ImageId"]), ctx.caller)
     if template is None or template.removed is not None:
         raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{args['ImageId']}]' does not exist")

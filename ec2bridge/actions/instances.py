@@ -476,7 +476,7 @@ def stop_instances(ctx: Context, args: dict) -> dict:
 
 @action("TerminateInstances")
 def terminate_instances(ctx: Context, args: dict) -> dict:
-    """Destroys the VMs (shutting-down, then terminated); idempotent."""
+    """Destroys the VMs (shutting-down, then terminated: listed for an hour, holding no image or group); idempotent."""
     return {"TerminatingInstances": _change(ctx, args, "TerminateInstances", "terminated",
                                             lambda vm: ctx.cloud.vms.destroy_work(
                                                 ctx.caller, vm, retention_seconds=TERMINATED_VISIBLE_SECONDS),

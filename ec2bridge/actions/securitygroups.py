@@ -146,7 +146,7 @@ def describe_security_groups(ctx: Context, args: dict) -> dict:
 
 @action("DeleteSecurityGroup")
 def delete_security_group(ctx: Context, args: dict) -> dict:
-    """By GroupId or GroupName; refused while instances use it (DependencyViolation)."""
+    """By GroupId or GroupName; refused while instances not terminated use it (DependencyViolation, naming one)."""
     group = find(ctx, args.get("GroupId"), args.get("GroupName"))
     if group.name == "default":
         raise Ec2Error("CannotDelete", 'the specified group: "default" name: "default" cannot be deleted by a user')
