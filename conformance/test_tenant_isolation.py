@@ -129,7 +129,7 @@ def _fill(world, tenant: Tenant) -> dict:
             "domainid": tenant.domain["id"], "id": tenant.vm_id, "publickey": PUBLIC_KEY,
             "username": f"u-{uuid.uuid4().hex[:6]}", "password": "pw", "email": "x@example.com", "firstname": "x",
             "lastname": "y", "accounttype": 0, "resourcetype": 0, "max": 5, "cpunumber": 1, "cpuspeed": 500,
-            "memory": 512, "disksize": 1}
+            "memory": 512, "disksize": 1, "lock": "false"}
 
 
 def _native_cases():
