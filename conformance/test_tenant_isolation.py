@@ -189,10 +189,9 @@ def test_native_ids_in_other_places_answer_as_missing_ones(world):
             got = _native(cs.listVirtualMachines, account=owner_name, domainid=home)
             expected = _native(cs.listVirtualMachines, account="nobody-here", domainid=home)
             assert got == (expected[0], expected[1].replace("nobody-here", owner_name)), got
-        for name, text in ((world["key_name"], "key"), (world["group_name"], "group")):
-            # Names are per account: another's name is simply not one of the caller's.
-            listed = (cs.listSSHKeyPairs(name=name) if text == "key" else cs.listSecurityGroups(securitygroupname=name))
-            assert not listed
+        # Names are per account: another's key pair or group name is simply not one of the caller's.
+        assert not cs.listSSHKeyPairs(name=world["key_name"])
+        assert not cs.listSecurityGroups(securitygroupname=world["group_name"])
 
 
 def test_ec2_foreign_ids_answer_as_missing_ones(world):
