@@ -305,6 +305,8 @@ CASES = [("admin", c) for c in list_commands() if c not in ALWAYS_EMPTY] + [
 def test_every_declared_filter_is_applied(admin_cs, user_cs, world, role, command):
     cs = admin_cs if role == "admin" else user_cs
     w = {**world, **world["tenants"][role]}
+    # Another tenant's private template is, to this caller, an unknown id: use its own unready one.
+    w["unreferenced"] = {**world["unreferenced"], "Template": w["unready_template"]["id"]}
     base = base_params(command)
     everything = call(cs, command, base)
     assert everything, f"{command} lists nothing for the {role}: no data to filter"

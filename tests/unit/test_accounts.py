@@ -585,8 +585,8 @@ def test_who_may_disable_which_account(db):
     tree = make_tree(cloud)
     refused = [
         (tree.alice, "bob", PermissionDenied),     # users may not
-        (tree.aadmin, "carol", PermissionDenied),  # outside the domain admin's subtree
-        (tree.aadmin, "admin", PermissionDenied),  # a root admin's account
+        (tree.aadmin, "carol", NotFound),  # outside the domain admin's subtree
+        (tree.aadmin, "admin", NotFound),  # a root admin's account
         (tree.aadmin, "aadmin", InvalidParameterValue),  # its own
         (tree.admin, "admin", InvalidParameterValue),
     ]
@@ -657,8 +657,8 @@ def test_who_may_disable_which_user(db):
     cloud = make_cloud()
     tree = make_tree(cloud)
     for caller, target, error in ((tree.alice, tree.bob, PermissionDenied),
-                                  (tree.aadmin, tree.carol, PermissionDenied),
-                                  (tree.aadmin, tree.admin, PermissionDenied),
+                                  (tree.aadmin, tree.carol, NotFound),
+                                  (tree.aadmin, tree.admin, NotFound),
                                   (tree.alice, tree.alice, InvalidParameterValue),
                                   (tree.admin, tree.admin, InvalidParameterValue)):
         with pytest.raises(error):
