@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 import botocore.session
 from botocore.model import OperationNotFoundError
 
-from ec2bridge.errors import Ec2Error
+from ec2bridge.errors import NOT_IN_XML, Ec2Error, shown
 
 NAMESPACE = "http://ec2.amazonaws.com/doc/2016-11-15/"
 _AUTH_PARAMS = re.compile(r"^(Action|Version|AWSAccessKeyId|Signature.*|Timestamp|Expires|SecurityToken|X-Amz-.*)$")
@@ -39,13 +39,62 @@ def operation(action: str, service: str = "ec2"):
 
 # ------------------------------------------------------------------ decoding
 
+# EC2's integers are 32-bit and its longs 64-bit (botocore's model types); a value past them is refused
+# as AWS refuses it, not handed on to overflow a database column.
+_RANGES = {"integer": (-2 ** 31, 2 ** 31 - 1), "long": (-2 ** 63, 2 ** 63 - 1)}
+# Bounds AWS documents where the model gives none: a volume is 1 GiB to 64 TiB (io2), rates are not negative.
+_DOCUMENTED_RANGES = {"VolumeSize": (1, 65536), "Iops": (0, 256000), "Throughput": (0, 2000)}
+# How many members a list may have, as AWS bounds them: Filter.N and Filter.N.Value.M answer
+# FilterLimitExceeded past 200 (EC2's filter and value limits); any other list past 1000 (the most ids
+# a Describe call takes) is InvalidParameterValue. Bounding the count also bounds the decoding work.
+MAX_FILTERS = 200
+MAX_LIST_MEMBERS = 1000
+_FILTER_SHAPES = {"FilterList", "ValueStringList"}
+_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
+
+
+# A prefix's own value, in the tree below, when it also has keys under it (``X=1`` and ``X.Y=2``).
+_OWN = None
+
+
+def _tree(params: dict[str, str], names: frozenset) -> dict:
+    """The parameters grouped by dotted prefix in one pass (``Filter.1.Value.2`` under Filter, 1, Value, 2):
+    a dict per prefix, a plain string per leaf. Keys outside the input's top-level ``names`` are skipped
+    before anything is built for them."""
+    root: dict = {}
+    for key, value in params.items():
+        parts = key.split(".")
+        if parts[0] not in names or _AUTH_PARAMS.match(key):
+            continue
+        node = root
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {} if child is None else {_OWN: child}
+            node = child
+        leaf = parts[-1]
+        if isinstance(node.get(leaf), dict):
+            node[leaf][_OWN] = value
+        else:
+            node[leaf] = value
+    return root
+
+
+_TOP_NAMES: dict[int, frozenset] = {}
+
+
 def decode(op, params: dict[str, str]) -> dict:
-    """The operation's input as a typed dict; MissingParameter / InvalidParameterValue on bad input."""
+    """The operation's input as a typed dict; MissingParameter / InvalidParameterValue on bad input.
+
+    Linear in the number of parameters: they are grouped by prefix once, then the input shape is walked
+    over that tree, so a request with thousands of list members costs little more than reading it."""
     shape = op.input_shape
     if shape is None:
         return {}
-    wanted = {k: v for k, v in params.items() if not _AUTH_PARAMS.match(k)}
-    return _structure(shape, wanted, "", top=True) or {}
+    names = _TOP_NAMES.get(id(shape))
+    if names is None:
+        names = _TOP_NAMES[id(shape)] = frozenset(_wire_name(n, m) for n, m in shape.members.items())
+    return _structure(shape, _tree(params, names), "") or {}
 
 
 def _wire_name(name: str, shape) -> str:
@@ -57,44 +106,59 @@ def _wire_name(name: str, shape) -> str:
     return name
 
 
-def _structure(shape, params, prefix, top=False):
+def _structure(shape, node: dict, prefix: str):
     out = {}
     for name, member in shape.members.items():
         key = _wire_name(name, member)
-        full = key if top else f"{prefix}.{key}"
-        value = _value(member, params, full)
-        if value is not None:
-            out[name] = value
+        child = node.get(key)
+        if child is not None:
+            value = _value(member, child, prefix + key)
+            if value is not None:
+                out[name] = value
     for name in shape.required_members:
         if name not in out:
             raise Ec2Error("MissingParameter", f"The request must contain the parameter "
-                                               f"{_wire_name(name, shape.members[name]) if top else prefix + '.' + _wire_name(name, shape.members[name])}")
+                                               f"{prefix}{_wire_name(name, shape.members[name])}")
     return out or None
 
 
-def _value(shape, params, key):
+def _value(shape, node: dict | str, key: str):
     kind = shape.type_name
     if kind == "structure":
-        if not any(k == key or k.startswith(key + ".") for k in params):
-            return None
-        return _structure(shape, params, key) or {}
+        return (_structure(shape, node, key + ".") if isinstance(node, dict) else None) or {}
     if kind == "list":
-        pattern = re.compile(rf"^{re.escape(key)}\.(\d+)(?:\.|$)")
-        indices = sorted({int(m.group(1)) for k in params if (m := pattern.match(k))})
-        items = [_value(shape.member, params, f"{key}.{i}") for i in indices]
-        return [i for i in items if i is not None] or None
-    if key not in params:
-        return None
-    return _scalar(shape, params[key], key)
+        return _list(shape, node, key) if isinstance(node, dict) else None
+    text = node.get(_OWN) if isinstance(node, dict) else node
+    return None if text is None else _scalar(shape, text, key)
+
+
+def _list(shape, node: dict, key: str):
+    """``Key.N`` members in the order of N (gaps allowed; other keys under the list are not members)."""
+    indexed = [(int(index) if len(index) < 10 else 10 ** 10, index, child) for index, child in node.items()
+               if index is not _OWN and index.isdecimal() and index.isascii()]
+    if shape.name in _FILTER_SHAPES and len(indexed) > MAX_FILTERS:
+        raise Ec2Error("FilterLimitExceeded", f"The request uses too many filters or too many filter values: "
+                                              f"{key} takes at most {MAX_FILTERS}.")
+    if len(indexed) > MAX_LIST_MEMBERS:
+        raise Ec2Error("InvalidParameterValue", f"The request has {len(indexed)} members of {key}; "
+                                                f"at most {MAX_LIST_MEMBERS} are accepted.")
+    indexed.sort(key=lambda entry: entry[:2])
+    items = [_value(shape.member, child, f"{key}.{index}") for _, index, child in indexed]
+    return [i for i in items if i is not None] or None
 
 
 def _scalar(shape, text: str, key: str):
     kind = shape.type_name
     try:
         if kind in ("integer", "long"):
-            return int(text)
+            if not _INTEGER.fullmatch(text):
+                raise ValueError(text)
+            return _bounded(shape, int(text), text, key)
         if kind in ("float", "double"):
-            return float(text)
+            value = float(text)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(text)
+            return value
         if kind == "boolean":
             if text.lower() not in ("true", "false"):
                 raise ValueError(text)
@@ -103,9 +167,27 @@ def _scalar(shape, text: str, key: str):
             return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         if kind == "blob":
             return base64.b64decode(text, validate=True)
-    except (ValueError, binascii.Error):
-        raise Ec2Error("InvalidParameterValue", f"Value ({text}) for parameter {key} is invalid.") from None
+    except (ValueError, OverflowError, binascii.Error):
+        raise Ec2Error("InvalidParameterValue", f"Value ({shown(text)}) for parameter {key} is invalid.") from None
+    if NOT_IN_XML.search(text):  # it could never be echoed back in a response
+        raise Ec2Error("InvalidParameterValue", f"Value ({shown(text)}) for parameter {key} is invalid: "
+                                                "it holds a control character.")
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if low is not None and len(text) < low or high is not None and len(text) > high:
+        raise Ec2Error("InvalidParameterValue", f"Value ({shown(text)}) for parameter {key} is invalid: its length "
+                                                f"must be between {low or 0} and {high if high is not None else 'any'}.")
     return text
+
+
+def _bounded(shape, value: int, text: str, key: str) -> int:
+    low, high = _RANGES[shape.type_name]
+    documented = _DOCUMENTED_RANGES.get(key.rsplit(".", 1)[-1], (low, high))
+    low = max(low, shape.metadata.get("min", low), documented[0])
+    high = min(high, shape.metadata.get("max", high), documented[1])
+    if not low <= value <= high:
+        raise Ec2Error("InvalidParameterValue", f"Value ({shown(text)}) for parameter {key} is invalid: "
+                                                f"it must be between {low} and {high}.")
+    return value
 
 
 # ------------------------------------------------------------------ encoding
@@ -167,8 +249,16 @@ def _write(out: list, tag: str, shape, value) -> None:
     elif kind == "blob":
         text = base64.b64encode(value).decode()
     else:
-        text = escape(str(value))
+        text = _xml_text(str(value))
     out.append(f"<{tag}>{text}</{tag}>")
+
+
+def _xml_text(text: str) -> str:
+    """Escaped, and without characters XML 1.0 cannot carry (a name stored through the native API may hold
+    one); the check is only made for the rare value with a non-printable character."""
+    if not text.isprintable():
+        text = NOT_IN_XML.sub("\ufffd", text)
+    return escape(text)
 
 
 def _encode(parent, tag, shape, value):
@@ -193,7 +283,7 @@ def _encode(parent, tag, shape, value):
     elif kind == "blob":
         element.text = base64.b64encode(value).decode()
     else:
-        element.text = str(value)
+        element.text = NOT_IN_XML.sub("\ufffd", str(value))
 
 
 def error_body(errors: list[tuple[str, str]], request_id: str) -> bytes:

@@ -1,12 +1,27 @@
 """EC2 errors: AWS's codes and HTTP statuses, and how backend errors become them."""
 from __future__ import annotations
 
+import re
+
 STATUS = {"AuthFailure": 401, "UnauthorizedOperation": 403, "DryRunOperation": 412, "InternalError": 500,
           "InsufficientInstanceCapacity": 500, "InsufficientAddressCapacity": 500, "Unavailable": 503}
 
 
+# Characters XML 1.0 cannot carry: an error echoing one would not parse.
+NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+MAX_ECHOED = 200
+MAX_MESSAGE = 2000
+
+
+def shown(value: str, limit: int = MAX_ECHOED) -> str:
+    """A client's value as an error message may echo it: XML-safe, and cut short when huge."""
+    text = NOT_IN_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 class Ec2Error(Exception):
     def __init__(self, code: str, message: str):
+        message = shown(message, MAX_MESSAGE)  # messages echo ids and values from the request
         super().__init__(message)
         self.code = code
         self.message = message

@@ -11,10 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import functools
 import json
 import logging
-import operator
 import secrets
 from dataclasses import dataclass
 
@@ -34,6 +32,14 @@ GiB = 1 << 30
 MiB = 1 << 20
 ACTIVE_ON_HOST = ("Starting", "Running", "Stopping", "Migrating")
 RT_VM, RT_VOLUME, RT_CPU, RT_MEMORY, RT_PRIMARY = 0, 2, 8, 9, 10
+
+
+def _any_of(conditions: list):
+    """``a | b | ...`` as a balanced tree: a chain of hundreds overflows SQLite's parser stack."""
+    if len(conditions) == 1:
+        return conditions[0]
+    middle = len(conditions) // 2
+    return _any_of(conditions[:middle]) | _any_of(conditions[middle:])
 
 
 def _limits_of(vm_cpu: int, vm_mem: int, root_bytes: int) -> dict[int, int]:
@@ -122,7 +128,7 @@ class VmManager:
         query = self.cloud.tags.where_tagged_any(query, "UserVm", VirtualMachine.uuid, any_tag)
         if uuid_prefixes is not None:
             ranges = [(VirtualMachine.uuid >= p) & (VirtualMachine.uuid < p + "~") for p in uuid_prefixes]
-            query = query.where(functools.reduce(operator.or_, ranges) if ranges else VirtualMachine.id < 0)
+            query = query.where(_any_of(ranges) if ranges else VirtualMachine.id < 0)
         return query
 
     # ---------------------------------------------------------------- deploy
