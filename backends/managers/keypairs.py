@@ -1,5 +1,10 @@
 """SSH key pairs: generated here (the private key is shown once, never stored) or imported.
 
+Imported public keys are read in the forms AWS's ImportKeyPair reads: OpenSSH
+(``ssh-rsa AAAA... comment``), RFC 4716 (``---- BEGIN SSH2 PUBLIC KEY ----``),
+and PEM or DER, either PKCS#1 (``RSA PUBLIC KEY``) or SubjectPublicKeyInfo; only
+RSA and ED25519 keys, as in AWS. They are kept in OpenSSH form.
+
 Fingerprints follow what AWS shows, which is also what users compare against:
 RSA keys the colon-separated MD5 of the DER public key, ED25519 keys the
 base64 SHA-256 of the OpenSSH key blob.
@@ -8,8 +13,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 
 import peewee as pw
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
@@ -17,6 +24,62 @@ from backends.context import Caller
 from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue
 from backends.models import Account, SSHKeyPair
+
+
+_FORMS = "rsa and ed25519 keys are accepted, in OpenSSH, RFC 4716 (SSH2), PEM or DER form"
+_KEY_TYPE = re.compile(rb"[A-Za-z0-9@._+-]{1,64}")
+RSA_BITS = (1024, 16384)
+
+
+def _invalid_key(why: str) -> InvalidParameterValue:
+    return InvalidParameterValue(f"Invalid public key: {why} ({_FORMS})", param="publickey")
+
+
+def parse_public_key(material: str | bytes):
+    """The RSA or ED25519 public key in ``material``, whichever of the accepted forms it is in."""
+    data = material.encode("utf-8", "replace") if isinstance(material, str) else material
+    text = data.strip()
+    try:
+        if text.startswith(b"---- BEGIN SSH2 PUBLIC KEY"):
+            key = _from_rfc4716(text)
+        elif text.startswith(b"-----BEGIN "):
+            key = serialization.load_pem_public_key(text)
+        elif data[:1] == b"\x30":  # an ASN.1 SEQUENCE: DER, as PKCS#1 or SubjectPublicKeyInfo
+            key = serialization.load_der_public_key(data)
+        else:
+            key = serialization.load_ssh_public_key(text)
+    except UnsupportedAlgorithm:
+        word = text.split(maxsplit=1)[0] if text.split() else b""
+        shown = f" '{word.decode()}'" if _KEY_TYPE.fullmatch(word) else ""
+        raise _invalid_key(f"unknown key type{shown}") from None
+    except (ValueError, TypeError, IndexError):
+        raise _invalid_key("not a public key in a known form") from None
+    if isinstance(key, rsa.RSAPublicKey):
+        if not RSA_BITS[0] <= key.key_size <= RSA_BITS[1]:
+            raise _invalid_key(f"an RSA key must have {RSA_BITS[0]} to {RSA_BITS[1]} bits, not {key.key_size}")
+        return key
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return key
+    raise _invalid_key("only rsa and ed25519 keys are supported")
+
+
+def _from_rfc4716(text: bytes):
+    """RFC 4716: header lines (``Comment: ...``, continued by a trailing backslash), then the base64 blob."""
+    lines = [line.strip() for line in text.splitlines()]
+    if lines[-1] != b"---- END SSH2 PUBLIC KEY ----":
+        raise ValueError("no end line")
+    body, continued = [], False
+    for line in lines[1:-1]:
+        if continued or b":" in line:
+            continued = line.endswith(b"\\")
+        else:
+            body.append(line)
+    blob = base64.b64decode(b"".join(body), validate=True)
+    type_length = int.from_bytes(blob[:4], "big")
+    key_type = blob[4:4 + type_length]
+    if not _KEY_TYPE.fullmatch(key_type):
+        raise ValueError("no key type")
+    return serialization.load_ssh_public_key(key_type + b" " + base64.b64encode(blob))
 
 
 def fingerprint(public_key) -> str:
@@ -49,19 +112,11 @@ class KeyPairManager:
         row = self._store(caller, name, private.public_key(), key_type, owner)
         return row, pem.decode()
 
-    def register(self, caller: Caller, name: str, public_key_text: str, *, owner: Account | None = None) -> SSHKeyPair:
-        """Import an OpenSSH public key (``ssh-rsa AAAA... comment`` or ``ssh-ed25519 ...``)."""
-        try:
-            key = serialization.load_ssh_public_key(public_key_text.strip().encode())
-        except (ValueError, TypeError, IndexError):
-            raise InvalidParameterValue("Public key is invalid: expecting an OpenSSH rsa or ed25519 public key") \
-                from None
-        if isinstance(key, ed25519.Ed25519PublicKey):
-            key_type = "ed25519"
-        elif isinstance(key, rsa.RSAPublicKey):
-            key_type = "rsa"
-        else:
-            raise InvalidParameterValue("Only rsa and ed25519 public keys are supported")
+    def register(self, caller: Caller, name: str, public_key: str | bytes, *,
+                 owner: Account | None = None) -> SSHKeyPair:
+        """Import a public key in any form ``parse_public_key`` reads (text, or DER bytes)."""
+        key = parse_public_key(public_key)
+        key_type = "ed25519" if isinstance(key, ed25519.Ed25519PublicKey) else "rsa"
         return self._store(caller, name, key, key_type, owner)
 
     def _store(self, caller, name, public_key, key_type, owner) -> SSHKeyPair:

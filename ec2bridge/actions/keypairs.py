@@ -20,6 +20,8 @@ def _new(ctx: Context, create) -> object:
     try:
         return create()
     except CloudError as exc:
+        if exc.details.get("param") == "publickey":
+            raise Ec2Error("InvalidKey.Format", exc.message) from exc
         if "already exists" in exc.message:
             raise Ec2Error("InvalidKeyPair.Duplicate", exc.message.replace("A key pair", "The keypair")) from exc
         raise from_cloud_error(exc) from exc
@@ -39,10 +41,9 @@ def create_key_pair(ctx: Context, args: dict) -> dict:
 
 @action("ImportKeyPair")
 def import_key_pair(ctx: Context, args: dict) -> dict:
-    """OpenSSH rsa/ed25519 public keys; AWS-style fingerprints."""
+    """RSA/ED25519 public keys as OpenSSH, RFC 4716, PEM or DER (the blob's raw bytes); AWS-style fingerprints."""
     material = args["PublicKeyMaterial"]
-    text = material.decode("utf-8", "replace") if isinstance(material, bytes) else material
-    pair = _new(ctx, lambda: ctx.cloud.keypairs.register(ctx.caller, args["KeyName"], text))
+    pair = _new(ctx, lambda: ctx.cloud.keypairs.register(ctx.caller, args["KeyName"], material))
     return {"KeyFingerprint": pair.fingerprint, "KeyName": pair.name, "KeyPairId": to_ec2("key", pair.uuid),
             "Tags": []}
 
