@@ -8,6 +8,7 @@ instead of one failing with "database is locked" half-way through.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from contextlib import contextmanager
 from urllib.parse import parse_qs, unquote, urlparse
@@ -15,6 +16,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 import peewee
 from pymysql.constants import CLIENT
 from playhouse.pool import PooledMySQLDatabase, PooledSqliteDatabase
+
+from backends.errors import InvalidParameterValue
 
 database = peewee.DatabaseProxy()
 
@@ -85,7 +88,20 @@ def is_sqlite() -> bool:
 
 @contextmanager
 def write_tx():
-    """A transaction that will write: serialised and lock-first on SQLite."""
+    """A transaction that will write: serialised and lock-first on SQLite.
+
+    A value the database cannot hold (MariaDB: too long for its column, out of its range) is the
+    client's error, not the server's: it becomes InvalidParameterValue naming the column, after the
+    transaction rolled back."""
+    try:
+        with _write_transaction():
+            yield
+    except peewee.DataError as exc:
+        raise _not_storable(exc) from None
+
+
+@contextmanager
+def _write_transaction():
     db = database.obj
     if isinstance(db, _SqliteDatabase):
         if db.in_transaction():
@@ -98,6 +114,12 @@ def write_tx():
     else:
         with db.atomic():
             yield
+
+
+def _not_storable(exc: peewee.DataError) -> InvalidParameterValue:
+    found = re.search(r"column '(\w+)'", str(exc))
+    column = found.group(1) if found else "a value"
+    return InvalidParameterValue(f"Invalid value for {column}: too long, out of range or not storable")
 
 
 def read_tx():
