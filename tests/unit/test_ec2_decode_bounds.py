@@ -116,3 +116,20 @@ def test_list_indices_that_are_huge_or_not_numbers():
     decoded = codec.decode(op, {"InstanceId." + "1" * 5000: "i-last", "InstanceId.2": "i-2",
                                 "InstanceId.x": "ignored", "InstanceId.\u0661": "ignored"})
     assert decoded["InstanceIds"] == ["i-2", "i-last"]
+
+
+def test_a_prefix_with_its_own_value_and_keys_under_it():
+    op = MODEL.operation_model("DescribeKeyPairs")
+    decoded = codec.decode(op, {"KeyName.1": "a", "KeyName.1.Extra": "ignored", "Filter.1": "stray",
+                                "Filter.1.Name": "key-name", "Filter.1.Value.1": "a"})
+    assert decoded == {"KeyNames": ["a"], "Filters": [{"Name": "key-name", "Values": ["a"]}]}
+    # The order the keys arrive in does not matter.
+    decoded = codec.decode(op, {"Filter.1.Value.1": "a", "Filter.1.Name": "key-name", "Filter.1": "stray",
+                                "KeyName.1.Extra": "ignored", "KeyName.1": "a"})
+    assert decoded == {"KeyNames": ["a"], "Filters": [{"Name": "key-name", "Values": ["a"]}]}
+
+
+def test_unknown_and_authentication_parameters_are_not_part_of_the_input():
+    op = MODEL.operation_model("DescribeRegions")
+    assert codec.decode(op, {"Action": "DescribeRegions", "Version": "2016-11-15", "X-Amz-Date": "x",
+                             "Junk.1.X": "x", "RegionName.1": "us-east-1"}) == {"RegionNames": ["us-east-1"]}
