@@ -45,8 +45,9 @@ _RANGES = {"integer": (-2 ** 31, 2 ** 31 - 1), "long": (-2 ** 63, 2 ** 63 - 1)}
 # Bounds AWS documents where the model gives none: a volume is 1 GiB to 64 TiB (io2), rates are not negative.
 _DOCUMENTED_RANGES = {"VolumeSize": (1, 65536), "Iops": (0, 256000), "Throughput": (0, 2000)}
 # How many members a list may have, as AWS bounds them: Filter.N and Filter.N.Value.M answer
-# FilterLimitExceeded past 200 (EC2's filter and value limits); any other list past 1000 (the most ids
-# a Describe call takes) is InvalidParameterValue. Bounding the count also bounds the decoding work.
+# FilterLimitExceeded (EC2's code for too many filters or values) past 200, the number of values per
+# filter EC2 is known to take; any other list past 1000 (the most results a Describe page holds) is
+# InvalidParameterValue. Bounding the count also bounds the work a request can ask for.
 MAX_FILTERS = 200
 MAX_LIST_MEMBERS = 1000
 _FILTER_SHAPES = {"FilterList", "ValueStringList"}
@@ -134,6 +135,8 @@ def _value(shape, node: dict | str, key: str):
 
 def _list(shape, node: dict, key: str):
     """``Key.N`` members in the order of N (gaps allowed; other keys under the list are not members)."""
+    # An index too long to be a real one sorts last (and is never handed to int(), which refuses
+    # strings of thousands of digits).
     indexed = [(int(index) if len(index) < 10 else 10 ** 10, index, child) for index, child in node.items()
                if index is not _OWN and index.isdecimal() and index.isascii()]
     if shape.name in _FILTER_SHAPES and len(indexed) > MAX_FILTERS:
@@ -171,7 +174,7 @@ def _scalar(shape, text: str, key: str):
         raise Ec2Error("InvalidParameterValue", f"Value ({shown(text)}) for parameter {key} is invalid.") from None
     if NOT_IN_XML.search(text):  # it could never be echoed back in a response
         raise Ec2Error("InvalidParameterValue", f"Value ({shown(text)}) for parameter {key} is invalid: "
-                                                "it holds a control character.")
+                                                "it holds a control character or a non-character.")
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
     if low is not None and len(text) < low or high is not None and len(text) > high:
         raise Ec2Error("InvalidParameterValue", f"Value ({shown(text)}) for parameter {key} is invalid: its length "
