@@ -142,9 +142,10 @@ def _list(shape, node: dict, key: str):
     if shape.name in _FILTER_SHAPES and len(indexed) > MAX_FILTERS:
         raise Ec2Error("FilterLimitExceeded", f"The request uses too many filters or too many filter values: "
                                               f"{key} takes at most {MAX_FILTERS}.")
-    if len(indexed) > MAX_LIST_MEMBERS:
+    most = min(MAX_LIST_MEMBERS, shape.metadata.get("max", MAX_LIST_MEMBERS))  # the model's bound, if any
+    if len(indexed) > most:
         raise Ec2Error("InvalidParameterValue", f"The request has {len(indexed)} members of {key}; "
-                                                f"at most {MAX_LIST_MEMBERS} are accepted.")
+                                                f"at most {most} are accepted.")
     indexed.sort(key=lambda entry: entry[:2])
     items = [_value(shape.member, child, f"{key}.{index}") for _, index, child in indexed]
     return [i for i in items if i is not None] or None

@@ -111,6 +111,15 @@ def test_other_lists_past_the_limit_are_invalid_parameter_values():
         codec.MAX_LIST_MEMBERS
 
 
+def test_lists_bounded_by_the_model():
+    # DescribeInstanceTypes takes at most 100 InstanceType.N.
+    types = {f"InstanceType.{i}": "t2.nano" for i in range(1, 102)}
+    error = _error("DescribeInstanceTypes", types)
+    assert error.code == "InvalidParameterValue" and "at most 100" in error.message
+    del types["InstanceType.101"]
+    assert len(codec.decode(MODEL.operation_model("DescribeInstanceTypes"), types)["InstanceTypes"]) == 100
+
+
 def test_list_indices_that_are_huge_or_not_numbers():
     op = MODEL.operation_model("DescribeInstances")
     decoded = codec.decode(op, {"InstanceId." + "1" * 5000: "i-last", "InstanceId.2": "i-2",
