@@ -43,6 +43,38 @@ class _SqliteDatabase(PooledSqliteDatabase):
         super().__init__(*args, **kwargs)
         self.write_lock = threading.RLock()
 
+    def execute_sql(self, sql, params=None):
+        """Run a statement; the rows of one that returns rows are read at once.
+
+        A SELECT still being stepped keeps its connection's read snapshot open. A write
+        transaction begun on that connection meanwhile (a loop over a query that writes as it
+        goes, as the heartbeat does) cannot take the write lock once another connection has
+        committed: SQLite answers "database is locked" at once, without waiting on the busy
+        timeout. Reading every row first ends the statement before the caller sees a row."""
+        cursor = super().execute_sql(sql, params)
+        return cursor if cursor.description is None else _ReadCursor(cursor)
+
+
+class _ReadCursor:
+    """The rows of a finished statement, served as the DB-API cursor that produced them would."""
+
+    def __init__(self, cursor):
+        self.description, self.lastrowid, self.rowcount = cursor.description, cursor.lastrowid, cursor.rowcount
+        self._rows = iter(cursor.fetchall())
+        cursor.close()
+
+    def fetchone(self):
+        return next(self._rows, None)
+
+    def fetchall(self) -> list:
+        return list(self._rows)
+
+    def __iter__(self):
+        return self._rows
+
+    def close(self) -> None:
+        self._rows = iter(())
+
 
 def connect(url: str) -> peewee.Database:
     """Open the database named by ``url`` and bind the model proxy to it.
