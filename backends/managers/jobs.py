@@ -2,9 +2,11 @@
 
 A job is a row in ``async_job`` plus a piece of work. Work that names a sync
 key (``vm:<id>``) waits for earlier work on the same key, so two operations on
-one VM never interleave while different VMs proceed in parallel. On start-up
-the jobs a previous process of this node left pending are failed, and the
-registered recovery hooks roll back the half-done work they leave behind.
+one VM never interleave while different VMs proceed in parallel. A job can be
+persisted in the transaction that creates its object (:meth:`JobManager.create`)
+and scheduled once that commits, so no object outlives a crash without a job.
+On start-up the jobs a previous process of this node left pending are failed,
+and the registered recovery hooks roll back the half-done work they leave behind.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 
 PENDING, SUCCEEDED, FAILED = 0, 1, 2
 RESTART_TEXT = "Job was cancelled because of management server restart or shutdown"
+_CANCELLED = (AsyncJob.status == FAILED) & (AsyncJob.error_text == RESTART_TEXT)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class JobManager:
         self._done: dict[str, threading.Event] = {}
         self._recovery_hooks: list[Callable[[], None]] = []
         self._closed = False
+        # Objects whose jobs this process's start-up cancelled (what the recovery hooks look at).
+        self.cancelled_instances: set[str] = set()
 
     # ------------------------------------------------------------ lifecycle
     def add_recovery_hook(self, hook: Callable[[], None]) -> None:
@@ -57,11 +62,15 @@ class JobManager:
 
     def recover(self) -> int:
         """Fail the jobs a dead process of this node left pending; run the hooks."""
+        now = utcnow()
         with write_tx():
             failed = (AsyncJob.update(status=FAILED, error_kind="InternalError", error_text=RESTART_TEXT,
-                                      completed=utcnow())
+                                      completed=now)
                       .where(AsyncJob.status == PENDING, AsyncJob.node_id == self.node_id)
                       .execute())
+            self.cancelled_instances = {uuid for (uuid,) in AsyncJob.select(AsyncJob.instance_uuid).where(
+                AsyncJob.node_id == self.node_id, _CANCELLED, AsyncJob.completed == now,
+                AsyncJob.instance_uuid.is_null(False)).tuples()}
         if failed:
             log.warning("failed %d job(s) left pending by a previous run", failed)
         for hook in self._recovery_hooks:
@@ -87,21 +96,38 @@ class JobManager:
         """Jobs of one request (``(work, instance type, instance uuid, sync key)`` each), persisted in one
         transaction, then scheduled: a launch of many VMs does not queue once per VM for the write lock."""
         with write_tx():
-            jobs = [AsyncJob.create(command=command, account=caller.account_id, user=caller.user_id,
-                                    domain=caller.domain_id, instance_type=instance_type,
-                                    instance_uuid=instance_uuid, sync_key=sync_key, node_id=self.node_id)
-                    for _, instance_type, instance_uuid, sync_key in items]
-        with self._lock:
-            for job, (work, _, _, sync_key) in zip(jobs, items):
-                self._done[job.uuid] = threading.Event()
-                if sync_key is None:
-                    self._pool.submit(self._run, job.id, job.uuid, work, None)
-                elif sync_key in self._queues:
-                    self._queues[sync_key].append((job.id, job.uuid, work))
-                else:
-                    self._queues[sync_key] = collections.deque()
-                    self._pool.submit(self._run, job.id, job.uuid, work, sync_key)
+            jobs = self.create(caller, command, [(instance_type, instance_uuid, sync_key)
+                                                 for _, instance_type, instance_uuid, sync_key in items])
+        self.schedule([(job, work) for job, (work, _, _, _) in zip(jobs, items)])
         return jobs
+
+    def create(self, caller: Caller, command: str,
+               items: list[tuple[str | None, str | None, str | None]]) -> list[AsyncJob]:
+        """Persist pending jobs (``(instance type, instance uuid, sync key)`` each) inside the caller's
+        write transaction, so they commit together with the objects they are about; :meth:`schedule`
+        them after the commit, or :meth:`withdraw` them if the request is undone before answering."""
+        return [AsyncJob.create(command=command, account=caller.account_id, user=caller.user_id,
+                                domain=caller.domain_id, instance_type=instance_type, instance_uuid=instance_uuid,
+                                sync_key=sync_key, node_id=self.node_id)
+                for instance_type, instance_uuid, sync_key in items]
+
+    def schedule(self, pairs: list[tuple[AsyncJob, Work]]) -> None:
+        """Hand committed pending jobs their work: each runs after earlier work on its sync key."""
+        with self._lock:
+            for job, work in pairs:
+                self._done[job.uuid] = threading.Event()
+                if job.sync_key is None:
+                    self._pool.submit(self._run, job.id, job.uuid, work, None)
+                elif job.sync_key in self._queues:
+                    self._queues[job.sync_key].append((job.id, job.uuid, work))
+                else:
+                    self._queues[job.sync_key] = collections.deque()
+                    self._pool.submit(self._run, job.id, job.uuid, work, job.sync_key)
+
+    def withdraw(self, jobs: list[AsyncJob]) -> None:
+        """Delete created jobs that were never scheduled nor shown to anyone (their request was undone)."""
+        with write_tx():
+            AsyncJob.delete().where(AsyncJob.id.in_([job.id for job in jobs]), AsyncJob.status == PENDING).execute()
 
     def wait(self, job_uuid: str, timeout: float | None = None) -> bool:
         """Block until the job finished (in this process); True if it did."""
@@ -181,11 +207,37 @@ class JobManager:
         """instance uuid -> the commands of its jobs still pending (on any node)."""
         found: dict[str, set[str]] = {}
         uuids = list(instance_uuids)
-        if uuids:
+        for start in range(0, len(uuids), 500):  # within every database's limit of bound parameters
+            chunk = uuids[start:start + 500]
             for uuid, command in (AsyncJob.select(AsyncJob.instance_uuid, AsyncJob.command)
-                                  .where(AsyncJob.status == PENDING, AsyncJob.instance_uuid.in_(uuids)).tuples()):
+                                  .where(AsyncJob.status == PENDING, AsyncJob.instance_uuid.in_(chunk)).tuples()):
                 found.setdefault(uuid, set()).add(command)
         return found
+
+    def first_cancelled_by_restart(self, instance_uuids) -> set[str]:
+        """The instances among these whose first job (the one that created them) was cancelled by a
+        management server restart: work that never completed for its caller."""
+        uuids = list(instance_uuids)
+        cancelled: set[str] = set()
+        for start in range(0, len(uuids), 500):
+            chunk = uuids[start:start + 500]
+            first = (AsyncJob.select(pw.fn.MIN(AsyncJob.id)).where(AsyncJob.instance_uuid.in_(chunk))
+                     .group_by(AsyncJob.instance_uuid))
+            cancelled.update(uuid for (uuid,) in AsyncJob.select(AsyncJob.instance_uuid)
+                             .where(AsyncJob.id.in_(first), _CANCELLED).tuples())
+        return cancelled
+
+    def complete_cancelled(self, instance_uuid: str, result: JobResult) -> None:
+        """The work a restart cancelled did finish for this instance (a start whose VM was found
+        running): its job, the earliest one the last restart cancelled, reports success after all."""
+        latest = (AsyncJob.select(pw.fn.MAX(AsyncJob.completed))
+                  .where(AsyncJob.instance_uuid == instance_uuid, _CANCELLED).scalar())
+        if latest is None:
+            return
+        job_id = (AsyncJob.select(pw.fn.MIN(AsyncJob.id))
+                  .where(AsyncJob.instance_uuid == instance_uuid, _CANCELLED, AsyncJob.completed == latest).scalar())
+        AsyncJob.update(status=SUCCEEDED, error_kind=None, error_text=None, result_type=result.result_type,
+                        result_uuid=result.result_uuid).where(AsyncJob.id == job_id).execute()
 
     def expire(self, minutes: int) -> int:
         """Delete finished jobs older than ``minutes`` (CloudStack's job.expire.minutes)."""

@@ -141,12 +141,15 @@ class VmManager:
                user_data: str | None = None, key_pair: str | None = None, ssh_public_key: str | None = None,
                root_disk_size_gb: int | None = None, group: str | None = None, host: Host | None = None,
                details: dict | None = None, request_ip: str | None = None, launch_group: str | None = None,
-               client_token: str | None = None, security_groups: list | None = None) -> list[VirtualMachine]:
+               client_token: str | None = None, security_groups: list | None = None,
+               job_command: str | None = None) -> list[VirtualMachine]:
         """Create ``count`` VMs (Stopped) alike, each with its NIC and ROOT volume, counting them against
         limits: all of them or none, in one transaction.
 
         Starting them is separate (:meth:`start_work`), so the API can answer with
-        the new ids at once and run the starts in jobs.
+        the new ids at once and run the starts in jobs. With ``job_command`` each VM's
+        job is created in the same transaction (``vm.deploy_job``, to schedule or
+        withdraw): a crash can never leave a VM that no job explains.
         """
         account = owner or self.cloud.accounts.get_caller_account(caller)
         if count > 1 and (name or request_ip):
@@ -192,6 +195,11 @@ class VmManager:
                                             key_pair=key_pair, ssh_public_key=ssh_public_key, details=details,
                                             request_ip=request_ip, launch_group=launch_group,
                                             client_token=client_token))
+            if job_command is not None:
+                jobs = self.cloud.jobs.create(caller, job_command, [("VirtualMachine", vm.uuid, self.sync_key(vm))
+                                                                    for vm in created])
+                for vm, job in zip(created, jobs):
+                    vm.deploy_job = job
         return created
 
     def _create(self, caller, account, zone, offering, template, network, groups, *, hypervisor, name,
@@ -422,11 +430,16 @@ class VmManager:
         with write_tx():
             fsm.transition(vm, fsm.VM, "OperationFailed", host=None)
             if first:
-                fsm.transition(vm, fsm.VM, "OperationFailedToError")
-                self._give_back(vm)
-                self.cloud.events.record("VM.CREATE", f"Failed to deploy VM {vm.name}: no capacity",
-                                         caller=caller, account_id=vm.account_id, domain_id=vm.domain_id,
-                                         level="ERROR", resource_type="VirtualMachine", resource_uuid=vm.uuid)
+                self._first_deploy_failed(caller, vm, "no capacity")
+
+    def _first_deploy_failed(self, caller: Caller | None, vm: VirtualMachine, reason: str) -> None:
+        """A Stopped VM whose first deploy will not complete: Error, with everything it held given back
+        (inside the caller's write transaction)."""
+        fsm.transition(vm, fsm.VM, "OperationFailedToError")
+        self._give_back(vm)
+        self.cloud.events.record("VM.CREATE", f"Failed to deploy VM {vm.name}: {reason}", caller=caller,
+                                 account_id=vm.account_id, domain_id=vm.domain_id, level="ERROR",
+                                 resource_type="VirtualMachine", resource_uuid=vm.uuid)
 
     def _give_back(self, vm: VirtualMachine) -> None:
         """Release counts, addresses and storage of a VM that will not run again."""
@@ -615,9 +628,12 @@ class VmManager:
         return self.cloud.driver(vm.hypervisor).console_output(self.cloud.infra.host_ref(host), vm.instance_name)
 
     def discard(self, caller: Caller, vm: VirtualMachine) -> None:
-        """Undo a launch that will not go ahead: destroy and expunge the VM at once."""
+        """Undo a launch that will not go ahead: destroy and expunge the VM at once, then withdraw the job
+        created with it (after: a crash in between leaves the job, which recovery fails)."""
         self.check_owner(caller, vm)
         self._do_destroy(caller, vm.id, True)
+        if getattr(vm, "deploy_job", None) is not None:
+            self.cloud.jobs.withdraw([vm.deploy_job])
 
     def expunge_owned_by(self, caller: Caller | None, account) -> int:
         """Destroy and expunge every VM of ``account`` (account deletion); returns how many."""
@@ -794,31 +810,57 @@ class VmManager:
     def recover_after_restart(self) -> None:
         """Roll back work a dead process left half-done, then fix capacity drift.
 
-        A VM caught Starting never ran for its caller: it goes back to Stopped
-        (a first deploy to Error, giving its resources back). Stopping and
-        Migrating VMs follow what their host now reports.
+        A VM caught Starting goes back to Stopped, or on to Running when its host runs it. A first
+        deploy that never completed, whichever step it reached (caught Starting, or still Stopped
+        with the job that created it cancelled), ends in Error and gives its address, volumes and
+        counts back. Stopping and Migrating VMs follow what their host now reports. VMs with work
+        still pending on another node are that node's to finish.
         """
-        for vm in VirtualMachine.select().where(VirtualMachine.removed.is_null(),
-                                                VirtualMachine.state.in_(fsm.VM_TRANSITIONAL)):
+        candidates = list(VirtualMachine.select().where(
+            VirtualMachine.removed.is_null(),
+            VirtualMachine.state.in_(fsm.VM_TRANSITIONAL) |
+            ((VirtualMachine.state == "Stopped") & VirtualMachine.first_start_pending)))
+        elsewhere = self.cloud.jobs.pending_commands(vm.uuid for vm in candidates)  # ours are cancelled by now
+        never_deployed = self.cloud.jobs.first_cancelled_by_restart(
+            vm.uuid for vm in candidates if vm.state == "Stopped")
+        self._record_deploys_done()
+        for vm in candidates:
+            if vm.uuid in elsewhere:
+                continue
             try:
-                self._recover_one(vm)
+                if vm.state != "Stopped":
+                    self._recover_one(vm)
+                elif vm.uuid in never_deployed:
+                    with write_tx():
+                        self._first_deploy_failed(None, vm, "the management server restarted before it started")
             except CloudError as exc:
                 log.warning("recovery of VM %s failed: %s", vm.uuid, exc.message)
         self.cloud.capacity.recalculate()
+
+    def _record_deploys_done(self) -> None:
+        """Deploys that did complete (their VM was started) but whose job was cancelled before it could
+        say so: the job reports the success."""
+        cancelled, started = sorted(self.cloud.jobs.cancelled_instances), []
+        for start in range(0, len(cancelled), 500):
+            started += [uuid for (uuid,) in VirtualMachine.select(VirtualMachine.uuid).where(
+                VirtualMachine.uuid.in_(cancelled[start:start + 500]), VirtualMachine.removed.is_null(),
+                VirtualMachine.state.in_(("Running", "Stopped")), ~VirtualMachine.first_start_pending).tuples()]
+        for uuid in self.cloud.jobs.first_cancelled_by_restart(started):
+            with write_tx():
+                self.cloud.jobs.complete_cancelled(uuid, JobResult("VirtualMachine", uuid))
 
     def _recover_one(self, vm: VirtualMachine) -> None:
         power = self._power_on_host(vm)
         with write_tx():
             if vm.state == "Starting":
                 if power == POWER_ON:
-                    fsm.transition(vm, fsm.VM, "FollowAgentPowerOnReport", first_start_pending=False)
+                    self._start_found_done(vm)
                     return
                 root = vm.volumes.where(Volume.volume_type == "ROOT", Volume.removed.is_null()).first()
                 first = vm.first_start_pending
                 fsm.transition(vm, fsm.VM, "OperationFailed", host=None)
                 if first:
-                    fsm.transition(vm, fsm.VM, "OperationFailedToError")
-                    self._give_back(vm)
+                    self._first_deploy_failed(None, vm, "the management server restarted while it started")
                 elif root is not None and root.pool_id is not None and root.state == "Allocated":
                     self.cloud.capacity.release_storage(root.pool_id, root.size)
                     Volume.update(pool=None).where(Volume.id == root.id).execute()
@@ -828,6 +870,19 @@ class VmManager:
                 fsm.transition(vm, fsm.VM, event, **changes)
             elif vm.state == "Expunging":
                 pass  # the scavenger retries expunges
+
+    def _start_found_done(self, vm: VirtualMachine) -> None:
+        """A start cut short by a restart had booted the VM: finish it as the start would have, and its
+        job reports the success."""
+        fsm.transition(vm, fsm.VM, "FollowAgentPowerOnReport", last_host=vm.host_id, first_start_pending=False,
+                       power_state=POWER_ON, power_state_updated=utcnow())
+        root = vm.volumes.where(Volume.volume_type == "ROOT", Volume.removed.is_null()).first()
+        if root is not None and root.state == "Allocated":
+            fsm.transition(root, fsm.VOLUME, "CreateRequested")
+            fsm.transition(root, fsm.VOLUME, "OperationSucceeded")
+        self.cloud.jobs.complete_cancelled(vm.uuid, JobResult("VirtualMachine", vm.uuid))
+        self.cloud.events.record("VM.START", f"Successfully started VM {vm.name}", account_id=vm.account_id,
+                                 domain_id=vm.domain_id, resource_type="VirtualMachine", resource_uuid=vm.uuid)
 
     def _power_on_host(self, vm: VirtualMachine) -> str | None:
         if vm.host_id is None:

@@ -34,6 +34,13 @@ class Context:
             (work, "VirtualMachine", vm.uuid, self.cloud.vms.sync_key(vm)) for work, vm in works])
         self._jobs += [job.uuid for job in jobs]
 
+    def run_created(self, works: list) -> None:
+        """Schedule, per ``(work, vm)``, the job created together with the VM (``vm.deploy_job``)."""
+        if self.rehearsal or not works:
+            return
+        self.cloud.jobs.schedule([(vm.deploy_job, work) for work, vm in works])
+        self._jobs += [vm.deploy_job.uuid for _, vm in works]
+
     def settle(self, timeout: float = 120) -> None:
         if self.synchronous:
             for job in self._jobs:

@@ -160,7 +160,7 @@ def run_instances(ctx: Context, args: dict) -> dict:
     security_groups = _launch_groups(ctx, args)
     spec = dict(zone=zone, offering=offering, template=template, owner=account, user_data=user_data,
                 key_pair=args.get("KeyName"), root_disk_size_gb=root_gb, launch_group=str(uuid.uuid4()),
-                client_token=token, security_groups=security_groups)
+                client_token=token, security_groups=security_groups, job_command="RunInstances")
     try:
         launched = _deploy_most(ctx, low, high, spec)
     except CloudError as exc:
@@ -195,8 +195,7 @@ def run_instances(ctx: Context, args: dict) -> dict:
     for vm in [vm for vm in launched if vm.id not in claims]:
         cloud.vms.discard(caller, vm)
     launched = [vm for vm in launched if vm.id in claims]
-    ctx.run_many("RunInstances", [(cloud.vms.start_work(caller, vm, placement=claims[vm.id]), vm)
-                                  for vm in launched])
+    ctx.run_created([(cloud.vms.start_work(caller, vm, placement=claims[vm.id]), vm) for vm in launched])
     reservation = _reservations(ctx, _load(ctx, [vm.id for vm in launched]), None)[0]
     for item in reservation["Instances"]:  # AWS answers pending at once, whatever the job has done
         item["State"], item["StateReason"] = _state("pending"), dict(PENDING_REASON)

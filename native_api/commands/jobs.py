@@ -16,6 +16,12 @@ def submit(call, work, *, instance=None, instance_type="VirtualMachine", creates
     return Accepted(job.uuid, creates)
 
 
+def schedule(call, job, work, *, creates: str | None = None) -> Accepted:
+    """Run ``work`` as the async job created with its object (already persisted); the answer carries its id."""
+    call.cloud.jobs.schedule([(job, work)])
+    return Accepted(job.uuid, creates)
+
+
 def _visible(call):
     scope = call.cloud.accounts.scope(call.caller, listall=call.get("listall", False),
                                       domain=call.get("domainid"), isrecursive=call.get("isrecursive", False),

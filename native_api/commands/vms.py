@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from backends.errors import InvalidParameterValue
 from native_api import fields as f
-from native_api.commands.jobs import submit
+from native_api.commands.jobs import schedule, submit
 from native_api.commands.tags import tag_filter
 from native_api.registry import ADMINS, LIST, ROOT_ONLY, SUCCESS, command, scope_params
 from native_api.views.vms import Volume, VirtualMachine
@@ -61,14 +61,12 @@ def deploy_virtual_machine(call):
         display_name=call.get("displayname"), user_data=call.get("userdata"), key_pair=call.get("keypair"),
         root_disk_size_gb=call.get("rootdisksize"), group=call.get("group"), host=call.get("hostid"),
         details=call.get("details"), request_ip=call.get("ipaddress"),
-        security_groups=_security_groups(call, owner))
+        security_groups=_security_groups(call, owner), job_command=call.command.name)
     if call.params.get("startvm", True):
         work = cloud.vms.start_work(caller, vm, call.get("hostid"))
     else:
         work = cloud.vms.created_work(vm)
-    accepted = _vm_job(call, vm, work)
-    accepted.object_uuid = vm.uuid
-    return accepted
+    return schedule(call, vm.deploy_job, work, creates=vm.uuid)
 
 
 def _security_groups(call, owner):
