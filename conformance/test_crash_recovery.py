@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from contextlib import closing
 
 import pytest
 import requests
@@ -36,7 +37,7 @@ def database(request, tmp_path):
         path = tmp_path / "crash" / "ec2bridge.db"
 
         def query(sql):
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
                 return conn.execute(sql).fetchall()
 
         yield None, query
