@@ -7,6 +7,7 @@ instead of one failing with "database is locked" half-way through.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -60,11 +61,12 @@ class _ReadCursor:
 
     def __init__(self, cursor):
         self.description, self.lastrowid, self.rowcount = cursor.description, cursor.lastrowid, cursor.rowcount
-        self._rows = iter(cursor.fetchall())
+        self._serve(iter(cursor.fetchall()))
         cursor.close()
 
-    def fetchone(self):
-        return next(self._rows, None)
+    def _serve(self, rows) -> None:
+        self._rows = rows
+        self.fetchone = functools.partial(next, rows, None)  # no Python frame per row: listings read many
 
     def fetchall(self) -> list:
         return list(self._rows)
@@ -73,7 +75,7 @@ class _ReadCursor:
         return self._rows
 
     def close(self) -> None:
-        self._rows = iter(())
+        self._serve(iter(()))
 
 
 def connect(url: str) -> peewee.Database:
