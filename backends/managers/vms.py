@@ -920,7 +920,8 @@ class VmManager:
                 continue
             vm = VirtualMachine.get_by_id(vm_id)
             power = report.vms.get(vm.instance_name)
-            if vm.state == "Running" and power != POWER_ON:
+            # The report may predate a start that finished since (its job no longer busy): ask again.
+            if vm.state == "Running" and power != POWER_ON and self._power_on_host(vm) != POWER_ON:
                 with write_tx():
                     fsm.transition(vm, fsm.VM, "FollowAgentPowerOffReport", host=None, last_host=host.id,
                                    power_state=power or "PowerReportMissing", power_state_updated=utcnow())
