@@ -813,8 +813,8 @@ class VmManager:
         A VM caught Starting goes back to Stopped, or on to Running when its host runs it. A first
         deploy that never completed, whichever step it reached (caught Starting, or still Stopped
         with the job that created it cancelled), ends in Error and gives its address, volumes and
-        counts back. Stopping and Migrating VMs follow what their host now reports. VMs with work
-        still pending on another node are that node's to finish.
+        counts back. Stopping and Migrating VMs follow what their host now reports; an expunge cut
+        short is due at once. VMs with work still pending on another node are that node's to finish.
         """
         candidates = list(VirtualMachine.select().where(
             VirtualMachine.removed.is_null(),
@@ -869,7 +869,9 @@ class VmManager:
                 changes = {} if power == POWER_ON else {"host": None}
                 fsm.transition(vm, fsm.VM, event, **changes)
             elif vm.state == "Expunging":
-                pass  # the scavenger retries expunges
+                # An expunge cut short (a launch being undone, say): due now for the frequent sweep, rather
+                # than holding its address and volumes for another expunge.delay.
+                VirtualMachine.update(expunge_after=utcnow()).where(VirtualMachine.id == vm.id).execute()
 
     def _start_found_done(self, vm: VirtualMachine) -> None:
         """A start cut short by a restart had booted the VM: finish it as the start would have, and its

@@ -119,3 +119,16 @@ def test_a_deploy_not_asked_to_start_and_completed_stays_stopped(cloud):
     assert AsyncJob.get_by_id(vm.deploy_job.id).status == SUCCEEDED
     vm = VirtualMachine.get_by_id(vm.id)
     assert vm.state == "Stopped" and Nic.select().where(Nic.vm == vm.id).exists()
+
+
+def test_an_expunge_cut_short_is_finished_by_the_next_sweep(cloud):
+    demo = caller_of(cloud, "demo")
+    vm = _launch(cloud, demo, 1)[0]
+    # The process died undoing the launch, between the destroy and the end of the expunge.
+    cloud.vms.destroy_work(demo, vm)()
+    VirtualMachine.update(state="Expunging").where(VirtualMachine.id == vm.id).execute()
+
+    cloud.jobs.recover()
+    assert AsyncJob.get(AsyncJob.instance_uuid == vm.uuid).status == FAILED
+    assert cloud.vms.expunge_due(scheduled_only=True) == 1
+    assert VirtualMachine.get_by_id(vm.id).removed is not None and not Nic.select().where(Nic.vm == vm.id).exists()
