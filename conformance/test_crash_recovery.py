@@ -86,14 +86,15 @@ class Cloud:
         reply = self.ec2.run_instances(ImageId=self.image_id, InstanceType="t2.micro", MinCount=1, MaxCount=count)
         return [i["InstanceId"] for i in reply["Instances"]]
 
-    def burst(self) -> tuple[list[str], list[str]]:
-        """Native deploys (two of them not started) and EC2 launches, interleaved: (job ids, instance ids)."""
+    def burst(self) -> tuple[list[str], list[str], str]:
+        """Native deploys and EC2 launches, interleaved, then a deploy not to be started: (job ids, instance
+        ids, the job id of that last deploy)."""
         jobs, instances = [], []
-        for round_ in range(3):
+        for _ in range(3):
             jobs += [self.deploy() for _ in range(3)]
-            jobs.append(self.deploy(startvm=round_ != 1))
             instances += self.run_instances(3)
-        return jobs, instances
+        unstarted = self.deploy(startvm=False)
+        return jobs + [unstarted], instances, unstarted
 
 
 def _restart(server, db_url):
@@ -129,8 +130,10 @@ def _keep_launching(cloud: Cloud, stop: threading.Event, accepted: list, use_ec2
             return
 
 
-def assert_recovered(cloud: Cloud, query, native_jobs: list[str], instances: list[str]) -> dict[str, str]:
-    """Every invariant a crash must leave intact; returns each VM's state."""
+def assert_recovered(cloud: Cloud, query, native_jobs: list[str], instances: list[str],
+                     unstarted: set[str]) -> dict[str, str]:
+    """Every invariant a crash must leave intact (``unstarted``: the jobs of deploys not to be started);
+    returns each VM's state."""
     admin = cloud.admin
     jobs = admin.listAsyncJobs(listall=True).get("asyncjobs", [])
     assert not [j for j in jobs if j["jobstatus"] == 0], "jobs still pending after recovery"
@@ -146,8 +149,9 @@ def assert_recovered(cloud: Cloud, query, native_jobs: list[str], instances: lis
     vms = admin.listVirtualMachines(listall=True).get("virtualmachine", [])
     for vm in vms:
         assert jobs_of[vm["id"]], f"VM {vm['id']} ({vm['state']}) has no job"
-        first = jobs_of[vm["id"]][0]["jobstatus"]
-        assert (vm["state"], first) in (("Running", 1), ("Stopped", 1), ("Error", 2)), (vm["state"], first)
+        first = jobs_of[vm["id"]][0]
+        assert (vm["state"], first["jobstatus"]) in (("Running", 1), ("Stopped", 1), ("Error", 2)), vm["state"]
+        assert (vm["state"] == "Stopped") == (first["jobid"] in unstarted and first["jobstatus"] == 1), vm["state"]
     live = [vm for vm in vms if vm["state"] in LIVE]
     running = [vm for vm in vms if vm["state"] == "Running"]
 
@@ -211,28 +215,28 @@ def test_kills_during_bursts_of_launches_leave_nothing_pending_or_held(database,
         assert [_wait_job(cloud.user, job) for job in settled_jobs] == [1, 1]
         settled = {cloud.user.queryAsyncJobResult(jobid=job)["jobinstanceid"]: state
                    for job, state in zip(settled_jobs, ("Running", "Stopped"))}
-        native = list(settled_jobs)
+        native, unstarted = list(settled_jobs), {settled_jobs[1]}
 
         # 1. Right after the launches were accepted: starts take 1.5 s, so nearly all are queued.
         cloud.admin.configureSimulator(name="StartCommand", value="wait:1500")
-        jobs, instances = cloud.burst()
-        native += jobs
+        jobs, instances, not_started = cloud.burst()
+        native, unstarted = native + jobs, unstarted | {not_started}
         server.stop(kill=True)
         server = _restart(server, db_url)
         cloud = Cloud(server)
-        states = assert_recovered(cloud, query, native, instances)
+        states = assert_recovered(cloud, query, native, instances, unstarted)
         assert {vm: states[vm] for vm in settled} == settled
         assert "Error" in states.values()  # deploys the restart cut short
 
         # 2. Mid-start: the first starts have finished, the next are on their hosts, the rest queued.
         cloud.admin.configureSimulator(name="StartCommand", value="wait:400")
-        jobs, launched = cloud.burst()
-        native, instances = native + jobs, instances + launched
+        jobs, launched, not_started = cloud.burst()
+        native, instances, unstarted = native + jobs, instances + launched, unstarted | {not_started}
         done = _wait_for_some_done(cloud.admin, jobs)
         server.stop(kill=True)
         server = _restart(server, db_url)
         cloud = Cloud(server)
-        states = assert_recovered(cloud, query, native, instances)
+        states = assert_recovered(cloud, query, native, instances, unstarted)
         assert {vm: states[vm] for vm in settled} == settled
         assert done and all(cloud.admin.queryAsyncJobResult(jobid=job)["jobstatus"] == 1 for job in done)
 
@@ -254,7 +258,7 @@ def test_kills_during_bursts_of_launches_leave_nothing_pending_or_held(database,
         instances += [i for a in accepted if isinstance(a, list) for i in a]
         server = _restart(server, db_url)
         cloud = Cloud(server)
-        states = assert_recovered(cloud, query, native, instances)
+        states = assert_recovered(cloud, query, native, instances, unstarted)
         assert {vm: states[vm] for vm in settled} == settled
 
         # The restarted server works: a launch after all this runs.
