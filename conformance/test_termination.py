@@ -50,6 +50,7 @@ def test_terminate_then_delete_group_key_and_image_at_once(ec2):
     # Still listed, terminated, for about an hour.
     listed = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
     assert listed["State"]["Name"] == "terminated" and listed["ImageId"] == image
+    assert listed["SecurityGroups"] == [] and listed["NetworkInterfaces"] == []
     assert not ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroups"]
     assert not ec2.describe_key_pairs(Filters=[{"Name": "key-name", "Values": [f"term-{suffix}"]}])["KeyPairs"]
     assert _ec2_error(ec2.describe_images, ImageIds=[image])[0] == "InvalidAMIID.NotFound"

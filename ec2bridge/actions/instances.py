@@ -73,7 +73,9 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
         "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda", "VirtualizationType": "hvm",
         "Hypervisor": "xen", "EbsOptimized": False, "EnaSupport": True, "SourceDestCheck": True,
         "ClientToken": vm.client_token or "", "Tags": [{"Key": t.key, "Value": t.value} for t in vm.resource_tags],
-        "SecurityGroups": [{"GroupName": g.name, "GroupId": to_ec2("sg", g.uuid)} for g in vm.security_groups],
+        # A terminated instance has let go of its groups (they may already be deleted), as in AWS.
+        "SecurityGroups": [{"GroupName": g.name, "GroupId": to_ec2("sg", g.uuid)}
+                           for g in vm.security_groups] if state != "terminated" else [],
         "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances", "KeyName": vm.key_pair,
         "CpuOptions": {"CoreCount": vm.cpu_number, "ThreadsPerCore": 1},
         "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {
