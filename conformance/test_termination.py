@@ -43,6 +43,8 @@ def test_terminate_then_delete_group_key_and_image_at_once(ec2):
 
     ec2.terminate_instances(InstanceIds=[instance])
     ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance], WaiterConfig=WAIT)
+    terminated = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    assert terminated["SecurityGroups"] == [] and terminated["NetworkInterfaces"] == []
     ec2.delete_security_group(GroupId=group)
     ec2.delete_key_pair(KeyName=f"term-{suffix}")
     assert ec2.deregister_image(ImageId=image)["Return"] is True
@@ -50,7 +52,6 @@ def test_terminate_then_delete_group_key_and_image_at_once(ec2):
     # Still listed, terminated, for about an hour.
     listed = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
     assert listed["State"]["Name"] == "terminated" and listed["ImageId"] == image
-    assert listed["SecurityGroups"] == [] and listed["NetworkInterfaces"] == []
     assert not ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroups"]
     assert not ec2.describe_key_pairs(Filters=[{"Name": "key-name", "Values": [f"term-{suffix}"]}])["KeyPairs"]
     assert _ec2_error(ec2.describe_images, ImageIds=[image])[0] == "InvalidAMIID.NotFound"
