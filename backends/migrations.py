@@ -11,7 +11,7 @@ import logging
 
 import peewee as pw
 
-from backends.db import database, write_tx
+from backends.db import database, is_sqlite, write_tx
 from backends.models import ALL_MODELS, BaseModel, utcnow
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,17 @@ def _scheduled_expunge(db):
                                                           VirtualMachine._meta.fields["expunge_after"]))
 
 
+def _job_instance_index_and_long_user_data(db):
+    """Jobs found by their instance (listings, restart recovery); user data beyond MySQL's TEXT."""
+    from backends.models import AsyncJob, VirtualMachine
+
+    table = AsyncJob._meta.table_name
+    if ("instance_uuid",) not in {tuple(index.columns) for index in db.get_indexes(table)}:
+        db.execute(AsyncJob._schema._create_index(pw.ModelIndex(AsyncJob, (AsyncJob.instance_uuid,), unique=False)))
+    if not is_sqlite():  # SQLite's TEXT has no size; MySQL's stops at 64 KiB
+        db.execute_sql(f"ALTER TABLE `{VirtualMachine._meta.table_name}` MODIFY `user_data` MEDIUMTEXT NULL")
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
     (2, "simulator store", _extra_models),
@@ -100,6 +111,7 @@ MIGRATIONS = [
     (6, "security groups", _security_groups),
     (7, "resource tags indexed by kind, key and value", _tag_value_index),
     (8, "VMs expunged at a time of their own", _scheduled_expunge),
+    (9, "jobs indexed by instance; user data up to 16 MiB on MySQL", _job_instance_index_and_long_user_data),
 ]
 
 

@@ -28,6 +28,12 @@ _BY_ID: dict = {}
 _INSERT: dict = {}
 
 
+class LongTextField(pw.TextField):
+    """Text beyond MySQL's 64 KiB TEXT (MEDIUMTEXT holds 16 MiB); SQLite reads the name as TEXT."""
+
+    field_type = "MEDIUMTEXT"
+
+
 class BaseModel(pw.Model):
     class Meta:
         database = database
@@ -482,7 +488,7 @@ class VirtualMachine(Entity):
     os_type = ForeignKeyField(OsType, null=True, on_delete="SET NULL")
     ha_enabled = pw.BooleanField(default=False)
     group = pw.CharField(max_length=255, null=True)
-    user_data = pw.TextField(null=True)
+    user_data = LongTextField(null=True)  # base64, up to the 1 MiB CloudStack takes by POST
     key_pair = pw.CharField(max_length=255, null=True)
     password = pw.CharField(max_length=255, null=True)
     display_vm = pw.BooleanField(default=True)
@@ -583,7 +589,7 @@ class AsyncJob(Entity):
     status = pw.SmallIntegerField(default=0, index=True)  # 0 pending, 1 succeeded, 2 failed
     process_status = pw.IntegerField(default=0)
     instance_type = pw.CharField(max_length=64, null=True)
-    instance_uuid = pw.CharField(max_length=40, null=True)
+    instance_uuid = pw.CharField(max_length=40, null=True, index=True)  # a VM's jobs, read per listing
     result_type = pw.CharField(max_length=64, null=True)  # e.g. VirtualMachine, or "success"
     result_uuid = pw.CharField(max_length=40, null=True)
     error_kind = pw.CharField(max_length=64, null=True)

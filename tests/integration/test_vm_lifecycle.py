@@ -263,3 +263,15 @@ def test_placing_a_launch_claims_now_and_the_start_uses_the_claim(cloud):
     cloud.vms.discard(admin, second)
     assert _run(cloud, admin, "deployVirtualMachine", work, second).status == 2
     assert _total_used() == 63 * offering.memory * MiB
+
+
+def test_user_data_up_to_the_limit_is_stored_whole(cloud):
+    """1 MiB of base64 is what CloudStack takes by POST; MySQL's plain TEXT would refuse past 64 KiB."""
+    import base64
+
+    zone, offering, template = _catalog()
+    user_data = base64.b64encode(b"#cloud-config\n" + b"x" * (786_000)).decode()
+    assert 65_536 < len(user_data) <= 1_048_576
+    vm = cloud.vms.deploy(caller_of(cloud, "demo"), zone=zone, offering=offering, template=template,
+                          user_data=user_data, start=False)
+    assert VirtualMachine.get_by_id(vm.id).user_data == user_data
