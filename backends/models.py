@@ -14,6 +14,7 @@ import uuid as uuidlib
 import peewee as pw
 
 from backends.db import database, dialect, instance
+from backends.errors import InvalidParameterValue
 
 
 def new_uuid() -> str:
@@ -26,6 +27,7 @@ def utcnow() -> dt.datetime:
 
 _BY_ID: dict = {}
 _INSERT: dict = {}
+_LIMITS: dict = {}
 
 
 class LongTextField(pw.TextField):
@@ -40,9 +42,23 @@ class BaseModel(pw.Model):
         legacy_table_names = False
 
     def save(self, force_insert=False, only=None):
+        self._check_lengths()
         if only is None and self._pk is None and self._meta.auto_increment:
             return self._insert_row()
         return super().save(force_insert=force_insert, only=only)
+
+    def _check_lengths(self) -> None:
+        """A string longer than its column is the client's error on every database alike: MySQL refuses
+        it, SQLite would silently store it."""
+        limits = _LIMITS.get(type(self))
+        if limits is None:
+            limits = _LIMITS[type(self)] = [(f.name, f.column_name, f.max_length) for f in self._meta.sorted_fields
+                                            if isinstance(f, pw.CharField) and f.max_length]
+        data = self.__data__
+        for name, column, limit in limits:
+            value = data.get(name)
+            if isinstance(value, str) and len(value) > limit:
+                raise InvalidParameterValue(f"Invalid value for {column}: longer than {limit} characters")
 
     def _insert_row(self) -> int:
         """INSERT of a new row with its SQL built once per model, database and column set: every create
