@@ -18,6 +18,8 @@ from native_api.registry import REGISTRY, Call
 log = logging.getLogger(__name__)
 
 AUTHENTICATORS = ("login", "logout")
+# Error texts echo what the client sent; the header copy stays one short printable line.
+DESCRIPTION_LIMIT = 1024
 
 
 def blueprint(cloud) -> Blueprint:
@@ -29,7 +31,7 @@ def blueprint(cloud) -> Blueprint:
         fmt = "json" if raw.get("response") == "json" else "xml"
         name = raw.get("command")
         cmd = REGISTRY.get(name) if name else None
-        key = cmd.response_key if cmd else (f"{name.lower()}response" if name else "errorresponse")
+        key = cmd.response_key if cmd else envelope.response_key(name)
         try:
             if name is None:
                 raise errors.ApiError(400, "no command specified", None, generic_key=True)
@@ -49,7 +51,7 @@ def blueprint(cloud) -> Blueprint:
             body = dispatch.execute(cmd, Call(cmd, caller, params, cloud))
             return _answer(key, body, fmt)
         except errors.ApiError as exc:
-            return _error(exc, "errorresponse" if exc.generic_key else key, fmt)
+            return _error(exc, envelope.GENERIC_KEY if exc.generic_key else key, fmt)
         except Exception:  # a bug: answer in the envelope, keep details in the log
             log.exception("command %s failed", name)
             return _error(errors.ApiError(530, errors.INTERNAL, 4250), key, fmt)
@@ -111,5 +113,13 @@ def _answer(key: str, body: dict, fmt: str, status: int = 200) -> Response:
 def _error(exc: errors.ApiError, key: str, fmt: str) -> Response:
     response = _answer(key, envelope.error_body(exc.code, exc.text, exc.cserrorcode), fmt, exc.code)
     # cloudmonkey prints this header as the error message.
-    response.headers["X-Description"] = exc.text.encode("ascii", "replace").decode()
+    response.headers["X-Description"] = _header_text(exc.text)
     return response
+
+
+def _header_text(text: str) -> str:
+    """``text`` as a header value: printable ASCII only, at most DESCRIPTION_LIMIT characters."""
+    printable = "".join(ch if " " <= ch <= "~" else "?" for ch in text)
+    if len(printable) <= DESCRIPTION_LIMIT:
+        return printable
+    return printable[:DESCRIPTION_LIMIT - 3] + "..."

@@ -91,6 +91,15 @@ def _first_error(cmd: Command, messages: dict, data: dict) -> errors.ApiError:
         if code == "date":
             return errors.ApiError(431, f"Unable to parse date {value} for command {cmd.name.lower()}, please "
                                         "pass dates in the format mentioned in the api documentation")
+        if code == "daterange":
+            return errors.ApiError(431, f"Unable to execute API command {cmd.name.lower()} due to invalid value "
+                                        f"{value} for parameter {name}: dates must fall between "
+                                        f"{f.Date.EARLIEST:%Y-%m-%d} and {f.Date.LATEST:%Y-%m-%d}")
+        if code.startswith("range:"):
+            low, high = code.split(":")[1:]
+            return errors.ApiError(431, f"Unable to execute API command {cmd.name.lower()} due to invalid value "
+                                        f"{value} for parameter {name}: expected a whole number from {low} to "
+                                        f"{high}")
         if code == "malformed":
             return errors.ApiError(430, f"Unable to decode parameter {name}; if specifying an object array, "
                                         "please use parameter[index].field=XXX, e.g. "

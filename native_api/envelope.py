@@ -7,12 +7,26 @@ same key (or ``errorresponse``) and the HTTP status equals ``errorcode``.
 from __future__ import annotations
 
 import json
+import re
 
 import xmltodict
 
 CLOUDSTACK_VERSION = "4.22.0.0"
 JSON_TYPE = "application/json; charset=UTF-8"
 XML_TYPE = "text/xml; charset=UTF-8"
+GENERIC_KEY = "errorresponse"
+
+# A response key must be an XML element name; unknown command names may be anything.
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*", re.ASCII)
+# Characters XML 1.0 forbids even as references; stored or echoed text may hold them.
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def response_key(command_name: str | None) -> str:
+    """``<name>response`` for a command name that can name an XML element, else ``errorresponse``."""
+    if command_name and _XML_NAME.fullmatch(command_name):
+        return f"{command_name.lower()}response"
+    return GENERIC_KEY
 
 
 def list_body(object_name: str, count: int, items: list) -> dict:
@@ -55,4 +69,4 @@ def _xml_ready(value):
         return [_xml_ready(v) for v in value]
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value if isinstance(value, str) else str(value)
+    return _NOT_XML_CHAR.sub("\ufffd", value if isinstance(value, str) else str(value))

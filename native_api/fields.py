@@ -55,22 +55,43 @@ class Boolean(CsField):
         return str(value).strip().lower() == "true"
 
 
+_DECIMAL = re.compile(r"[+-]?[0-9]{1,25}", re.ASCII)
+
+
 class Integer(CsField):
+    """A decimal in the range of the Java type CloudStack declares (int here, long, short below).
+
+    ``minimum`` narrows the range for quantities that cannot be negative (sizes, counts).
+    """
+
     cs_type = "integer"
+    BITS = 32
+
+    def __init__(self, description: str = "", *, minimum: int | None = None, **kw):
+        super().__init__(description, **kw)
+        self.minimum = minimum
 
     def _deserialize(self, value, attr, data, **kw):
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise ValidationError("invalid") from None
+        text = str(value).strip()
+        if not _DECIMAL.fullmatch(text):
+            raise ValidationError("invalid")
+        number = int(text)
+        low, high = -(1 << (self.BITS - 1)), (1 << (self.BITS - 1)) - 1
+        if self.minimum is not None:
+            low = max(low, self.minimum)
+        if not low <= number <= high:
+            raise ValidationError(f"range:{low}:{high}")
+        return number
 
 
 class Long(Integer):
     cs_type = "long"
+    BITS = 64
 
 
 class Short(Integer):
     cs_type = "short"
+    BITS = 16
 
 
 class Uuid(CsField):
@@ -135,8 +156,12 @@ class Map(CsField):
 
 
 class Date(CsField):
+    """A date, returned as naive UTC within the years every supported database stores (MariaDB: 1000-9999)."""
+
     cs_type = "date"
     FORMATS = ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+    EARLIEST = dt.datetime(1000, 1, 1)
+    LATEST = dt.datetime(9999, 12, 31, 23, 59, 59)
 
     def _deserialize(self, value, attr, data, **kw):
         text = self._text(value).strip().replace("Z", "+0000")
@@ -146,7 +171,12 @@ class Date(CsField):
             except ValueError:
                 continue
             if parsed.tzinfo is not None:
-                parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                try:
+                    parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                except OverflowError:  # an offset carried 0001-01-01 or 9999-12-31 out of datetime's range
+                    raise ValidationError("daterange") from None
+            if not self.EARLIEST <= parsed <= self.LATEST:
+                raise ValidationError("daterange")
             return parsed
         raise ValidationError("date")
 

@@ -30,7 +30,8 @@ def list_apis(call):
     if name:
         allowed = [c for c in allowed if c.name == name]
         if not allowed:
-            raise errors.ApiError(530, "Api Discovery plugin was unable to find an api by that name or process "
-                                       "any apis", 4250)
+            # CloudStack answers 530 here; an unknown name is the client's mistake, so 431 naming the parameter.
+            raise errors.ApiError(431, "Api Discovery plugin was unable to find an api by that name or process "
+                                       "any apis (parameter name)", 4350)
     apis = [describe(c) for c in sorted(allowed, key=lambda c: c.name)]
     return {"count": len(apis), "api": apis}
