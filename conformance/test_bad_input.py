@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+import xmltodict
 
 from native_api import signing
 
@@ -42,3 +43,76 @@ def test_missing_and_malformed_parameters_are_clean_errors(server, apis, profile
                     or not inner.get("errortext"):
                 crashes.append((api["name"], sorted(params), reply.status_code, inner.get("errortext")))
     assert not crashes, crashes
+
+
+def _post(server, profile, params, *, sign=True):
+    key, secret = server.keys(profile)
+    params = {**params, "apiKey": key}
+    params["signature"] = signing.sign(params, secret) if sign else "bad"
+    return requests.post(server.api_url, data=params, timeout=30)
+
+
+def _ids(server, command, item, **params):
+    body = _post(server, "admin", {"command": command, "response": "json", **params}).json()
+    return [row["id"] for row in next(iter(body.values()))[item]]
+
+
+@pytest.mark.parametrize("value", ["a\nb", "a\r\nX-Injected: yes", "x" * 70000, "é\U0001F600"])
+def test_echoed_values_keep_the_description_header_one_short_printable_line(server, value):
+    reply = _post(server, "demo", {"command": "listVirtualMachines", "id": value, "response": "json"})
+    assert reply.status_code == 431
+    assert value in reply.json()["listvirtualmachinesresponse"]["errortext"]
+    header = reply.headers["X-Description"]
+    assert header.startswith("Unable to execute API command listvirtualmachines") and len(header) <= 1024
+    assert all(" " <= ch <= "~" for ch in header) and "X-Injected" not in reply.headers
+
+
+@pytest.mark.parametrize("name", ["a b", "<", '"', "/", "&", "a&b=<c>"])
+@pytest.mark.parametrize("signed", [True, False])
+def test_command_names_that_are_not_xml_names_get_well_formed_xml(server, name, signed):
+    reply = _post(server, "demo", {"command": name}, sign=signed)
+    assert reply.status_code == (432 if signed else 401)
+    body = xmltodict.parse(reply.text)["errorresponse"]
+    assert body["errorcode"] == str(reply.status_code)
+
+
+@pytest.mark.parametrize("params, parameter", [
+    ({"command": "listZones", "page": "99999999999999999999", "pagesize": "10"}, "page"),
+    ({"command": "listZones", "page": "1", "pagesize": "-9223372036854775809"}, "pagesize"),
+    ({"command": "listResourceLimits", "id": "-9223372036854775809"}, "id"),
+    ({"command": "listResourceLimits", "id": "9223372036854775808"}, "id"),
+    ({"command": "listEvents", "startdate": "0001-01-01T00:00:00+1400"}, "startdate"),
+    ({"command": "listEvents", "enddate": "9999-12-31T23:59:59-1400"}, "enddate"),
+])
+def test_numbers_and_dates_out_of_range_are_431_naming_the_parameter(server, params, parameter):
+    reply = _post(server, "admin", {**params, "response": "json"})
+    assert reply.status_code == 431
+    assert f"for parameter {parameter}" in next(iter(reply.json().values()))["errortext"]
+
+
+def test_an_ssh_key_of_an_unknown_type_is_431(server):
+    reply = _post(server, "demo", {"command": "registerSSHKeyPair", "name": "foo", "publickey": "ssh-foo AAAA",
+                                   "response": "json"})
+    assert reply.status_code == 431
+    assert "key type" in reply.json()["registersshkeypairresponse"]["errortext"]
+
+
+@pytest.mark.parametrize("size", ["-1", "0", "16385", "9223372036854775807"])
+def test_root_disk_sizes_out_of_range_are_refused_before_anything_is_created(server, size):
+    zone = _ids(server, "listZones", "zone")[0]
+    offering = _ids(server, "listServiceOfferings", "serviceoffering", name="t2.micro")[0]
+    template = _ids(server, "listTemplates", "template", templatefilter="executable", zoneid=zone)[0]
+    before = _post(server, "demo", {"command": "listVirtualMachines", "response": "json"}).json()
+    reply = _post(server, "demo", {"command": "deployVirtualMachine", "zoneid": zone, "serviceofferingid": offering,
+                                   "templateid": template, "rootdisksize": size, "response": "json"})
+    assert reply.status_code == 431
+    assert "root disk size must be 1 to 16384 GB" in reply.json()["deployvirtualmachineresponse"]["errortext"]
+    after = _post(server, "demo", {"command": "listVirtualMachines", "response": "json"}).json()
+    assert after == before
+
+
+@pytest.mark.parametrize("params", [{"disksize": "16385"}, {"disksize": "9223372036854775807"}])
+def test_disk_offerings_beyond_the_largest_disk_are_refused(server, params):
+    reply = _post(server, "admin", {"command": "createDiskOffering", "name": "huge", "displaytext": "huge",
+                                    "response": "json", **params})
+    assert reply.status_code == 431 and "at most 16384 GB" in reply.text

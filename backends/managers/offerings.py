@@ -9,6 +9,8 @@ from backends.managers.accounts import ancestor_ids
 from backends.models import Domain, DiskOffering, OsCategory, OsType, ServiceOffering, utcnow
 
 MAX_INT = 2147483647
+# The largest disk, in GiB: AWS's largest EBS volume; it also keeps sizes in bytes well inside 64 bits.
+MAX_DISK_GB = 16384
 
 DEFAULT_OS_TYPES = [
     ("Ubuntu", "Ubuntu 20.04 LTS (64-bit)"), ("Ubuntu", "Ubuntu 22.04 LTS (64-bit)"),
@@ -95,8 +97,8 @@ class OfferingManager:
                                             f"between 32 and {MAX_INT} MB")
         if storage_type not in ("shared", "local"):
             raise InvalidParameterValue("Invalid storage type: use shared or local")
-        if root_disk_size is not None and root_disk_size < 1:
-            raise InvalidParameterValue("The root disk size must be at least 1 GB")
+        if root_disk_size is not None and not 1 <= root_disk_size <= MAX_DISK_GB:
+            raise InvalidParameterValue(f"The root disk size must be 1 to {MAX_DISK_GB} GB, not {root_disk_size}")
         if instance_type and ServiceOffering.select().where(ServiceOffering.instance_type == instance_type).exists():
             raise InvalidParameterValue(f"A service offering for instance type {instance_type} already exists")
         with write_tx():
@@ -157,6 +159,8 @@ class OfferingManager:
         if not customized and (disk_size is None or disk_size < 1):
             raise InvalidParameterValue("Disksize is required for a non-customized disk offering and must be "
                                         "at least 1 GB")
+        if not customized and disk_size > MAX_DISK_GB:
+            raise InvalidParameterValue(f"Disksize must be at most {MAX_DISK_GB} GB, not {disk_size}")
         if storage_type not in ("shared", "local"):
             raise InvalidParameterValue("Invalid storage type: use shared or local")
         with write_tx():

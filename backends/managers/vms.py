@@ -23,6 +23,7 @@ from backends.drivers.base import POWER_OFF, POWER_ON, DiskSpec, NicSpec, VmSpec
 from backends.errors import (CloudError, DriverError, InsufficientCapacity, InvalidParameterValue,
                              InvalidState, PermissionDenied, ResourceInUse)
 from backends.managers.jobs import JobResult
+from backends.managers.offerings import MAX_DISK_GB, MAX_INT
 from backends.models import (Host, Nic, ServiceOffering, Template, VirtualMachine, Volume, Zone,
                              utcnow)
 
@@ -176,6 +177,8 @@ class VmManager:
             ssh_public_key = pair.public_key
         if user_data is not None:
             _check_user_data(user_data)
+        if root_disk_size_gb is not None and not 1 <= root_disk_size_gb <= MAX_DISK_GB:
+            raise InvalidParameterValue(f"The root disk size must be 1 to {MAX_DISK_GB} GB, not {root_disk_size_gb}")
         cpus, speed, memory = _shape_of(offering, details or {})
         root_bytes = max(copy.size or GiB, (root_disk_size_gb or offering.root_disk_size or 0) * GiB)
         network = self.cloud.networks.default_network(zone, account)
@@ -981,8 +984,9 @@ def _shape_of(offering: ServiceOffering, details: dict) -> tuple[int, int, int]:
     except (TypeError, ValueError):
         raise InvalidParameterValue("Custom service offering needs integer cpuNumber, cpuSpeed and memory "
                                     "details") from None
-    if cpus < 1 or speed < 1 or memory < 32:
-        raise InvalidParameterValue("Invalid cpuNumber, cpuSpeed or memory for a custom offering")
+    if not (1 <= cpus <= MAX_INT and 1 <= speed <= MAX_INT and 32 <= memory <= MAX_INT):
+        raise InvalidParameterValue(f"Invalid cpuNumber, cpuSpeed or memory for a custom offering: cpuNumber and "
+                                    f"cpuSpeed must be 1 to {MAX_INT}, memory 32 to {MAX_INT} MB")
     return cpus, speed, memory
 
 

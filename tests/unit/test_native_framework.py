@@ -98,6 +98,32 @@ def test_bad_integer_and_length_and_control_characters():
     assert "non-printable" in error_of(dispatch.validate, cmd, {"name": "a\tb"}, fake_cloud()).text
 
 
+@pytest.mark.parametrize("field, low, high", [(f.Short(), -32768, 32767), (f.Integer(), -2147483648, 2147483647),
+                                             (f.Long(), -9223372036854775808, 9223372036854775807)])
+def test_integers_hold_the_range_of_their_java_type_and_name_the_parameter(field, low, high):
+    cmd = make_command({"n": field})
+    assert dispatch.validate(cmd, {"n": str(low)}, fake_cloud())["n"] == low
+    assert dispatch.validate(cmd, {"n": f"+{high}"}, fake_cloud())["n"] == high
+    for text in (str(low - 1), str(high + 1), "99999999999999999999", "9" * 5000, "1_000", "\u0661", "0x10"):
+        err = error_of(dispatch.validate, cmd, {"n": text}, fake_cloud())
+        assert err.code == 431 and "for parameter n" in err.text, text
+
+
+def test_a_minimum_refuses_negative_sizes():
+    cmd = make_command({"size": f.Long(minimum=0)})
+    assert dispatch.validate(cmd, {"size": "0"}, fake_cloud())["size"] == 0
+    err = error_of(dispatch.validate, cmd, {"size": "-1"}, fake_cloud())
+    assert err.code == 431 and "for parameter size: expected a whole number from 0 to" in err.text
+
+
+def test_dates_a_database_cannot_store_are_431_naming_the_parameter():
+    cmd = make_command({"startdate": f.Date()})
+    for text in ("0001-01-01T00:00:00+1400", "9999-12-31T23:59:59-1400", "0999-12-31", "0001-01-01"):
+        err = error_of(dispatch.validate, cmd, {"startdate": text}, fake_cloud())
+        assert err.code == 431 and "for parameter startdate" in err.text, text
+    assert dispatch.validate(cmd, {"startdate": "9999-12-31T23:59:59+0000"}, fake_cloud())["startdate"].year == 9999
+
+
 def test_booleans_never_fail_and_only_true_is_true():
     cmd = make_command({"a": f.Boolean(), "b": f.Boolean(), "c": f.Boolean()})
     params = dispatch.validate(cmd, {"a": "True", "b": "yes", "c": "TRUE"}, fake_cloud())
@@ -150,6 +176,20 @@ def test_json_and_xml_rendering():
     doc = xmltodict.parse(text)["listzonesresponse"]
     assert doc["@cloud-stack-version"] and doc["count"] == "2"
     assert [z["id"] for z in doc["zone"]] == ["a", "b"] and doc["zone"][0]["ok"] == "true"
+
+
+@pytest.mark.parametrize("name", ["a b", "<", '"', "/", "&", "1st", "x>y", "ünï"])
+def test_a_command_name_that_cannot_name_an_element_answers_under_errorresponse(name):
+    key = envelope.response_key(name)
+    assert key == "errorresponse"
+    text, _ = envelope.render(key, envelope.error_body(401, f"bad {name}", None), "xml")
+    assert xmltodict.parse(text)["errorresponse"]["errortext"] == f"bad {name}"
+    assert envelope.response_key("listZones") == "listzonesresponse"
+
+
+def test_xml_answers_replace_what_xml_cannot_hold():
+    text, _ = envelope.render("r", {"name": "a\x00b\x1b\ufffec\td\U0001F600"}, "xml")
+    assert xmltodict.parse(text)["r"]["name"] == "a\ufffdb\ufffd\ufffdc\td\U0001F600"
 
 
 def test_error_envelope():
