@@ -97,8 +97,12 @@ def test_an_ssh_key_of_an_unknown_type_is_431(server):
     assert "key type" in reply.json()["registersshkeypairresponse"]["errortext"]
 
 
-@pytest.mark.parametrize("size", ["-1", "0", "16385", "9223372036854775807"])
-def test_root_disk_sizes_out_of_range_are_refused_before_anything_is_created(server, size):
+@pytest.mark.parametrize("size, text", [
+    ("-1", "invalid value -1 for parameter rootdisksize: expected a whole number from 0 to"),
+    ("0", "root disk size must be 1 to 16384 GB"), ("16385", "root disk size must be 1 to 16384 GB"),
+    ("9223372036854775807", "root disk size must be 1 to 16384 GB"),
+])
+def test_root_disk_sizes_out_of_range_are_refused_before_anything_is_created(server, size, text):
     zone = _ids(server, "listZones", "zone")[0]
     offering = _ids(server, "listServiceOfferings", "serviceoffering", name="t2.micro")[0]
     template = _ids(server, "listTemplates", "template", templatefilter="executable", zoneid=zone)[0]
@@ -106,13 +110,22 @@ def test_root_disk_sizes_out_of_range_are_refused_before_anything_is_created(ser
     reply = _post(server, "demo", {"command": "deployVirtualMachine", "zoneid": zone, "serviceofferingid": offering,
                                    "templateid": template, "rootdisksize": size, "response": "json"})
     assert reply.status_code == 431
-    assert "root disk size must be 1 to 16384 GB" in reply.json()["deployvirtualmachineresponse"]["errortext"]
+    assert text in reply.json()["deployvirtualmachineresponse"]["errortext"]
     after = _post(server, "demo", {"command": "listVirtualMachines", "response": "json"}).json()
     assert after == before
 
 
-@pytest.mark.parametrize("params", [{"disksize": "16385"}, {"disksize": "9223372036854775807"}])
-def test_disk_offerings_beyond_the_largest_disk_are_refused(server, params):
+@pytest.mark.parametrize("size, text", [("16385", "at most 16384 GB"), ("9223372036854775807", "at most 16384 GB"),
+                                        ("-5", "for parameter disksize")])
+def test_disk_offerings_beyond_the_largest_disk_or_negative_are_refused(server, size, text):
     reply = _post(server, "admin", {"command": "createDiskOffering", "name": "huge", "displaytext": "huge",
-                                    "response": "json", **params})
-    assert reply.status_code == 431 and "at most 16384 GB" in reply.text
+                                    "disksize": size, "response": "json"})
+    assert reply.status_code == 431 and text in reply.text
+
+
+@pytest.mark.parametrize("domainid", ["\u00b2", "\u0661", "9" * 30, "-1"])
+def test_login_with_a_domain_id_that_is_no_number_is_refused_cleanly(server, domainid):
+    reply = requests.post(server.api_url, data={"command": "login", "username": "admin", "password": "password",
+                                                "domainid": domainid, "response": "json"}, timeout=30)
+    assert reply.status_code == 531
+    assert "Failed to authenticate user admin" in reply.json()["loginresponse"]["errortext"]

@@ -14,7 +14,9 @@ the figure is printed in the test summary.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import time
 import xml.dom.minidom
 from collections import Counter
@@ -31,8 +33,12 @@ from native_api.registry import REGISTRY
 # codes for permission, capacity and resource state. 500 and 530 are server faults.
 CLIENT_ANSWERS = {200, 401, 405, 430, 431, 432, 531, 533, 534, 535, 536}
 HEADER_LIMIT = 8 * 1024
-EXAMPLES = {"admin": 30, "demo": 10}  # per command; derandomized, so every run sends the same requests
+# Examples per command and caller; derandomized, so every run sends the same requests. A deeper local run:
+# NATIVE_FUZZ_SCALE=10 multiplies them (and draws other requests).
+SCALE = int(os.environ.get("NATIVE_FUZZ_SCALE", "1"))
+EXAMPLES = {"admin": 30 * SCALE, "demo": 10 * SCALE}
 SENT: Counter = Counter()
+STATUSES: Counter = Counter()
 
 HOSTILE = [
     "", " ", "\n", "a\nb", "\r\nX-Injected: 1", "\x00", "\x07bell", "\x7f", "\t", "<&\">'", "]]>", "a b",
@@ -90,8 +96,9 @@ class _Summary:
     def pytest_terminal_summary(self, terminalreporter):
         fuzzed = sum(n for k, n in SENT.items() if k != "setup")
         by_profile = ", ".join(f"{k}: {n}" for k, n in sorted(SENT.items()))
+        statuses = ", ".join(f"{k}: {n}" for k, n in sorted(STATUSES.items()))
         terminalreporter.write_line(f"native API fuzz: {fuzzed} generated requests over {len(REGISTRY)} "
-                                    f"commands ({by_profile})")
+                                    f"commands ({by_profile}); answers by status: {statuses}")
 
 
 # --------------------------------------------------------------------- strategies
@@ -102,56 +109,102 @@ def _any_id(pool):
     return st.sampled_from(real) if real else st.uuids().map(str)
 
 
-def _value(field, pool):
-    """A wire value for ``field``: usually of its type, often not."""
-    hostile = st.one_of(st.sampled_from(HOSTILE), TEXT)
+# Values a client would plausibly send for some parameter names, so "valid" requests go deep.
+PLAUSIBLE = {
+    "protocol": ["tcp", "udp", "icmp", "all"], "cidrlist": ["0.0.0.0/0", "10.0.0.0/8"],
+    "templatefilter": ["featured", "self", "executable", "all", "community"],
+    "isofilter": ["featured", "self", "executable", "all"], "hypervisor": ["Simulator", "KVM"],
+    "ipaddress": ["10.1.0.77", "10.1.0.1"], "url": ["nfs://nas/export", "http://example.com/a.qcow2"],
+    "format": ["QCOW2", "RAW", "ISO"], "state": ["Running", "Stopped", "Destroyed"],
+    "resourcetype": ["UserVm", "Volume", "Template", "0", "8"], "startport": ["22", "1"], "endport": ["22"],
+    "allocationstate": ["Enabled", "Disabled"], "networktype": ["Basic", "Advanced"],
+    "name": ["fuzz", "default", "us-east-1a", "admin"], "username": ["fuzz", "admin", "victim"],
+}
+
+
+def _hostile():
+    return st.one_of(st.sampled_from(HOSTILE), TEXT)
+
+
+def _valid(name, field, pool):
+    """A value a client might well send for ``field``: right type, plausible, within bounds."""
     if isinstance(field, f.Boolean):
-        typed = st.sampled_from(["true", "false", "True", "yes", "1"])
-    elif isinstance(field, f.Integer):
-        typed = st.one_of(st.integers(-5, 5), st.integers(), st.integers(-(1 << 70), 1 << 70)).map(str)
-    elif isinstance(field, f.Date):
-        typed = st.builds(lambda d, fmt: d.strftime(fmt), st.datetimes(),
-                          st.sampled_from(["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S+0000",
-                                           "%Y-%m-%dT%H:%M:%S-1400", "%Y-%m-%dT%H:%M:%S.%f+1400"]))
-    elif isinstance(field, f.Uuid) or isinstance(field, f.List) and field.entity:
+        return st.sampled_from(["true", "false"])
+    if isinstance(field, f.Integer):
+        return st.one_of(st.integers(-1, 64), st.sampled_from(["512", "1024", "2048"])).map(str)
+    if isinstance(field, f.Date):
+        return st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1)).map(
+            lambda d: d.strftime("%Y-%m-%d %H:%M:%S"))
+    if isinstance(field, f.Uuid) or isinstance(field, f.List) and field.entity:
         own = pool.get(field.entity) or []
-        one = st.one_of(*([st.sampled_from(own)] if own else []), _any_id(pool), st.uuids().map(str))
-        typed = one if isinstance(field, f.Uuid) else st.lists(one, max_size=4).map(",".join)
-    elif isinstance(field, f.List):
-        typed = st.lists(TEXT, max_size=4).map(",".join)
-    else:
+        one = st.sampled_from(own) if own else st.uuids().map(str)
+        return one if isinstance(field, f.Uuid) else st.lists(one, min_size=1, max_size=2).map(",".join)
+    plausible = PLAUSIBLE.get(name, [])
+    return st.one_of(st.text(NAME_CHARS, min_size=1, max_size=12), *([st.sampled_from(plausible)] if plausible else []))
+
+
+def _typed(name, field, pool):
+    """A value of ``field``'s type anywhere in or just past its range."""
+    if isinstance(field, f.Integer):
+        return st.one_of(st.integers(), st.integers(-(1 << 70), 1 << 70)).map(str)
+    if isinstance(field, f.Date):
+        return st.builds(lambda d, fmt: d.strftime(fmt), st.datetimes(),
+                         st.sampled_from(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S+0000", "%Y-%m-%dT%H:%M:%S-1400",
+                                          "%Y-%m-%dT%H:%M:%S.%f+1400"]))
+    if isinstance(field, f.Uuid) or isinstance(field, f.List) and field.entity:
+        one = st.one_of(_any_id(pool), st.uuids().map(str))  # real ids of other kinds too
+        return one if isinstance(field, f.Uuid) else st.lists(one, max_size=4).map(",".join)
+    if isinstance(field, f.List):
+        return st.lists(TEXT, max_size=4).map(",".join)
+    if isinstance(field, f.String):
         # Boundary lengths, but not the megabyte of user data: signing it costs seconds per request.
         limit = min(field.length, 70000)
-        at_limit = st.builds(lambda ch, n: ch * n, st.characters(blacklist_categories=("Cs",)),
-                             st.sampled_from([limit, limit + 1]))
-        typed = st.one_of(st.text(NAME_CHARS, min_size=1, max_size=12), at_limit)
-    return st.one_of(typed, typed, hostile)
+        return st.builds(lambda ch, n: ch * n, st.characters(blacklist_categories=("Cs",)),
+                         st.sampled_from([limit, limit + 1]))
+    return _valid(name, field, pool)
 
 
-def _map_pairs(name, field, pool):
+def _value(name, field, pool, mode):
+    if mode == "valid":
+        return _valid(name, field, pool)
+    return st.one_of(_valid(name, field, pool), _typed(name, field, pool), _hostile())
+
+
+def _map_pairs(name, pool, mode):
     """``name[i].field=value`` pairs, well-formed or not."""
-    keys = st.one_of(st.sampled_from(["key", "value", "name", "cpuNumber", "memory", "rootdisksize",
-                                      "protocol", "cidr", "startport"]), UNKNOWN_NAME)
-    entry = st.tuples(st.integers(0, 3), keys, _value(f.String(), pool))
-    return st.lists(entry, max_size=4).map(
-        lambda entries: [(f"{name}[{i}].{k}", v) for i, k, v in entries])
+    keys = st.sampled_from(["key", "value", "name", "cpuNumber", "cpuSpeed", "memory", "protocol", "cidr",
+                            "startport", "endport", "account", "group"])
+    if mode != "valid":
+        keys = st.one_of(keys, UNKNOWN_NAME)
+    values = st.one_of(st.text(NAME_CHARS, min_size=1, max_size=8), st.integers(-1, 4096).map(str))
+    if mode != "valid":
+        values = st.one_of(values, _hostile())
+    entry = st.tuples(st.integers(0, 3), keys, values)
+    return st.lists(entry, max_size=4).map(lambda entries: [(f"{name}[{i}].{k}", v) for i, k, v in entries])
 
 
 @st.composite
 def _requests(draw, cmd, pool):
+    """One request: all valid, valid but one parameter, or anything (types, presence, names, duplicates)."""
+    mode = draw(st.sampled_from(["valid", "one bad", "any"]))
+    bad = draw(st.sampled_from(sorted(cmd.params))) if mode == "one bad" and cmd.params else None
     pairs = [("command", cmd.name)]
     for name, field in cmd.params.items():
-        if not draw(st.booleans()):
-            continue  # missing, required or not
-        wire = draw(st.sampled_from([name, name.upper(), name.capitalize()]))
+        this = "any" if mode == "any" or name == bad else "valid"
+        if name != bad and draw(st.integers(0, 1 if this == "any" and not field.required else 5)) == 0:
+            continue  # missing: required ones mostly present, so requests reach the managers
+        wire = name if this == "valid" else draw(st.sampled_from([name, name.upper(), name.capitalize()]))
         if isinstance(field, f.Map):
-            pairs += draw(st.one_of(_map_pairs(wire, field, pool),
-                                    _value(field, pool).map(lambda v, n=wire: [(n, v)])))
+            pairs += draw(st.one_of(_map_pairs(wire, pool, this),
+                                    *([_hostile().map(lambda v, n=wire: [(n, v)])] if this == "any" else [])))
+        elif this == "any" and draw(st.integers(0, 9)) == 0:  # a plain parameter sent as a map
+            pairs += draw(_map_pairs(wire, pool, this))
         else:
-            pairs.append((wire, draw(_value(field, pool))))
-    pairs += draw(st.lists(st.tuples(UNKNOWN_NAME, _value(f.String(), pool)), max_size=2))
-    if len(pairs) > 1 and draw(st.booleans()):  # the same name twice: the first value counts
-        pairs.append((draw(st.sampled_from(pairs))[0], draw(_value(f.String(), pool))))
+            pairs.append((wire, draw(_value(name, field, pool, this))))
+    if mode == "any":
+        pairs += draw(st.lists(st.tuples(UNKNOWN_NAME, _hostile()), max_size=2))
+        if draw(st.booleans()):  # the same name twice: the first value counts
+            pairs.append((draw(st.sampled_from(pairs))[0], draw(_hostile())))
     fmt = draw(st.sampled_from(["json", "json", "xml", None, "JSON", "yaml"]))
     if fmt is not None:
         pairs.append(("response", fmt))
@@ -173,6 +226,7 @@ def _send(server, profile, pairs, method):
     else:
         reply = requests.post(server.api_url, data=pairs, timeout=60)
     SENT[profile] += 1
+    STATUSES[reply.status_code] += 1
     return reply
 
 

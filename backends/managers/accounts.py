@@ -677,7 +677,8 @@ class AccountManager:
         """login: ``domain_uuid`` (or numeric id) wins over ``domain_path``; absent both, ROOT."""
         if domain_uuid:
             domain = Domain.get_or_none(Domain.uuid == domain_uuid, Domain.live == True)  # noqa: E712
-            if domain is None and str(domain_uuid).isdigit():
+            if domain is None and str(domain_uuid).isascii() and str(domain_uuid).isdigit() \
+                    and len(str(domain_uuid)) < 19:  # a numeric id that fits a 64-bit column
                 domain = Domain.get_or_none(Domain.id == int(domain_uuid), Domain.live == True)  # noqa: E712
             if domain is None:
                 _burn_time(password or "")

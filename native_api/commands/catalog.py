@@ -14,9 +14,9 @@ from native_api.views.catalog import DiskOffering, Iso, OsCategory, OsType, Serv
 @command("createServiceOffering", params={
     "name": f.String("the name of the service offering", required=True),
     "displaytext": f.String("The display text of the service offering, defaults to 'name'."),
-    "cpunumber": f.Integer("the CPU number of the service offering"),
-    "cpuspeed": f.Integer("the CPU speed of the service offering in MHz."),
-    "memory": f.Integer("the total memory of the service offering in MB"),
+    "cpunumber": f.Integer("the CPU number of the service offering", minimum=0),
+    "cpuspeed": f.Integer("the CPU speed of the service offering in MHz.", minimum=0),
+    "memory": f.Integer("the total memory of the service offering in MB", minimum=0),
     "storagetype": f.String("the storage type of the service offering. Values are local and shared."),
     "provisioningtype": f.String("provisioning type used to create volumes. Valid values are thin, sparse, "
                                  "fat."),
@@ -24,7 +24,7 @@ from native_api.views.catalog import DiskOffering, Iso, OsCategory, OsType, Serv
     "limitcpuuse": f.Boolean("restrict the CPU usage to committed service offering"),
     "hosttags": f.String("the host tag for this service offering."),
     "tags": f.String("the tags for this service offering."),
-    "rootdisksize": f.Long("the Root disk size in GB."),
+    "rootdisksize": f.Long("the Root disk size in GB.", minimum=0),
     "domainid": f.List("the ID of the containing domain(s), null for public offerings", entity="Domain"),
     "zoneid": f.List("the ID of the containing zone(s), null for public offerings", entity="Zone"),
     "issystem": f.Boolean("is this a system vm offering"),
@@ -80,7 +80,7 @@ def delete_service_offering(call):
 @command("createDiskOffering", params={
     "name": f.String("name of the disk offering", required=True),
     "displaytext": f.String("An alternate display text of the disk offering, defaults to 'name'.", length=4096),
-    "disksize": f.Long("size of the disk offering in GB (1GB = 1,073,741,824 bytes)"),
+    "disksize": f.Long("size of the disk offering in GB (1GB = 1,073,741,824 bytes)", minimum=0),
     "customized": f.Boolean("whether disk offering size is custom or not"),
     "storagetype": f.String("the storage type of the disk offering. Values are local and shared."),
     "provisioningtype": f.String("provisioning type used to create volumes. Valid values are thin, sparse, "

@@ -263,7 +263,7 @@ def cancel_host_maintenance(call):
     "hypervisor": f.String("hypervisor type of the hosts in zone that will be attached to this storage pool. "
                            "KVM, VMware supported as of now."),
     "provider": f.String("the storage provider name"),
-    "capacitybytes": f.Long("bytes CloudStack can provision from this storage pool"),
+    "capacitybytes": f.Long("bytes CloudStack can provision from this storage pool", minimum=0),
     "tags": f.String("the tags for the storage pool"),
 }, roles=ROOT_ONLY, response=StoragePool, description="Creates a storage pool.")
 def create_storage_pool(call):

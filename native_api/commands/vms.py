@@ -33,7 +33,7 @@ def _vm_job(call, vm, work):
                          "deployment. This binary data must be base64 encoded", length=1048576),
     "keypair": f.String("name of the ssh key pair used to login to the virtual machine"),
     "group": f.String("an optional group for the virtual machine"),
-    "rootdisksize": f.Long("Optional field to resize root disk on deploy. Value is in GB"),
+    "rootdisksize": f.Long("Optional field to resize root disk on deploy. Value is in GB", minimum=0),
     "hostid": f.Uuid("Host", "destination Host ID to deploy the VM to - parameter available for root admin only",
                      admin_only=True),
     "ipaddress": f.String("the ip address for default vm's network"),
