@@ -129,3 +129,22 @@ def test_login_with_a_domain_id_that_is_no_number_is_refused_cleanly(server, dom
                                                 "domainid": domainid, "response": "json"}, timeout=30)
     assert reply.status_code == 531
     assert "Failed to authenticate user admin" in reply.json()["loginresponse"]["errortext"]
+
+
+@pytest.mark.parametrize("field", ["1bad", "9.x"])
+def test_map_field_names_that_cannot_be_element_names_are_refused(server, field):
+    zone = _ids(server, "listZones", "zone")[0]
+    offering = _ids(server, "listServiceOfferings", "serviceoffering", name="t2.micro")[0]
+    template = _ids(server, "listTemplates", "template", templatefilter="executable", zoneid=zone)[0]
+    reply = _post(server, "demo", {"command": "deployVirtualMachine", "zoneid": zone, "serviceofferingid": offering,
+                                   "templateid": template, f"details[0].{field}": "x", "response": "json"})
+    assert reply.status_code == 431 and "for parameter details" in reply.text
+    assert _post(server, "demo", {"command": "listVirtualMachines"}).status_code == 200
+
+
+@pytest.mark.parametrize("params", [{"password[0].x": "password"}, {"password": "pass\x00word"},
+                                    {"password": "password", "domainid[0].x": "1"}])
+def test_login_parameters_are_checked_like_any_command(server, params):
+    reply = requests.post(server.api_url, data={"command": "login", "username": "admin", "response": "json",
+                                                **params}, timeout=30)
+    assert reply.status_code == 431 and "loginresponse" in reply.json()

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conformance.test_valid_ids_fuzz import LISTS
 from native_api import commands, fields as f, signing  # noqa: F401  (commands fill the registry)
-from native_api.registry import REGISTRY
+from native_api.registry import LIST, REGISTRY
 
 # CloudStack's answers to a client: success, auth, bad parameters, unknown command, and the 53x
 # codes for permission, capacity and resource state. 500 and 530 are server faults.
@@ -71,7 +71,8 @@ def pool(server, request):
     from conformance.test_valid_ids_fuzz import _deploy_params
     from conformance.test_cs_client import pick
 
-    _call(server, "demo", {"command": "deployVirtualMachine", **_deploy_params(server, pick)})
+    deploy = _deploy_params(server, pick)
+    _call(server, "demo", {"command": "deployVirtualMachine", **deploy})
     _call(server, "demo", {"command": "createSSHKeyPair", "name": "fuzz-key"})
     domain = _call(server, "admin", {"command": "createDomain", "name": "fuzzvictims"})["domain"]
     account = _call(server, "admin", {"command": "createAccount", "username": "victim", "password": "pw",
@@ -88,6 +89,9 @@ def pool(server, request):
     rules = [r["ruleid"] for g in _call(server, "admin", {"command": "listSecurityGroups", "listall": "true"})
              .get("securitygroup", []) for r in g.get("ingressrule", []) + g.get("egressrule", [])]
     ids["SecurityGroupRule"] = rules[:3]
+    # A zone, offering and template that deploy together come first: valid requests favour first ids.
+    for entity, key in (("Zone", "zoneid"), ("ServiceOffering", "serviceofferingid"), ("Template", "templateid")):
+        ids[entity] = [deploy[key]] + [i for i in ids[entity] if i != deploy[key]]
     request.config.pluginmanager.register(_Summary(), "native-fuzz-summary")
     return ids
 
@@ -137,7 +141,7 @@ def _valid(name, field, pool):
             lambda d: d.strftime("%Y-%m-%d %H:%M:%S"))
     if isinstance(field, f.Uuid) or isinstance(field, f.List) and field.entity:
         own = pool.get(field.entity) or []
-        one = st.sampled_from(own) if own else st.uuids().map(str)
+        one = st.one_of(st.just(own[0]), st.sampled_from(own)) if own else st.uuids().map(str)
         return one if isinstance(field, f.Uuid) else st.lists(one, min_size=1, max_size=2).map(",".join)
     plausible = PLAUSIBLE.get(name, [])
     return st.one_of(st.text(NAME_CHARS, min_size=1, max_size=12), *([st.sampled_from(plausible)] if plausible else []))
@@ -170,32 +174,42 @@ def _value(name, field, pool, mode):
     return st.one_of(_valid(name, field, pool), _typed(name, field, pool), _hostile())
 
 
-def _map_pairs(name, pool, mode):
+def _map_pairs(name, pool, mode, min_size=0):
     """``name[i].field=value`` pairs, well-formed or not."""
     keys = st.sampled_from(["key", "value", "name", "cpuNumber", "cpuSpeed", "memory", "protocol", "cidr",
                             "startport", "endport", "account", "group"])
     if mode != "valid":
-        keys = st.one_of(keys, UNKNOWN_NAME)
+        keys = st.one_of(keys, UNKNOWN_NAME, st.sampled_from(["1st", "a b", "<x>", "é", "-", "a]b"]))
     values = st.one_of(st.text(NAME_CHARS, min_size=1, max_size=8), st.integers(-1, 4096).map(str))
     if mode != "valid":
         values = st.one_of(values, _hostile())
     entry = st.tuples(st.integers(0, 3), keys, values)
-    return st.lists(entry, max_size=4).map(lambda entries: [(f"{name}[{i}].{k}", v) for i, k, v in entries])
+    return st.lists(entry, min_size=min_size, max_size=4).map(
+        lambda entries: [(f"{name}[{i}].{k}", v) for i, k, v in entries])
 
 
 @st.composite
 def _requests(draw, cmd, pool):
     """One request: all valid, valid but one parameter, or anything (types, presence, names, duplicates)."""
     mode = draw(st.sampled_from(["valid", "one bad", "any"]))
-    bad = draw(st.sampled_from(sorted(cmd.params))) if mode == "one bad" and cmd.params else None
+    bad = None
+    if mode == "one bad" and cmd.params:
+        maps = sorted(n for n, p in cmd.params.items() if isinstance(p, f.Map))  # maps hold the most structure
+        bad = draw(st.sampled_from(sorted(cmd.params) if not maps or draw(st.booleans()) else maps))
     pairs = [("command", cmd.name)]
     for name, field in cmd.params.items():
         this = "any" if mode == "any" or name == bad else "valid"
-        if name != bad and draw(st.integers(0, 1 if this == "any" and not field.required else 5)) == 0:
-            continue  # missing: required ones mostly present, so requests reach the managers
+        if name == bad:
+            present = True
+        elif mode == "any":  # required ones mostly present, so requests reach the managers
+            present = draw(st.integers(0, 5 if field.required else 1)) > 0
+        else:  # a valid request: what is required, and now and then an option
+            present = field.required or draw(st.integers(0, 3)) == 0
+        if not present:
+            continue
         wire = name if this == "valid" else draw(st.sampled_from([name, name.upper(), name.capitalize()]))
         if isinstance(field, f.Map):
-            pairs += draw(st.one_of(_map_pairs(wire, pool, this),
+            pairs += draw(st.one_of(_map_pairs(wire, pool, this, min_size=int(name == bad)),
                                     *([_hostile().map(lambda v, n=wire: [(n, v)])] if this == "any" else [])))
         elif this == "any" and draw(st.integers(0, 9)) == 0:  # a plain parameter sent as a map
             pairs += draw(_map_pairs(wire, pool, this))
@@ -302,3 +316,20 @@ def test_jobs_of_generated_requests_end_in_client_answers(server, pool):
             problems.append((name, jobid, body["jobresult"]))
     if problems:
         pytest.fail("\n".join(repr(p)[:1500] for p in problems[:10]), pytrace=False)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_what_the_fuzz_stored_still_lists_in_both_formats(server, pool, fmt):
+    """Values the fuzz got stored (names, details, tags) must not break any listing afterwards."""
+    problems = []
+    listings = [n for n, c in REGISTRY.items() if c.shape == LIST and not any(p.required for p in c.params.values())]
+    for name in sorted(listings):
+        params = [("command", name), ("response", fmt)]
+        params += [("listall", "true")] if "listall" in REGISTRY[name].params else []
+        params += [(p, "all") for p in ("templatefilter", "isofilter") if p in REGISTRY[name].params]
+        reply = _send(server, "admin", params, "GET")
+        problem = _problem(reply, fmt) or (None if reply.status_code == 200 else f"status {reply.status_code}")
+        if problem:
+            problems.append((name, problem))
+    if problems:
+        pytest.fail("\n".join(repr(p)[:1500] for p in problems), pytrace=False)

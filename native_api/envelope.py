@@ -54,6 +54,14 @@ def render(key: str, body: dict, fmt: str) -> tuple[str, str]:
     return xmltodict.unparse(doc, full_document=True, encoding="UTF-8"), XML_TYPE
 
 
+def _element_name(key) -> str:
+    """``key`` as an XML element name: map keys stored before names were checked may be anything."""
+    key = str(key)
+    if _XML_NAME.fullmatch(key) or key[:1] == "@" and _XML_NAME.fullmatch(key[1:]):  # "@name": an attribute
+        return key
+    return "_" + re.sub(r"[^A-Za-z0-9_.-]", "_", key)
+
+
 def _xml_ready(value):
     """Booleans as true/false, numbers as text, empty lists and None dropped."""
     if isinstance(value, dict):
@@ -63,7 +71,7 @@ def _xml_ready(value):
                 continue
             if k == "uuidList":
                 continue
-            out[k] = _xml_ready(v)
+            out[_element_name(k)] = _xml_ready(v)
         return out
     if isinstance(value, list):
         return [_xml_ready(v) for v in value]

@@ -127,6 +127,9 @@ class List(CsField):
         return items
 
 
+_MAP_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,254}", re.ASCII)
+
+
 class Map(CsField):
     """``name[i].field=value`` parameters, pre-grouped by the request parser.
 
@@ -145,6 +148,11 @@ class Map(CsField):
         if not isinstance(value, dict):
             raise ValidationError("malformed")
         groups = [value[i] for i in sorted(value)]
+        for group in groups:
+            # Field names become keys of stored maps (details) that answers echo as XML element names.
+            bad = next((name for name in group if not _MAP_FIELD.fullmatch(name)), None)
+            if bad is not None:
+                raise ValidationError(f"mapfield:{bad}")
         if self.style == "keyvalue":
             return {g["key"]: g.get("value", "") for g in groups if "key" in g}
         if self.style == "flat":

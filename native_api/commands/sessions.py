@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from backends.errors import CloudError
-from native_api import errors, fields as f
-from native_api.registry import ALL_ROLES, FLAT, command
+from native_api import dispatch, errors, fields as f
+from native_api.registry import ALL_ROLES, FLAT, REGISTRY, command
 
 
 @command("login", params={
@@ -27,6 +27,8 @@ def _logout_declaration(call):  # answered by native_api.app before dispatch
 
 def login(cloud, params: dict):
     """Authenticate; returns (answer body, session)."""
+    # Checked like any command's parameters (a password sent as password[0].x is a 431, not a crash).
+    params = dispatch.validate(REGISTRY["login"], params, cloud)
     username, password = params.get("username"), params.get("password")
     if not username or not password:
         raise errors.ApiError(431, "Unable to execute API command login due to missing parameter "

@@ -192,6 +192,18 @@ def test_xml_answers_replace_what_xml_cannot_hold():
     assert xmltodict.parse(text)["r"]["name"] == "a\ufffdb\ufffd\ufffdc\td\U0001F600"
 
 
+def test_xml_answers_turn_map_keys_into_element_names():
+    text, _ = envelope.render("r", {"details": {"1 <b>": "x", "cpuNumber": "2"}}, "xml")
+    assert xmltodict.parse(text)["r"]["details"] == {"_1__b_": "x", "cpuNumber": "2"}
+
+
+@pytest.mark.parametrize("name", ["1st", "a b", "<x>", "", "é"])
+def test_map_field_names_must_be_names(name):
+    cmd = make_command({"details": f.Map(style="flat")})
+    err = error_of(dispatch.validate, cmd, {"details": {0: {"cpuNumber": "1", name: "x"}}}, fake_cloud())
+    assert err.code == 431 and "for parameter details" in err.text
+
+
 def test_error_envelope():
     body = envelope.error_body(431, "bad", 9999)
     assert body == {"uuidList": [], "errorcode": 431, "cserrorcode": 9999, "errortext": "bad"}
