@@ -29,9 +29,9 @@ from conformance.test_valid_ids_fuzz import LISTS
 from native_api import commands, fields as f, signing  # noqa: F401  (commands fill the registry)
 from native_api.registry import LIST, REGISTRY
 
-# CloudStack's answers to a client: success, auth, bad parameters, unknown command, and the 53x
+# CloudStack's answers to a client: success, no command, auth, bad parameters, unknown command, and the 53x
 # codes for permission, capacity and resource state. 500 and 530 are server faults.
-CLIENT_ANSWERS = {200, 401, 405, 430, 431, 432, 531, 533, 534, 535, 536}
+CLIENT_ANSWERS = {200, 400, 401, 405, 430, 431, 432, 531, 533, 534, 535, 536}
 HEADER_LIMIT = 8 * 1024
 # Examples per command and caller; derandomized, so every run sends the same requests. A deeper local run:
 # NATIVE_FUZZ_SCALE=10 multiplies them (and draws other requests).
@@ -299,6 +299,24 @@ def test_generated_requests_get_clean_client_answers(server, pool, name, profile
     run()
     if problems:
         pytest.fail("\n".join(repr(p)[:1500] for p in problems[:5]), pytrace=False)
+
+
+@settings(max_examples=60 * SCALE, derandomize=True, deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(name=st.one_of(_hostile(), st.sampled_from(sorted(REGISTRY)).map(str.upper)),
+       signed=st.booleans(), fmt=st.sampled_from(["json", "xml"]))
+def test_any_command_name_gets_a_well_formed_answer(server, pool, name, signed, fmt):
+    """Unknown, mis-cased and hostile command names, signed or not: 401 or 432 in the asked format."""
+    pairs = [("command", name), ("response", fmt)]
+    if signed:
+        reply = _send(server, "demo", pairs, "POST")
+    else:
+        reply = requests.post(server.api_url, data=pairs + [("apiKey", "x"), ("signature", "y")], timeout=60)
+        SENT["demo"] += 1
+        STATUSES[reply.status_code] += 1
+    problem = _problem(reply, fmt)
+    assert problem is None, (name[:100], problem)
+    assert reply.status_code in (200, 400, 401, 405, 431, 432), (name[:100], reply.status_code)
 
 
 def test_jobs_of_generated_requests_end_in_client_answers(server, pool):
