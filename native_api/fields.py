@@ -111,16 +111,23 @@ class Uuid(CsField):
 
 
 class List(CsField):
-    """A comma-separated list; of Uuid(entity) when ``entity`` is given."""
+    """A comma-separated list; of Uuid(entity) when ``entity`` is given.
+
+    As in CloudStack a list's length is not checked, unless declared: a list kept as one
+    column (host tags) declares that column's size.
+    """
 
     cs_type = "list"
 
-    def __init__(self, description: str = "", *, entity: str | None = None, **kw):
-        super().__init__(description, **kw)
+    def __init__(self, description: str = "", *, entity: str | None = None, length: int | None = None, **kw):
+        super().__init__(description, **({"length": length} if length is not None else {}), **kw)
         self.entity = entity
+        self.checks_length = length is not None
 
     def _deserialize(self, value, attr, data, **kw):
         value = self._text(value)
+        if self.checks_length and len(value) > self.length:
+            raise ValidationError(f"length:{self.length}")
         items = [v.strip() for v in value.split(",") if v.strip()]
         if self.required and not items:
             raise ValidationError("missing")

@@ -176,7 +176,7 @@ def list_clusters(call):
                          "VMWare"),
     "password": f.String("the password for the host; required to be passed for hypervisors other than "
                          "VMWare"),
-    "hosttags": f.List("list of tags to be added to the host"),
+    "hosttags": f.List("list of tags to be added to the host", length=1024),
     "allocationstate": f.String("Allocation state of this Host for allocation of new resources"),
 }, roles=ROOT_ONLY, shape=LIST, response=Host, description="Adds a new host.")
 def add_host(call):
@@ -223,7 +223,7 @@ def list_hosts(call):
     "id": f.Uuid("Host", "the ID of the host to update", required=True),
     "allocationstate": f.String("Change resource state of host, valid values are [Enable, Disable]. Operation "
                                 "may failed if host in states not allowing Enable/Disable"),
-    "hosttags": f.List("list of tags to be added to the host"),
+    "hosttags": f.List("list of tags to be added to the host", length=1024),
 }, roles=ROOT_ONLY, response=Host, description="Updates a host.")
 def update_host(call):
     state = call.get("allocationstate")

@@ -124,6 +124,13 @@ def test_dates_a_database_cannot_store_are_431_naming_the_parameter():
     assert dispatch.validate(cmd, {"startdate": "9999-12-31T23:59:59+0000"}, fake_cloud())["startdate"].year == 9999
 
 
+def test_a_list_checks_its_length_only_when_declared():
+    cmd = make_command({"ids": f.List(), "hosttags": f.List(length=10)})
+    assert len(dispatch.validate(cmd, {"ids": ",".join(["x" * 36] * 20)}, fake_cloud())["ids"]) == 20
+    err = error_of(dispatch.validate, cmd, {"hosttags": "a" * 11}, fake_cloud())
+    assert err.code == 431 and "max allowed length 10 for param: hosttags" in err.text
+
+
 def test_booleans_never_fail_and_only_true_is_true():
     cmd = make_command({"a": f.Boolean(), "b": f.Boolean(), "c": f.Boolean()})
     params = dispatch.validate(cmd, {"a": "True", "b": "yes", "c": "TRUE"}, fake_cloud())
