@@ -78,6 +78,23 @@ def start_server(data_dir: str, *, db: str | None = None, port: int | None = Non
     raise RuntimeError(f"server did not answer within 60s:\n{server.log()}")
 
 
+def server_on_database(kind: str, data_dir: str):
+    """A server generator on a fresh database of ``kind`` ("sqlite" or "mysql"), dropped after it stops:
+    MariaDB refuses what SQLite stores, so tests that hunt bad input run on both."""
+    from tests.conftest import database_url
+
+    url, cleanup = (None, lambda: None) if kind == "sqlite" else database_url(kind, data_dir)
+    srv = start_server(data_dir, db=url)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        cleanup()
+
+
+ON_EACH_DATABASE = ["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)]
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = start_server(str(tmp_path_factory.mktemp("server")))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import uuid
 import xml.etree.ElementTree as ET
 from urllib.parse import quote, urlencode
 
@@ -26,10 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.conftest import ec2_client, start_server
+from conformance.conftest import ON_EACH_DATABASE, ec2_client, server_on_database
 from ec2bridge.actions import ACTIONS
 from ec2bridge.codec import MAX_FILTERS, MAX_LIST_MEMBERS, service_model
-from tests.conftest import MYSQL, _drop_mysql_database, _mysql_database
 
 JUNK = {"string": "junk", "integer": "many", "long": "lots", "boolean": "perhaps", "timestamp": "yesterday",
         "blob": "%%%", "double": "x", "float": "x"}
@@ -262,22 +260,10 @@ def _with_duplicate(pairs: list, duplicate: bool) -> list:
     return pairs + [(pairs[0][0], "duplicate")] if duplicate and pairs else pairs
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("mysql", marks=pytest.mark.mysql)])
+@pytest.fixture(scope="module", params=ON_EACH_DATABASE)
 def fuzzed(request, tmp_path_factory):
     """The server the fuzz test drives, on each database: MariaDB refuses values SQLite stores."""
-    url = None
-    if request.param == "mysql":
-        if not MYSQL:
-            pytest.skip("MariaDB not configured (set EC2BRIDGE_TEST_MYSQL)")
-        name = "ec2bridge_fuzz_" + uuid.uuid4().hex[:10]
-        url = _mysql_database(name)
-    server = start_server(str(tmp_path_factory.mktemp("fuzzed")), db=url)
-    try:
-        yield server
-    finally:
-        server.stop()
-        if url:
-            _drop_mysql_database(name)
+    yield from server_on_database(request.param, str(tmp_path_factory.mktemp("fuzzed")))
 
 
 @pytest.fixture(scope="module")

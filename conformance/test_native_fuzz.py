@@ -25,6 +25,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from conformance.conftest import ON_EACH_DATABASE, server_on_database
 from conformance.test_valid_ids_fuzz import LISTS
 from native_api import commands, fields as f, signing  # noqa: F401  (commands fill the registry)
 from native_api.registry import LIST, REGISTRY
@@ -65,6 +66,12 @@ def _call(server, profile, params):
     return next(iter(reply.json().values()))
 
 
+@pytest.fixture(scope="module", params=ON_EACH_DATABASE)
+def server(request, tmp_path_factory):
+    """The fuzzed server, on each database: MariaDB refuses values SQLite stores."""
+    yield from server_on_database(request.param, str(tmp_path_factory.mktemp("native-fuzz")))
+
+
 @pytest.fixture(scope="module")
 def pool(server, request):
     """Real ids by entity; accounts, users and domains are a victim's, never the fuzzing callers'."""
@@ -92,7 +99,8 @@ def pool(server, request):
     # A zone, offering and template that deploy together come first: valid requests favour first ids.
     for entity, key in (("Zone", "zoneid"), ("ServiceOffering", "serviceofferingid"), ("Template", "templateid")):
         ids[entity] = [deploy[key]] + [i for i in ids[entity] if i != deploy[key]]
-    request.config.pluginmanager.register(_Summary(), "native-fuzz-summary")
+    if not request.config.pluginmanager.has_plugin("native-fuzz-summary"):  # once for both databases
+        request.config.pluginmanager.register(_Summary(), "native-fuzz-summary")
     return ids
 
 
@@ -271,7 +279,7 @@ def _problem(reply, fmt: str) -> str | None:
 # Destructive commands last, so the others run with the victim's objects still there.
 DESTRUCTIVE = ("delete", "destroy", "remove", "expunge", "disable", "lock", "update", "configure")
 COMMANDS = sorted(REGISTRY, key=lambda n: (n.startswith(DESTRUCTIVE), n))
-JOBS: list[tuple[str, str, str]] = []
+JOBS: dict[str, list[tuple[str, str, str]]] = {}  # server url -> jobs the fuzz got accepted there
 
 
 @pytest.mark.parametrize("profile", ["demo", "admin"])
@@ -294,7 +302,7 @@ def test_generated_requests_get_clean_client_answers(server, pool, name, profile
         elif reply.status_code == 200 and fmt == "json":
             jobid = next(iter(reply.json().values())).get("jobid")
             if jobid:
-                JOBS.append((name, profile, jobid))
+                JOBS.setdefault(server.url, []).append((name, profile, jobid))
 
     run()
     if problems:
@@ -322,7 +330,7 @@ def test_any_command_name_gets_a_well_formed_answer(server, pool, name, signed, 
 def test_jobs_of_generated_requests_end_in_client_answers(server, pool):
     """Async commands the fuzz got accepted end in success or a CloudStack client error, never 530."""
     problems, deadline = [], time.time() + 120
-    for name, profile, jobid in JOBS:
+    for name, profile, jobid in JOBS.get(server.url, []):
         while True:
             body = _call(server, profile, {"command": "queryAsyncJobResult", "jobid": jobid})
             if body.get("jobstatus") != 0 or time.time() > deadline:
