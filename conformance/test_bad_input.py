@@ -148,3 +148,15 @@ def test_login_parameters_are_checked_like_any_command(server, params):
     reply = requests.post(server.api_url, data={"command": "login", "username": "admin", "response": "json",
                                                 **params}, timeout=30)
     assert reply.status_code == 431 and "loginresponse" in reply.json()
+
+
+@pytest.mark.parametrize("command", ["listVirtualMachines", "listSecurityGroups", "createTags"])
+def test_a_tag_key_without_its_value_is_431_not_a_wildcard(server, command):
+    """A filter by key alone would match more than meant (a "list by tag, then destroy" script)."""
+    params = {"command": command, "tags[0].key": "env", "response": "json"}
+    if command == "createTags":
+        params.update(resourcetype="Template",
+                      resourceids=_ids(server, "listTemplates", "template", templatefilter="featured")[0])
+    reply = _post(server, "admin", params)
+    assert reply.status_code == 431
+    assert "No value is passed in for key env" in next(iter(reply.json().values()))["errortext"]

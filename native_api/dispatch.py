@@ -104,6 +104,8 @@ def _first_error(cmd: Command, messages: dict, data: dict) -> errors.ApiError:
             return errors.ApiError(431, f"Unable to execute API command {cmd.name.lower()} due to invalid value "
                                         f"for parameter {name}: field name '{code[9:]}' must be letters, digits, "
                                         "'_', '.' or '-', not starting with a digit")
+        if code.startswith("novalue:"):
+            return errors.ApiError(431, f"No value is passed in for key {code[8:]} of parameter {name}")
         if code == "malformed":
             return errors.ApiError(430, f"Unable to decode parameter {name}; if specifying an object array, "
                                         "please use parameter[index].field=XXX, e.g. "

@@ -161,7 +161,11 @@ class Map(CsField):
             if bad is not None:
                 raise ValidationError(f"mapfield:{bad}")
         if self.style == "keyvalue":
-            return {g["key"]: g.get("value", "") for g in groups if "key" in g}
+            # A key sent without its value is a mistake, not a wildcard (CloudStack refuses it too).
+            lone = next((g["key"] for g in groups if "key" in g and "value" not in g), None)
+            if lone is not None:
+                raise ValidationError(f"novalue:{lone}")
+            return {g["key"]: g["value"] for g in groups if "key" in g}
         if self.style == "flat":
             merged: dict[str, str] = {}
             for g in groups:
