@@ -74,7 +74,7 @@ def ensure_demo_cloud(cloud) -> list[Credentials]:
 
 
 def _os_types(cloud):
-    from backends.managers import offerings
+    from backends.compute import offerings
 
     return offerings.DEFAULT_OS_TYPES
 

@@ -14,7 +14,7 @@ import threading
 from contextlib import contextmanager
 
 from backends import db as dbmod
-from backends import lookup
+from backends.core import lookup
 from backends.drivers import libvirt as libvirt_driver
 from backends.drivers.base import HypervisorDriver
 from backends.drivers.image_store import LocalImageStore
@@ -44,22 +44,22 @@ class Cloud:
     # ------------------------------------------------------------- start-up
     def start(self) -> "Cloud":
         """Connect, migrate, build the managers, recover from a crash, start timers."""
+        from backends.compute.capacity import CapacityManager
+        from backends.compute.offerings import OfferingManager
+        from backends.compute.planner import DeploymentPlanner
+        from backends.compute.vms import VmManager
+        from backends.core.config import ConfigManager
+        from backends.core.events import EventManager
+        from backends.core.jobs import JobManager
+        from backends.core.tags import TagManager
         from backends.drivers.simulator import SimulatorDriver
-        from backends.managers.accounts import AccountManager
-        from backends.managers.capacity import CapacityManager
-        from backends.managers.config import ConfigManager
-        from backends.managers.events import EventManager
-        from backends.managers.infrastructure import InfrastructureManager
-        from backends.managers.jobs import JobManager
-        from backends.managers.keypairs import KeyPairManager
-        from backends.managers.limits import ResourceLimitManager
-        from backends.managers.networks import NetworkManager
-        from backends.managers.offerings import OfferingManager
-        from backends.managers.planner import DeploymentPlanner
-        from backends.managers.securitygroups import SecurityGroupManager
-        from backends.managers.tags import TagManager
-        from backends.managers.templates import TemplateManager
-        from backends.managers.vms import VmManager
+        from backends.identity.accounts import AccountManager
+        from backends.identity.keypairs import KeyPairManager
+        from backends.identity.limits import ResourceLimitManager
+        from backends.infra.infrastructure import InfrastructureManager
+        from backends.network.networks import NetworkManager
+        from backends.network.securitygroups import SecurityGroupManager
+        from backends.storage.templates import TemplateManager
 
         os.makedirs(self.data_dir, exist_ok=True)
         self.database = dbmod.connect(self.db_url)
@@ -132,8 +132,8 @@ class Cloud:
         Running jobs finish first; then every table is dropped and the schema,
         settings and demo cloud are built again, as on a first start."""
         from backends import bootstrap
+        from backends.core.jobs import JobManager
         from backends.drivers import simulator_store
-        from backends.managers.jobs import JobManager
         from backends.migrations import SchemaVersion
         from backends.models import ALL_MODELS
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from backends.errors import CloudError
-from backends.managers.securitygroups import RuleSpec
+from backends.network.securitygroups import RuleSpec
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
 from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error

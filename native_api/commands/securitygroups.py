@@ -1,9 +1,9 @@
 """Security groups (Basic zones): create, list, delete, authorize and revoke ingress/egress rules."""
 from __future__ import annotations
 
+from backends.core.jobs import JobResult
 from backends.errors import InvalidParameterValue
-from backends.managers.jobs import JobResult
-from backends.managers.securitygroups import RuleSpec
+from backends.network.securitygroups import RuleSpec
 from native_api import fields as f
 from native_api.commands.jobs import submit
 from native_api.commands.tags import tag_filter

@@ -11,7 +11,7 @@ from tests.conftest import DB_PARAMS, database_url
 
 @pytest.fixture(params=DB_PARAMS)
 def cloud(request, tmp_path, monkeypatch):
-    from backends.managers import accounts
+    from backends.identity import accounts
 
     monkeypatch.setattr(accounts, "PASSWORD_ITERATIONS", 1000)  # cheap hashes; same code path
     url, cleanup = database_url(request.param, tmp_path)

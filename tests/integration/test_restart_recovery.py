@@ -3,7 +3,7 @@ only what it runs on. A dead process is played by jobs created and never run (or
 then ``jobs.recover()`` as start-up calls it."""
 from __future__ import annotations
 
-from backends.managers.jobs import FAILED, PENDING, RESTART_TEXT, SUCCEEDED
+from backends.core.jobs import FAILED, PENDING, RESTART_TEXT, SUCCEEDED
 from backends.db import write_tx
 from backends.models import AsyncJob, Nic, StoragePool, VirtualMachine, Volume
 from tests.integration.conftest import caller_of

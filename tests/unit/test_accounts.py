@@ -8,12 +8,12 @@ from types import SimpleNamespace
 import pytest
 
 from backends.context import ROLE_ADMIN, Caller
+from backends.core.config import ConfigManager
+from backends.core.events import EventManager
 from backends.errors import InvalidParameterValue, NotFound, PermissionDenied, ResourceInUse
-from backends.managers import accounts as accounts_module
-from backends.managers.accounts import AccountManager
-from backends.managers.config import ConfigManager
-from backends.managers.events import EventManager
-from backends.managers.limits import ResourceLimitManager
+from backends.identity import accounts as accounts_module
+from backends.identity.accounts import AccountManager
+from backends.identity.limits import ResourceLimitManager
 from backends.models import (Account, Domain, Event, LoginSession, Region, Role, ServiceOffering, Template, User,
                              VirtualMachine, Zone, utcnow)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from backends import fsm
+from backends.core import fsm
 from backends.errors import ConcurrentOperation, InvalidState
 from backends.models import Domain
 

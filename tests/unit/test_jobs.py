@@ -4,8 +4,8 @@ from __future__ import annotations
 import threading
 
 from backends.context import Caller
+from backends.core.jobs import RESTART_TEXT, JobManager, JobResult
 from backends.errors import InsufficientCapacity
-from backends.managers.jobs import RESTART_TEXT, JobManager, JobResult
 from backends.models import Account, AsyncJob, Domain, Role
 
 

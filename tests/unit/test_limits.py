@@ -7,7 +7,7 @@ import pytest
 
 from backends.db import write_tx
 from backends.errors import AccountLimitExceeded, InvalidParameterValue, NotFound, PermissionDenied
-from backends.managers import limits as L
+from backends.identity import limits as L
 from backends.models import Account, ResourceCount, Volume
 from tests.unit.test_accounts import (account_of, cheap_passwords, make_account, make_cloud, make_tree,  # noqa: F401
                                       make_vm)

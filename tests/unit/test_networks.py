@@ -6,15 +6,14 @@ from types import SimpleNamespace
 
 import pytest
 
+from backends.core.config import ConfigManager
+from backends.core.events import EventManager
 from backends.db import database, write_tx
 from backends.errors import InsufficientAddressCapacity, InvalidParameterValue
-from backends.managers.accounts import AccountManager
-from backends.managers.config import ConfigManager
-from backends.managers.events import EventManager
-from backends.managers.limits import ResourceLimitManager
-from backends.managers.networks import NetworkManager
-from backends.models import (Account, Nic, OsCategory, OsType, Region, ServiceOffering, Template, VirtualMachine,
-                             Zone)
+from backends.identity.accounts import AccountManager
+from backends.identity.limits import ResourceLimitManager
+from backends.models import Account, Nic, OsCategory, OsType, Region, ServiceOffering, Template, VirtualMachine, Zone
+from backends.network.networks import NetworkManager
 
 
 @pytest.fixture

@@ -5,19 +5,20 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from backends.compute.capacity import CapacityManager
+from backends.compute.planner import DeploymentPlanner
 from backends.context import ROLE_ADMIN, Caller
+from backends.core.config import ConfigManager
+from backends.core.events import EventManager
 from backends.db import database
 from backends.drivers.simulator import SimulatorDriver
 from backends.errors import InsufficientCapacity
-from backends.managers.accounts import AccountManager
-from backends.managers.capacity import CapacityManager
-from backends.managers.config import ConfigManager
-from backends.managers.events import EventManager
-from backends.managers.infrastructure import InfrastructureManager
-from backends.managers.limits import ResourceLimitManager
-from backends.managers.planner import DeploymentPlanner
+from backends.identity.accounts import AccountManager
+from backends.identity.limits import ResourceLimitManager
+from backends.infra.infrastructure import InfrastructureManager
 from backends.models import HostCapacity
 
 GiB = 1 << 30

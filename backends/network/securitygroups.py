@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import peewee as pw
 
 from backends.context import Caller
+from backends.core.holds import holding_shared_objects, refuse_while_held
 from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue, PermissionDenied, ResourceInUse
-from backends.managers.vms import holding_shared_objects, refuse_while_held
 from backends.models import Account, SecurityGroup, SecurityGroupRule, VirtualMachine, VmSecurityGroup
 
 PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "all": "all", "-1": "all", "6": "tcp", "17": "udp",

@@ -16,7 +16,7 @@ import peewee as pw
 from backends.context import Caller
 from backends.db import database, page_of, write_tx
 from backends.errors import InsufficientAddressCapacity, InvalidParameterValue
-from backends.managers.accounts import ancestor_ids
+from backends.identity.accounts import ancestor_ids
 from backends.models import Account, Domain, Network, Nic, Zone
 
 ATTEMPTS = 8

@@ -12,11 +12,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from urllib.parse import urlparse
 
-from backends import fsm
 from backends.context import Caller
+from backends.core import fsm
+from backends.core.holds import holding_shared_objects, refuse_while_held
 from backends.db import database, write_tx
 from backends.errors import CloudError, ConcurrentOperation, InvalidParameterValue, InvalidState, PermissionDenied
-from backends.managers.vms import holding_shared_objects, refuse_while_held
 from backends.models import Account, Domain, ImageStore, Template, TemplateZone, VirtualMachine, Zone, utcnow
 
 log = logging.getLogger(__name__)

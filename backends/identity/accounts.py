@@ -309,7 +309,7 @@ class AccountManager:
         self._check_deletable(caller, account)
 
         def work():
-            from backends.managers.jobs import JobResult
+            from backends.core.jobs import JobResult
 
             self.cloud.vms.expunge_owned_by(caller, account)
             self.delete_account(caller, account)
@@ -366,7 +366,7 @@ class AccountManager:
         self._check_controllable(caller, account, "disable")
 
         def work():
-            from backends.managers.jobs import JobResult
+            from backends.core.jobs import JobResult
 
             self._set_account_state(caller, account, "locked" if lock else "disabled")
             if not lock:
@@ -390,7 +390,7 @@ class AccountManager:
         self._check_user_controllable(caller, user, "disable")
 
         def work():
-            from backends.managers.jobs import JobResult
+            from backends.core.jobs import JobResult
 
             self._set_user_state(caller, user, "disabled")
             return JobResult("User", user.uuid)

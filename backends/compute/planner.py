@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from backends.compute.capacity import MiB, Placement
 from backends.db import database, is_sqlite
 from backends.errors import InsufficientCapacity
-from backends.managers.capacity import MiB, Placement
 from backends.models import Cluster, Host, HostCapacity, StoragePool, Zone
 
 CANDIDATES = 16  # hosts fetched per query; more are only needed when claims keep losing races

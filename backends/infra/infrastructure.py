@@ -17,16 +17,16 @@ from urllib.parse import urlparse
 
 import peewee as pw
 
-from backends import fsm
 from backends.context import Caller
+from backends.core import fsm
+from backends.core.jobs import JobResult
 from backends.db import Compiled, page_of, write_tx
 from backends.drivers.base import HostRef
 from backends.errors import (CloudError, ConcurrentOperation, DriverError, InvalidParameterValue, InvalidState,
                              PermissionDenied, ResourceInUse)
-from backends.managers.accounts import ancestor_ids
-from backends.managers.jobs import JobResult
-from backends.models import (Cluster, Domain, Host, HostCapacity, ImageStore, Network, Nic, Pod, Region,
-                             StoragePool, VirtualMachine, Zone, utcnow)
+from backends.identity.accounts import ancestor_ids
+from backends.models import (Cluster, Domain, Host, HostCapacity, ImageStore, Network, Nic, Pod, Region, StoragePool,
+                             VirtualMachine, Zone, utcnow)
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,11 @@
 """Service offerings (VM sizes), disk offerings and the OS type catalogue."""
 from __future__ import annotations
 
-
 from backends.context import Caller
 from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue, PermissionDenied
-from backends.managers.accounts import ancestor_ids
-from backends.models import Domain, DiskOffering, OsCategory, OsType, ServiceOffering, utcnow
+from backends.identity.accounts import ancestor_ids
+from backends.models import DiskOffering, Domain, OsCategory, OsType, ServiceOffering, utcnow
 
 MAX_INT = 2147483647
 # The largest disk, in GiB: AWS's largest EBS volume; it also keeps sizes in bytes well inside 64 bits.

@@ -25,7 +25,6 @@ from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue
 from backends.models import Account, SSHKeyPair
 
-
 _FORMS = "rsa and ed25519 keys are accepted, in OpenSSH, RFC 4716 (SSH2), PEM or DER form"
 _KEY_TYPE = re.compile(rb"[A-Za-z0-9@._+-]{1,64}")
 RSA_BITS = (1024, 16384)

@@ -16,16 +16,15 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from backends import fsm, prefetch
+from backends.compute.offerings import MAX_DISK_GB, MAX_INT
 from backends.context import Caller
+from backends.core import fsm, prefetch
+from backends.core.jobs import JobResult
 from backends.db import write_tx
 from backends.drivers.base import POWER_OFF, POWER_ON, DiskSpec, NicSpec, VmSpec
-from backends.errors import (CloudError, DriverError, InsufficientCapacity, InvalidParameterValue,
-                             InvalidState, PermissionDenied, ResourceInUse)
-from backends.managers.jobs import JobResult
-from backends.managers.offerings import MAX_DISK_GB, MAX_INT
-from backends.models import (Host, Nic, ServiceOffering, Template, VirtualMachine, Volume, Zone,
-                             utcnow)
+from backends.errors import (CloudError, DriverError, InsufficientCapacity, InvalidParameterValue, InvalidState,
+                             PermissionDenied)
+from backends.models import Host, Nic, ServiceOffering, Template, VirtualMachine, Volume, Zone, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -514,7 +513,7 @@ class VmManager:
                      retention_seconds: int | None = None):
         """Checks for a destroy; returns the job work that performs it. With ``retention_seconds`` (an EC2
         termination) the destroyed VM is expunged that long after, instead of after expunge.delay, and
-        from the destroy on no longer holds its image or security groups (:func:`holding_shared_objects`)."""
+        from the destroy on no longer holds its image or security groups (:func:`backends.core.holds.holding_shared_objects`)."""
         self.check_owner(caller, vm)
         if expunge and not (caller.is_admin or self.cloud.config.get_bool("allow.user.expunge.recover.vm")):
             raise PermissionDenied("Parameter expunge can be passed by Admin only. Or when the "
@@ -942,27 +941,6 @@ class Claim:
 
     placement: object  # planner.Placement
     root_bytes: int
-
-
-def holding_shared_objects():
-    """Condition on VirtualMachine: the VM still holds the shared objects it was launched with (its
-    image, its security groups). An expunged VM holds nothing; neither does one terminated through EC2:
-    destroyed with an expunge time of its own (``expunge_after``), it lets go at once, as in AWS, while
-    it stays listed as terminated. A native destroy keeps the hold until the expunge, as CloudStack does."""
-    return VirtualMachine.removed.is_null() & VirtualMachine.expunge_after.is_null()
-
-
-def refuse_while_held(what: str, holders, caller: Caller, can_see) -> None:
-    """ResourceInUse when the VM query ``holders`` selects any, naming the first the caller may know
-    of (another tenant's VM, using a public image, is counted, never named)."""
-    rows = list(holders.order_by(VirtualMachine.id))
-    if not rows:
-        return
-    named = next((vm for vm in rows if can_see(caller, vm)), None)
-    others = len(rows) - (named is not None)
-    users = " and ".join(([f"VM {named.uuid}"] if named else [])
-                         + ([f"{others} {'other ' if named else ''}VM(s)"] if others else []))
-    raise ResourceInUse(f"{what} is in use by {users}", dependent=("VirtualMachine", named.uuid) if named else None)
 
 
 def _load_for_listing(vms: list[VirtualMachine]) -> None:

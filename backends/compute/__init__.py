@@ -1,0 +1,1 @@
+"""Virtual machines: lifecycle, launches, placement (planner and host capacity), offerings, power sync."""

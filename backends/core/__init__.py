@@ -1,0 +1,1 @@
+"""What every area uses: async jobs, events, resource tags, configuration, state machines, lookups by id."""

@@ -1,1 +1,0 @@
-"""Business rules and transactions, one manager per area. No HTTP here."""

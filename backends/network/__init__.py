@@ -1,0 +1,1 @@
+"""Guest networks and addresses, security groups (NAT, load balancing and VPCs join here)."""
