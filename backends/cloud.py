@@ -53,6 +53,7 @@ class Cloud:
         from backends.core.jobs import JobManager
         from backends.core.tags import TagManager
         from backends.drivers.simulator import SimulatorDriver
+        from backends.identity.access import AccessControl
         from backends.identity.accounts import AccountManager
         from backends.identity.keypairs import KeyPairManager
         from backends.identity.limits import ResourceLimitManager
@@ -78,8 +79,9 @@ class Cloud:
         self.drivers.update(self._extra_drivers)
         self.events = EventManager()
         self.jobs = JobManager(self.node_id, workers=self._job_workers)
-        self.accounts = AccountManager(self)
-        self.limits = ResourceLimitManager(self)
+        access = AccessControl()
+        self.limits = ResourceLimitManager(self.config, access)
+        self.accounts = AccountManager(self.config, self.events, self.limits, access)
         self.infra = InfrastructureManager(self)
         self.capacity = CapacityManager(self)
         self.planner = DeploymentPlanner(self)
@@ -88,8 +90,11 @@ class Cloud:
         self.networks = NetworkManager(self)
         self.vms = VmManager(self)
         self.tags = TagManager(self)
-        self.keypairs = KeyPairManager(self)
+        self.keypairs = KeyPairManager(self.events, access)
         self.security_groups = SecurityGroupManager(self)
+        # Identity sits below compute: disabling or deleting an account reaches the VMs through these.
+        self.accounts.set_vm_stopper(lambda caller, vm: self.vms.stop_work(caller, vm)())
+        self.accounts.add_cleanup_hook(self.vms.expunge_owned_by)
         self.jobs.add_recovery_hook(self.vms.recover_after_restart)
         self.jobs.add_recovery_hook(self.templates.resume_downloads)
         self.jobs.recover()

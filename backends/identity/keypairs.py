@@ -21,8 +21,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from backends.context import Caller
+from backends.core.events import EventManager
 from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue
+from backends.identity.access import AccessControl
 from backends.models import Account, SSHKeyPair
 
 _FORMS = "rsa and ed25519 keys are accepted, in OpenSSH, RFC 4716 (SSH2), PEM or DER form"
@@ -92,8 +94,9 @@ def fingerprint(public_key) -> str:
 
 
 class KeyPairManager:
-    def __init__(self, cloud):
-        self.cloud = cloud
+    def __init__(self, events: EventManager, access: AccessControl):
+        self.events = events
+        self.access = access
 
     def create(self, caller: Caller, name: str, *, key_type: str = "rsa",
                owner: Account | None = None) -> tuple[SSHKeyPair, str]:
@@ -122,7 +125,7 @@ class KeyPairManager:
         name = (name or "").strip()
         if not name or len(name) > 255:
             raise InvalidParameterValue("A key pair name must be 1 to 255 characters")
-        account = owner or self.cloud.accounts.get_caller_account(caller)
+        account = owner or self.access.get_caller_account(caller)
         openssh = public_key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
         taken = InvalidParameterValue(f"A key pair with name '{name}' already exists")
         try:
@@ -131,15 +134,15 @@ class KeyPairManager:
                     raise taken
                 row = SSHKeyPair.create(name=name, account=account.id, domain=account.domain_id, public_key=openssh,
                                         fingerprint=fingerprint(public_key), key_type=key_type)
-                self.cloud.events.record("REGISTER.SSH.KEYPAIR", f"Registered key pair {name}", caller=caller,
-                                         account_id=account.id, domain_id=account.domain_id,
-                                         resource_type="SSHKeyPair", resource_uuid=row.uuid)
+                self.events.record("REGISTER.SSH.KEYPAIR", f"Registered key pair {name}", caller=caller,
+                                   account_id=account.id, domain_id=account.domain_id, resource_type="SSHKeyPair",
+                                   resource_uuid=row.uuid)
         except pw.IntegrityError:
             raise taken from None
         return row
 
     def get(self, caller: Caller, name: str, *, owner: Account | None = None) -> SSHKeyPair | None:
-        account = owner or self.cloud.accounts.get_caller_account(caller)
+        account = owner or self.access.get_caller_account(caller)
         return SSHKeyPair.get_or_none(SSHKeyPair.account == account.id, SSHKeyPair.name == name)
 
     def list(self, caller: Caller, *, scope, id=None, name=None, names=None, fingerprint=None, keyword=None,
@@ -162,10 +165,10 @@ class KeyPairManager:
         row = self.get(caller, name, owner=owner)
         if row is None:
             return False
-        self.cloud.accounts.check_access(caller, row.account_id, row.domain_id, entity="SSHKeyPair", uuid=row.uuid)
+        self.access.check_access(caller, row.account_id, row.domain_id, entity="SSHKeyPair", uuid=row.uuid)
         with write_tx():
             SSHKeyPair.delete().where(SSHKeyPair.id == row.id).execute()
-            self.cloud.events.record("DELETE.SSH.KEYPAIR", f"Deleted key pair {name}", caller=caller,
-                                     account_id=row.account_id, domain_id=row.domain_id,
-                                     resource_type="SSHKeyPair", resource_uuid=row.uuid)
+            self.events.record("DELETE.SSH.KEYPAIR", f"Deleted key pair {name}", caller=caller,
+                               account_id=row.account_id, domain_id=row.domain_id, resource_type="SSHKeyPair",
+                               resource_uuid=row.uuid)
         return True

@@ -16,8 +16,10 @@ from __future__ import annotations
 import peewee as pw
 
 from backends.context import ROOT_ADMIN, Caller
+from backends.core.config import ConfigManager
 from backends.db import is_sqlite, write_tx
 from backends.errors import AccountLimitExceeded, InvalidParameterValue, PermissionDenied
+from backends.identity.access import AccessControl
 from backends.models import Account, Domain, ResourceCount, ResourceLimit, VirtualMachine, Volume
 
 USER_VM, PUBLIC_IP, VOLUME, SNAPSHOT, TEMPLATE, PROJECT, NETWORK, VPC, CPU, MEMORY, PRIMARY_STORAGE, \
@@ -50,8 +52,9 @@ def type_name(resource_type: int) -> str:
 
 
 class ResourceLimitManager:
-    def __init__(self, cloud):
-        self.cloud = cloud
+    def __init__(self, config: ConfigManager, access: AccessControl):
+        self.config = config
+        self.access = access
 
     # ================================================================ limits
     def account_limit(self, account: Account, resource_type: int) -> int:
@@ -74,7 +77,7 @@ class ResourceLimitManager:
 
     def default_limit(self, resource_type: int) -> int:
         setting = DEFAULT_SETTINGS.get(resource_type)
-        value = self.cloud.config.get(setting) if setting else None
+        value = self.config.get(setting) if setting else None
         return UNLIMITED if value in (None, "") else int(float(value))
 
     # ================================================================ counts
@@ -203,7 +206,6 @@ class ResourceLimitManager:
         if not caller.is_admin:
             raise PermissionDenied(f"Account {caller.account_name} does not have permission to update resource "
                                    "limits")
-        accounts = self.cloud.accounts
         if account is not None:
             if account.removed is not None:
                 raise InvalidParameterValue(f"Unable to find account by id {account.uuid}")
@@ -212,13 +214,13 @@ class ResourceLimitManager:
             if caller.account_id == account.id and not caller.is_root_admin:
                 raise PermissionDenied(f"Unable to update resource limit for their own account {account.uuid}, "
                                        "permission denied")
-            accounts.check_access(caller, account.id, account.domain_id, entity="Account", uuid=account.uuid)
+            self.access.check_access(caller, account.id, account.domain_id, entity="Account", uuid=account.uuid)
             owner = dict(account=account.id, domain=account.domain_id)
             where = (ResourceLimit.account == account.id)
         elif domain is not None:
             if domain.removed is not None:
                 raise InvalidParameterValue(f"Unable to find domain by id {domain.uuid}")
-            accounts.check_domain_access(caller, domain)
+            self.access.check_domain_access(caller, domain)
             if domain.parent_id is None:
                 raise PermissionDenied(f"Cannot update resource limit for ROOT domain {domain.uuid}, permission "
                                        "denied")
@@ -261,10 +263,9 @@ class ResourceLimitManager:
             type_name(t)
         if keyword:
             types = [t for t in types if keyword.lower() in type_name(t).lower()]
-        accounts = self.cloud.accounts
         rows: list[ResourceLimit] = []
         if account is None and domain is not None:
-            accounts.check_domain_access(caller, domain)
+            self.access.check_domain_access(caller, domain)
             owners = [domain]
             if isrecursive:
                 live = Domain.live == True  # noqa: E712
@@ -273,8 +274,8 @@ class ResourceLimitManager:
                 rows += [ResourceLimit(account=None, domain=owner, resource_type=t,
                                        max_value=self.domain_limit(owner, t)) for t in types]
         else:
-            account = account or accounts.get_caller_account(caller)
-            accounts.check_access(caller, account.id, account.domain_id, entity="Account", uuid=account.uuid)
+            account = account or self.access.get_caller_account(caller)
+            self.access.check_access(caller, account.id, account.domain_id, entity="Account", uuid=account.uuid)
             explicit = {r.resource_type: r for r in ResourceLimit.select().where(ResourceLimit.account == account.id)}
             for t in types:
                 row = explicit.get(t) or ResourceLimit(resource_type=t, max_value=self.default_limit(t))

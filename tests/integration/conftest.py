@@ -11,9 +11,9 @@ from tests.conftest import DB_PARAMS, database_url
 
 @pytest.fixture(params=DB_PARAMS)
 def cloud(request, tmp_path, monkeypatch):
-    from backends.identity import accounts
+    from backends.identity import passwords
 
-    monkeypatch.setattr(accounts, "PASSWORD_ITERATIONS", 1000)  # cheap hashes; same code path
+    monkeypatch.setattr(passwords, "PASSWORD_ITERATIONS", 1000)  # cheap hashes; same code path
     url, cleanup = database_url(request.param, tmp_path)
     c = Cloud(url, data_dir=str(tmp_path / "data"), node_id="test-node", job_workers=4, background=False)
     c.start()

@@ -11,7 +11,8 @@ from backends.context import ROLE_ADMIN, Caller
 from backends.core.config import ConfigManager
 from backends.core.events import EventManager
 from backends.errors import InvalidParameterValue, NotFound, PermissionDenied, ResourceInUse
-from backends.identity import accounts as accounts_module
+from backends.identity import passwords
+from backends.identity.access import AccessControl
 from backends.identity.accounts import AccountManager
 from backends.identity.limits import ResourceLimitManager
 from backends.models import (Account, Domain, Event, LoginSession, Region, Role, ServiceOffering, Template, User,
@@ -21,7 +22,7 @@ from backends.models import (Account, Domain, Event, LoginSession, Region, Role,
 @pytest.fixture(autouse=True)
 def cheap_passwords(monkeypatch):
     # Real iteration counts cost ~0.15 s per hash; the format and checks are the same.
-    monkeypatch.setattr(accounts_module, "PASSWORD_ITERATIONS", 1000)
+    monkeypatch.setattr(passwords, "PASSWORD_ITERATIONS", 1000)
 
 
 # ---------------------------------------------------------------- builders (also used by test_limits)
@@ -32,8 +33,9 @@ def make_cloud():
     config = ConfigManager()
     config.seed()
     cloud = SimpleNamespace(config=config, events=EventManager())
-    cloud.accounts = AccountManager(cloud)
-    cloud.limits = ResourceLimitManager(cloud)
+    access = AccessControl()
+    cloud.limits = ResourceLimitManager(config, access)
+    cloud.accounts = AccountManager(config, cloud.events, cloud.limits, access)
     return cloud
 
 

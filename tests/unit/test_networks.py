@@ -10,6 +10,7 @@ from backends.core.config import ConfigManager
 from backends.core.events import EventManager
 from backends.db import database, write_tx
 from backends.errors import InsufficientAddressCapacity, InvalidParameterValue
+from backends.identity.access import AccessControl
 from backends.identity.accounts import AccountManager
 from backends.identity.limits import ResourceLimitManager
 from backends.models import Account, Nic, OsCategory, OsType, Region, ServiceOffering, Template, VirtualMachine, Zone
@@ -21,8 +22,9 @@ def lab(db):
     config = ConfigManager()
     config.seed()
     cloud = SimpleNamespace(config=config, events=EventManager())
-    cloud.accounts = AccountManager(cloud)
-    cloud.limits = ResourceLimitManager(cloud)
+    access = AccessControl()
+    cloud.limits = ResourceLimitManager(config, access)
+    cloud.accounts = AccountManager(config, cloud.events, cloud.limits, access)
     cloud.networks = NetworkManager(cloud)
     root = cloud.accounts.ensure_builtins()
     region = Region.create(name="r1", region_number=1)

@@ -16,6 +16,7 @@ from backends.core.events import EventManager
 from backends.db import database
 from backends.drivers.simulator import SimulatorDriver
 from backends.errors import InsufficientCapacity
+from backends.identity.access import AccessControl
 from backends.identity.accounts import AccountManager
 from backends.identity.limits import ResourceLimitManager
 from backends.infra.infrastructure import InfrastructureManager
@@ -32,8 +33,9 @@ def make_cloud():
     cloud = SimpleNamespace(config=config, events=EventManager(), region_name="test-1", simulator=simulator,
                             drivers={"Simulator": simulator})
     cloud.driver = lambda name: cloud.drivers[name]
-    cloud.accounts = AccountManager(cloud)
-    cloud.limits = ResourceLimitManager(cloud)
+    access = AccessControl()
+    cloud.limits = ResourceLimitManager(config, access)
+    cloud.accounts = AccountManager(config, cloud.events, cloud.limits, access)
     cloud.infra = InfrastructureManager(cloud)
     cloud.capacity = CapacityManager(cloud)
     cloud.planner = DeploymentPlanner(cloud)
