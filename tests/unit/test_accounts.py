@@ -10,7 +10,7 @@ import pytest
 from backends.context import ROLE_ADMIN, Caller
 from backends.core.config import ConfigManager
 from backends.core.events import EventManager
-from backends.errors import InvalidParameterValue, NotFound, PermissionDenied, ResourceInUse
+from backends.errors import CloudError, InvalidParameterValue, NotFound, PermissionDenied, ResourceInUse
 from backends.identity import passwords
 from backends.identity.access import AccessControl
 from backends.identity.accounts import AccountManager
@@ -315,6 +315,29 @@ def test_delete_account(db):
         cloud.accounts.delete_account(tree.system, account_of(other_admin))
 
 
+def test_delete_account_work_runs_the_cleanup_hooks_first_and_only_when_allowed(db):
+    cloud = make_cloud()
+    tree = make_tree(cloud)
+    bob = account_of(tree.bob)
+    vm = make_vm(bob, state="Running")
+    cleaned = []
+
+    def expunge_vms(caller, account):  # what compute registers at wiring time
+        cleaned.append((caller, account.id))
+        VirtualMachine.update(removed=utcnow(), state="Expunging").where(VirtualMachine.account == account.id).execute()
+
+    cloud.accounts.add_cleanup_hook(expunge_vms)
+    with pytest.raises(NotFound):  # refused before anything is cleaned up
+        cloud.accounts.delete_account_work(tree.aadmin, account_of(tree.carol))
+    assert cleaned == []
+    work = cloud.accounts.delete_account_work(tree.aadmin, bob)
+    assert cleaned == []  # the checks run now, the cleanup in the job
+    work()
+    assert cleaned == [(tree.aadmin, bob.id)]
+    assert VirtualMachine.get_by_id(vm.id).removed is not None
+    assert account_of(tree.bob).state == "removed"
+
+
 # ------------------------------------------------------------------------ credentials
 
 
@@ -580,6 +603,29 @@ def test_disable_lock_and_enable_an_account(db):
     cloud.accounts.enable_account(tree.admin, alice)
     types = [e.event_type for e in Event.select().where(Event.resource_uuid == alice.uuid).order_by(Event.id)]
     assert types[-4:] == ["ACCOUNT.DISABLE", "ACCOUNT.ENABLE", "ACCOUNT.LOCK", "ACCOUNT.ENABLE"]
+
+
+def test_disabling_an_account_stops_each_running_vm_even_when_one_fails(db):
+    cloud = make_cloud()
+    tree = make_tree(cloud)
+    alice = account_of(tree.alice)
+    running = [make_vm(alice, state="Running") for _ in range(3)]
+    make_vm(alice, state="Stopped")
+    make_vm(account_of(tree.bob), state="Running")  # another account's VM stays up
+    stopped = []
+
+    def stop(caller, vm):  # what compute registers at wiring time
+        if vm.id == running[0].id:
+            raise CloudError("the hypervisor did not answer")
+        stopped.append((caller, vm.id))
+
+    cloud.accounts.set_vm_stopper(stop)
+    _run(cloud.accounts.disable_account_work(tree.aadmin, alice, lock=True))
+    assert stopped == []  # locking keeps the VMs running
+    cloud.accounts.enable_account(tree.aadmin, alice)
+    _run(cloud.accounts.disable_account_work(tree.aadmin, alice, lock=False))
+    assert stopped == [(tree.aadmin, vm.id) for vm in running[1:]]
+    assert account_of(tree.alice).state == "disabled"
 
 
 def test_who_may_disable_which_account(db):
