@@ -82,7 +82,9 @@ class Cloud:
         access = AccessControl()
         self.limits = ResourceLimitManager(self.config, access)
         self.accounts = AccountManager(self.config, self.events, self.limits, access)
-        self.infra = InfrastructureManager(self)
+        self.infra = InfrastructureManager(events=self.events, config=self.config, region_name=self.region_name,
+                                           driver_for=self.driver, hypervisors=lambda: self.drivers,
+                                           installable=lambda: self.install_hints)
         self.capacity = CapacityManager(self)
         self.planner = DeploymentPlanner(self)
         self.offerings = OfferingManager(self)
@@ -95,6 +97,9 @@ class Cloud:
         # Identity sits below compute: disabling or deleting an account reaches the VMs through these.
         self.accounts.set_vm_stopper(lambda caller, vm: self.vms.stop_work(caller, vm)())
         self.accounts.add_cleanup_hook(self.vms.expunge_owned_by)
+        self.infra.add_power_report_hook(self.vms.sync_power_state)
+        self.infra.add_host_down_hook(self.vms.flag_host_down)
+        self.infra.add_evacuation_hook(self.vms.migrate_away)
         self.jobs.add_recovery_hook(self.vms.recover_after_restart)
         self.jobs.add_recovery_hook(self.templates.resume_downloads)
         self.jobs.recover()

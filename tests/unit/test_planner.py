@@ -36,7 +36,8 @@ def make_cloud():
     access = AccessControl()
     cloud.limits = ResourceLimitManager(config, access)
     cloud.accounts = AccountManager(config, cloud.events, cloud.limits, access)
-    cloud.infra = InfrastructureManager(cloud)
+    cloud.infra = InfrastructureManager(events=cloud.events, config=config, region_name=cloud.region_name,
+                                        driver_for=cloud.driver, hypervisors=lambda: cloud.drivers)
     cloud.capacity = CapacityManager(cloud)
     cloud.planner = DeploymentPlanner(cloud)
     return cloud
