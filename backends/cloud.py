@@ -88,12 +88,13 @@ class Cloud:
         self.capacity = CapacityManager(self)
         self.planner = DeploymentPlanner(self)
         self.offerings = OfferingManager(self)
-        self.templates = TemplateManager(self)
-        self.networks = NetworkManager(self)
+        self.templates = TemplateManager(events=self.events, config=self.config, accounts=self.accounts,
+                                         limits=self.limits, driver_for=self.driver, hypervisors=lambda: self.drivers)
+        self.networks = NetworkManager()
         self.vms = VmManager(self)
         self.tags = TagManager(self)
         self.keypairs = KeyPairManager(self.events, access)
-        self.security_groups = SecurityGroupManager(self)
+        self.security_groups = SecurityGroupManager(self.events, self.accounts, self.tags)
         # Identity sits below compute: disabling or deleting an account reaches the VMs through these.
         self.accounts.set_vm_stopper(lambda caller, vm: self.vms.stop_work(caller, vm)())
         self.accounts.add_cleanup_hook(self.vms.expunge_owned_by)

@@ -14,6 +14,7 @@ import secrets
 import peewee as pw
 
 from backends.context import Caller
+from backends.core import prefetch
 from backends.db import database, page_of, write_tx
 from backends.errors import InsufficientAddressCapacity, InvalidParameterValue
 from backends.identity.accounts import ancestor_ids
@@ -23,9 +24,6 @@ ATTEMPTS = 8
 
 
 class NetworkManager:
-    def __init__(self, cloud):
-        self.cloud = cloud
-
     # -------------------------------------------------------------- networks
     def create_guest_network(self, zone: Zone, *, name: str, cidr: str, domain: Domain, gateway: str | None = None,
                              start_ip: str | None = None, end_ip: str | None = None, dns1: str | None = None,
@@ -84,7 +82,9 @@ class NetworkManager:
             query = query.where(Network.id == -1)  # every guest network listed here takes deploys
         if keyword:
             query = query.where(Network.name.contains(keyword))
-        return page_of(query.order_by(Network.id), page, pagesize)
+        total, networks = page_of(query.order_by(Network.id), page, pagesize)
+        prefetch.attach(networks, "zone", "account", "domain")  # what a listing shows of each, for the page at once
+        return total, networks
 
     # ------------------------------------------------------------------ IPAM
     def create_nic(self, vm, network: Network, *, device_id: int = 0, is_default: bool = True,

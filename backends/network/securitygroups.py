@@ -14,9 +14,13 @@ from dataclasses import dataclass
 import peewee as pw
 
 from backends.context import Caller
+from backends.core import prefetch
+from backends.core.events import EventManager
 from backends.core.holds import holding_shared_objects, refuse_while_held
+from backends.core.tags import TagManager
 from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue, PermissionDenied, ResourceInUse
+from backends.identity.accounts import AccountManager
 from backends.models import Account, SecurityGroup, SecurityGroupRule, VirtualMachine, VmSecurityGroup
 
 PROTOCOLS = {"tcp": "tcp", "udp": "udp", "icmp": "icmp", "all": "all", "-1": "all", "6": "tcp", "17": "udp",
@@ -38,8 +42,10 @@ class RuleSpec:
 
 
 class SecurityGroupManager:
-    def __init__(self, cloud):
-        self.cloud = cloud
+    def __init__(self, events: EventManager, accounts: AccountManager, tags: TagManager):
+        self._events = events
+        self._accounts = accounts
+        self._tags = tags
 
     # --------------------------------------------------------------- groups
     def default_group(self, account: Account) -> SecurityGroup:
@@ -55,7 +61,7 @@ class SecurityGroupManager:
         return group
 
     def create(self, caller: Caller, name: str, description: str = "", *, owner: Account | None = None) -> SecurityGroup:
-        account = owner or self.cloud.accounts.get_caller_account(caller)
+        account = owner or self._accounts.get_caller_account(caller)
         name = (name or "").strip()
         if not name or len(name) > 255:
             raise InvalidParameterValue("A security group name must be 1 to 255 characters")
@@ -71,28 +77,28 @@ class SecurityGroupManager:
                                              domain=account.domain_id)
                 # New groups allow all outbound traffic, as both CloudStack and AWS start them.
                 SecurityGroupRule.create(group=group.id, direction="egress", protocol="all", cidr="0.0.0.0/0")
-                self.cloud.events.record("SG.CREATE", f"Created security group {name}", caller=caller,
-                                         account_id=account.id, domain_id=account.domain_id,
-                                         resource_type="SecurityGroup", resource_uuid=group.uuid)
+                self._events.record("SG.CREATE", f"Created security group {name}", caller=caller,
+                                    account_id=account.id, domain_id=account.domain_id,
+                                    resource_type="SecurityGroup", resource_uuid=group.uuid)
         except pw.IntegrityError:
             raise taken from None
         return group
 
     def by_name(self, caller: Caller, name: str, *, owner: Account | None = None) -> SecurityGroup | None:
-        account = owner or self.cloud.accounts.get_caller_account(caller)
+        account = owner or self._accounts.get_caller_account(caller)
         if name == DEFAULT:
             return self.default_group(account)
         return SecurityGroup.get_or_none(SecurityGroup.account == account.id, SecurityGroup.name == name)
 
     def check_owner(self, caller: Caller, group: SecurityGroup) -> None:
-        self.cloud.accounts.check_access(caller, group.account_id, group.domain_id, entity="SecurityGroup",
-                                         uuid=group.uuid)
+        self._accounts.check_access(caller, group.account_id, group.domain_id, entity="SecurityGroup",
+                                    uuid=group.uuid)
 
     def list(self, caller: Caller, *, scope, id=None, name=None, vm=None, any_tag=None, keyword=None, page=None,
              pagesize=None):
         """``any_tag``: groups carrying at least one of these key=value pairs."""
         if scope.account_ids == (caller.account_id,):
-            self.default_group(self.cloud.accounts.get_caller_account(caller))
+            self.default_group(self._accounts.get_caller_account(caller))
         query = scope.apply(SecurityGroup.select(), SecurityGroup)
         if id is not None:
             query = query.where(SecurityGroup.id == id.id)
@@ -103,13 +109,13 @@ class SecurityGroupManager:
                 VmSecurityGroup.vm == vm.id)))
         if keyword:
             query = query.where(SecurityGroup.name.contains(keyword))
-        query = self.cloud.tags.where_tagged_any(query, "SecurityGroup", SecurityGroup.uuid, any_tag)
+        query = self._tags.where_tagged_any(query, "SecurityGroup", SecurityGroup.uuid, any_tag)
         total, rows = page_of(query.order_by(SecurityGroup.id), page, pagesize)
-        rules = defaultdict(list)
-        for rule in SecurityGroupRule.select().where(SecurityGroupRule.group.in_([g.id for g in rows])):
-            rules[rule.group_id].append(rule)
-        for group in rows:
-            group.__dict__["rule_list"] = rules.get(group.id, [])
+        # What a listing shows of each group, loaded for the whole page at once: its owner, and its rules
+        # (``group.rules`` becomes a list) with the groups and accounts they name.
+        prefetch.attach(rows, "account", "domain")
+        rules = prefetch.attach_children(rows, "rules", SecurityGroupRule, "group")
+        prefetch.attach(rules, "source_group.account")
         return total, rows
 
     def delete(self, caller: Caller, group: SecurityGroup) -> None:
@@ -118,20 +124,20 @@ class SecurityGroupManager:
             raise PermissionDenied("The default security group cannot be deleted")
         holders = VirtualMachine.select().join(VmSecurityGroup).where(VmSecurityGroup.group == group.id,
                                                                       holding_shared_objects())
-        refuse_while_held(f"Security group {group.name}", holders, caller, self.cloud.accounts.can_see)
+        refuse_while_held(f"Security group {group.name}", holders, caller, self._accounts.can_see)
         referring = [rule.group for rule in SecurityGroupRule.select().where(
             SecurityGroupRule.source_group == group.id, SecurityGroupRule.group != group.id)]
         if referring:
-            named = next((g for g in referring if self.cloud.accounts.can_see(caller, g)), None)
+            named = next((g for g in referring if self._accounts.can_see(caller, g)), None)
             raise ResourceInUse(f"Security group {group.name} is referenced by the rules of "
                                 + (f"security group {named.name}" if named else "another group"),
                                 dependent=("SecurityGroup", named.uuid) if named else None)
         with write_tx():
             VmSecurityGroup.delete().where(VmSecurityGroup.group == group.id).execute()
             SecurityGroup.delete().where(SecurityGroup.id == group.id).execute()
-            self.cloud.events.record("SG.DELETE", f"Deleted security group {group.name}", caller=caller,
-                                     account_id=group.account_id, domain_id=group.domain_id,
-                                     resource_type="SecurityGroup", resource_uuid=group.uuid)
+            self._events.record("SG.DELETE", f"Deleted security group {group.name}", caller=caller,
+                                account_id=group.account_id, domain_id=group.domain_id,
+                                resource_type="SecurityGroup", resource_uuid=group.uuid)
 
     # ---------------------------------------------------------------- rules
     def authorize(self, caller: Caller, group: SecurityGroup, direction: str, specs: list[RuleSpec]) -> list:
@@ -151,10 +157,10 @@ class SecurityGroupManager:
                     group=group.id, direction=direction, protocol=spec.protocol, start_port=spec.start_port,
                     end_port=spec.end_port, cidr=spec.cidr,
                     source_group=spec.source_group.id if spec.source_group else None, description=spec.description))
-            self.cloud.events.record(f"SG.AUTH.{direction.upper()}", f"Authorized {len(created)} rule(s) on "
-                                     f"{group.name}", caller=caller, account_id=group.account_id,
-                                     domain_id=group.domain_id, resource_type="SecurityGroup",
-                                     resource_uuid=group.uuid)
+            self._events.record(f"SG.AUTH.{direction.upper()}", f"Authorized {len(created)} rule(s) on "
+                                f"{group.name}", caller=caller, account_id=group.account_id,
+                                domain_id=group.domain_id, resource_type="SecurityGroup",
+                                resource_uuid=group.uuid)
         return created
 
     def revoke(self, caller: Caller, group: SecurityGroup, direction: str, specs: list[RuleSpec]) -> None:

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Protocol
 from urllib.parse import urlparse
 
 from backends.context import Caller
-from backends.core import fsm
+from backends.core import fsm, prefetch
+from backends.core.config import ConfigManager
+from backends.core.events import EventManager
 from backends.core.holds import holding_shared_objects, refuse_while_held
-from backends.db import database, write_tx
+from backends.db import database, page_of, write_tx
+from backends.drivers.base import HypervisorDriver
 from backends.errors import CloudError, ConcurrentOperation, InvalidParameterValue, InvalidState, PermissionDenied
 from backends.models import Account, Domain, ImageStore, Template, TemplateZone, VirtualMachine, Zone, utcnow
 
@@ -28,9 +33,38 @@ TEMPLATE_FORMATS = ("QCOW2", "RAW", "VHD", "VHDX", "OVA", "VMDK")
 FILTERS = ("featured", "self", "selfexecutable", "sharedexecutable", "executable", "community", "all")
 
 
+# What templates need of the identity area. It is this area's sibling, which the import contract keeps apart:
+# the needs are described here and the composition root passes the identity managers that meet them.
+class Accounts(Protocol):
+    def get_caller_account(self, caller: Caller) -> Account: ...
+
+    def check_access(self, caller: Caller, account_id: int | None, domain_id: int | None, *, entity: str,
+                     uuid: str = "", shared: bool = False) -> None: ...
+
+    def check_domain_access(self, caller: Caller, domain: Domain) -> None: ...
+
+    def can_see(self, caller: Caller, row) -> bool: ...
+
+
+class Limits(Protocol):
+    def reserve(self, account: Account, deltas: dict[int, int]) -> None: ...
+
+    def count(self, account: Account, resource_type: int) -> int: ...
+
+    def release(self, account: Account, deltas: dict[int, int]) -> None: ...
+
+
 class TemplateManager:
-    def __init__(self, cloud):
-        self.cloud = cloud
+    def __init__(self, *, events: EventManager, config: ConfigManager, accounts: Accounts, limits: Limits,
+                 driver_for: Callable[[str], HypervisorDriver], hypervisors: Callable[[], Collection[str]]):
+        """``driver_for(name)``: a hypervisor's driver, which downloads its templates; ``hypervisors()``: the
+        names available here."""
+        self._events = events
+        self._config = config
+        self._accounts = accounts
+        self._limits = limits
+        self._driver_for = driver_for
+        self._hypervisors = hypervisors
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="template-download")
         self._futures = []
         self._lock = threading.Lock()
@@ -41,7 +75,7 @@ class TemplateManager:
                             ssh_key_enabled=False, is_dynamically_scalable=False, is_iso=False,
                             bootable=True) -> Template:
         """A template already present in every given zone (the demo cloud's images)."""
-        owner = self.cloud.accounts.get_caller_account(caller)
+        owner = self._accounts.get_caller_account(caller)
         size = 300 * MiB if is_iso else 2 * GiB
         with write_tx():
             template = Template.create(
@@ -78,19 +112,19 @@ class TemplateManager:
                  ssh_key_enabled=False, bootable=True, is_dynamically_scalable=False, requires_hvm=True, bits=64,
                  checksum=None, owner: Account | None = None) -> Template:
         """Record the template and a copy per zone (all zones when ``zone`` is None), then download."""
-        owner = owner or self.cloud.accounts.get_caller_account(caller)
+        owner = owner or self._accounts.get_caller_account(caller)
         if urlparse(url).scheme not in ("http", "https", "ftp"):
             raise InvalidParameterValue(f"Unsupported scheme for url: {url}")
         fmt = (format or "").upper()
         if is_iso and fmt != "ISO" or not is_iso and fmt not in TEMPLATE_FORMATS:
             raise InvalidParameterValue(f"Format is invalid: {format}; use "
                                         f"{'ISO' if is_iso else ', '.join(TEMPLATE_FORMATS)}")
-        if not is_iso and hypervisor not in self.cloud.drivers:
+        if not is_iso and hypervisor not in self._hypervisors():
             raise InvalidParameterValue(f"Hypervisor {hypervisor} is not supported by this cloud; available: "
-                                        f"{', '.join(sorted(self.cloud.drivers))}")
+                                        f"{', '.join(sorted(self._hypervisors()))}")
         if is_featured and not caller.is_root_admin:
             raise PermissionDenied("Only root admins can register featured templates")
-        if is_public and not caller.is_admin and not self.cloud.config.get_bool("allow.public.user.templates"):
+        if is_public and not caller.is_admin and not self._config.get_bool("allow.public.user.templates"):
             raise PermissionDenied("Only private templates/ISOs can be created by users")
         if bits not in (32, 64):
             raise InvalidParameterValue("Invalid bits value: use 32 or 64")
@@ -102,7 +136,7 @@ class TemplateManager:
                 raise InvalidParameterValue(f"Cannot register template: zone {z.name} has no secondary storage")
             stores[z.id] = store
         with write_tx():
-            self.cloud.limits.reserve(owner, {RT_TEMPLATE: 1})
+            self._limits.reserve(owner, {RT_TEMPLATE: 1})
             template = Template.create(
                 name=name, display_text=display_text or name, is_iso=is_iso, format=fmt, hypervisor=hypervisor,
                 os_type=os_type.id if os_type else None, account=owner.id, domain=owner.domain_id, url=url,
@@ -112,9 +146,9 @@ class TemplateManager:
                 template_type="USER", cross_zones=zone is None)
             copies = [TemplateZone.create(template=template.id, zone=z.id, image_store=stores[z.id]) for z in zones]
             kind = "ISO" if is_iso else "TEMPLATE"
-            self.cloud.events.record(f"{kind}.CREATE", f"Registered {kind.lower()} {name}", caller=caller,
-                                     account_id=owner.id, domain_id=owner.domain_id,
-                                     resource_type="Iso" if is_iso else "Template", resource_uuid=template.uuid)
+            self._events.record(f"{kind}.CREATE", f"Registered {kind.lower()} {name}", caller=caller,
+                                account_id=owner.id, domain_id=owner.domain_id,
+                                resource_type="Iso" if is_iso else "Template", resource_uuid=template.uuid)
         for copy in copies:
             self._schedule(copy.id)
         return template
@@ -135,7 +169,9 @@ class TemplateManager:
                     _move(copy, "DownloadRequested", download_pct=0, status_text="Downloading")
             except (InvalidState, ConcurrentOperation):
                 return
-            driver = (self.cloud.drivers.get(template.hypervisor) or self.cloud.simulator)
+            # A template whose hypervisor has no driver here (an ISO's is "None") goes to the simulator's store.
+            available = template.hypervisor in self._hypervisors()
+            driver = self._driver_for(template.hypervisor if available else "Simulator")
             try:
                 info = driver.download_template(copy.image_store.url if copy.image_store_id else "",
                                                 copy.zone.uuid, template.uuid, template.url, template.format)
@@ -218,18 +254,18 @@ class TemplateManager:
         else:
             query = query.where(mine | public | featured)
         if account is not None:
-            self.cloud.accounts.check_access(caller, account.id, account.domain_id, entity="Account",
-                                             uuid=account.uuid)
+            self._accounts.check_access(caller, account.id, account.domain_id, entity="Account",
+                                        uuid=account.uuid)
             query = query.where(Template.account == account.id)
         if not caller.is_admin:
             query = query.where(Template.template_type != "SYSTEM")
         if id is not None:
             query = query.where(Template.id == id.id)
             if not (caller.is_root_admin or id.is_public or id.is_featured or id.account_id == caller.account_id):
-                self.cloud.accounts.check_access(caller, id.account_id, id.domain_id, entity=_entity(id),
-                                                 uuid=id.uuid)
+                self._accounts.check_access(caller, id.account_id, id.domain_id, entity=_entity(id),
+                                            uuid=id.uuid)
         if domain is not None and account is None:
-            self.cloud.accounts.check_domain_access(caller, domain)
+            self._accounts.check_domain_access(caller, domain)
             query = query.where(Template.domain == domain.id)
         if ids:
             query = query.where(Template.id.in_([t.id for t in ids]))
@@ -247,20 +283,20 @@ class TemplateManager:
             query = query.where(Template.hypervisor == hypervisor)
         if keyword:
             query = query.where(Template.name.contains(keyword) | Template.display_text.contains(keyword))
-        total = query.count()
-        query = query.order_by(Template.id, TemplateZone.zone)
-        if pagesize:
-            query = query.paginate(page or 1, pagesize)
-        return total, list(query)
+        total, copies = page_of(query.order_by(Template.id, TemplateZone.zone), page, pagesize)
+        # What a listing shows of each copy, loaded for the whole page at once (its template came with the join).
+        prefetch.attach(copies, "zone", "image_store")
+        prefetch.attach([copy.template for copy in copies], "os_type", "account", "domain")
+        return total, copies
 
     # -------------------------------------------------------------- delete
     def check_deletable(self, caller: Caller, template: Template, zone: Zone | None = None) -> None:
         """Everything deleteTemplate checks before it is accepted as a job."""
         if template.removed is not None:
             raise InvalidParameterValue(f"Unable to find template with id {template.uuid}")
-        self.cloud.accounts.check_access(caller, template.account_id, template.domain_id,
-                                         entity=_entity(template), uuid=template.uuid,
-                                         shared=template.is_public or template.is_featured)
+        self._accounts.check_access(caller, template.account_id, template.domain_id,
+                                    entity=_entity(template), uuid=template.uuid,
+                                    shared=template.is_public or template.is_featured)
         if template.template_type in ("BUILTIN", "SYSTEM") and not caller.is_root_admin:
             raise PermissionDenied(f"Only root admins can delete the built-in template {template.name}")
         if zone is not None and not TemplateZone.select().where(
@@ -270,7 +306,7 @@ class TemplateManager:
         holders = VirtualMachine.select().where(holding_shared_objects(), VirtualMachine.template == template.id)
         if zone is not None:
             holders = holders.where(VirtualMachine.zone == zone.id)
-        refuse_while_held(f"Template {template.uuid}", holders, caller, self.cloud.accounts.can_see)
+        refuse_while_held(f"Template {template.uuid}", holders, caller, self._accounts.can_see)
 
     def delete(self, caller: Caller, template: Template, zone: Zone | None = None) -> None:
         """Remove one zone's copy, or the template with all of its copies."""
@@ -286,13 +322,13 @@ class TemplateManager:
                                                     TemplateZone.removed.is_null()).exists()
             if not remaining:
                 Template.update(removed=now, state="Inactive").where(Template.id == template.id).execute()
-                if template.template_type == "USER" and self.cloud.limits.count(template.account, RT_TEMPLATE) > 0:
-                    self.cloud.limits.release(template.account, {RT_TEMPLATE: 1})
+                if template.template_type == "USER" and self._limits.count(template.account, RT_TEMPLATE) > 0:
+                    self._limits.release(template.account, {RT_TEMPLATE: 1})
             kind = "ISO" if template.is_iso else "TEMPLATE"
-            self.cloud.events.record(f"{kind}.DELETE", f"Deleted {kind.lower()} {template.name}", caller=caller,
-                                     account_id=template.account_id, domain_id=template.domain_id,
-                                     resource_type="Iso" if template.is_iso else "Template",
-                                     resource_uuid=template.uuid)
+            self._events.record(f"{kind}.DELETE", f"Deleted {kind.lower()} {template.name}", caller=caller,
+                                account_id=template.account_id, domain_id=template.domain_id,
+                                resource_type="Iso" if template.is_iso else "Template",
+                                resource_uuid=template.uuid)
 
 
 def _entity(template: Template) -> str:

@@ -21,10 +21,8 @@ def rule_dict(rule) -> dict:
 
 
 def _rules(group, direction):
-    rules = group.__dict__.get("rule_list")
-    if rules is None:
-        rules = list(group.rules)
-    return [rule_dict(r) for r in rules if r.direction == direction]
+    # A listing's groups come with their rules loaded (a list); a single group reads them here.
+    return [rule_dict(r) for r in group.rules if r.direction == direction]
 
 
 @entity("SecurityGroup")

@@ -25,7 +25,7 @@ def lab(db):
     access = AccessControl()
     cloud.limits = ResourceLimitManager(config, access)
     cloud.accounts = AccountManager(config, cloud.events, cloud.limits, access)
-    cloud.networks = NetworkManager(cloud)
+    cloud.networks = NetworkManager()
     root = cloud.accounts.ensure_builtins()
     region = Region.create(name="r1", region_number=1)
     zone = Zone.create(name="z1", region=region.id, dns1="8.8.8.8")
