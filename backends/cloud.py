@@ -92,7 +92,7 @@ class Cloud:
                                          limits=self.limits, driver_for=self.driver, hypervisors=lambda: self.drivers)
         self.networks = NetworkManager()
         self.vms = VmManager(self)
-        self.tags = TagManager(self)
+        self.tags = TagManager(self.events, access)
         self.keypairs = KeyPairManager(self.events, access)
         self.security_groups = SecurityGroupManager(self.events, self.accounts, self.tags)
         # Identity sits below compute: disabling or deleting an account reaches the VMs through these.

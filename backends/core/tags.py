@@ -1,4 +1,4 @@
-"""Resource tags: key/value labels on VMs, templates, ISOs and volumes, shared by both APIs.
+"""Resource tags: key/value labels on the kinds that take them (kinds.TAGGABLE), shared by both APIs.
 
 A tag names its resource by kind and uuid and carries the owner's account, so
 "which of my resources have Name=web" is one indexed query.
@@ -8,31 +8,43 @@ from __future__ import annotations
 import functools
 import operator
 from collections import defaultdict
+from typing import Protocol
 
 from backends.context import Caller
+from backends.core.events import EventManager
+from backends.core.kinds import TAGGABLE
 from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue
-from backends.models import ResourceTag, Template, VirtualMachine, Volume
+from backends.models import ResourceTag
 
-KINDS = {"UserVm": VirtualMachine, "Template": Template, "ISO": Template, "Volume": Volume}
-ENTITIES = {"UserVm": "VirtualMachine", "Template": "Template", "ISO": "Iso", "Volume": "Volume"}
 MAX_TAGS = 50
 
 
+class Access(Protocol):
+    """Who may know of and act on what: identity's rules, which lie above this area (handed in at wiring)."""
+
+    def can_see(self, caller: Caller, row) -> bool: ...
+
+    def check_access(self, caller: Caller, account_id: int | None, domain_id: int | None, *, entity: str,
+                     uuid: str = "", shared: bool = False) -> None: ...
+
+
 class TagManager:
-    def __init__(self, cloud):
-        self.cloud = cloud
+    def __init__(self, events: EventManager, access: Access):
+        self.events = events
+        self.access = access
 
     def _check(self, caller: Caller, kind: str, row) -> None:
-        if kind not in KINDS:
+        if kind not in TAGGABLE:
             raise InvalidParameterValue(f"Resource type {kind} does not support tags; use one of "
-                                        f"{', '.join(KINDS)}")
+                                        f"{', '.join(TAGGABLE)}")
         if row.removed is not None:
             raise InvalidParameterValue(f"Unable to find resource by id {row.uuid}")
         # A public image is no secret: tagging another's is refused as such, not as a missing one.
-        shared = kind in ("Template", "ISO") and self.cloud.accounts.can_see(caller, row)
-        self.cloud.accounts.check_access(caller, row.account_id, row.domain_id, entity=ENTITIES[kind],
-                                         uuid=row.uuid, shared=shared)
+        resource = TAGGABLE[kind]
+        shared = resource.shareable and self.access.can_see(caller, row)
+        self.access.check_access(caller, row.account_id, row.domain_id, entity=resource.entity, uuid=row.uuid,
+                                 shared=shared)
 
     def create(self, caller: Caller, kind: str, rows: list, tags: dict[str, str]) -> None:
         """Set ``tags`` on each resource (an existing key gets the new value)."""
@@ -55,8 +67,8 @@ class TagManager:
                     else:
                         ResourceTag.create(resource_type=kind, resource_uuid=row.uuid, key=key, value=value or "",
                                            account=row.account_id, domain=row.domain_id)
-            self.cloud.events.record("CREATE_TAGS", f"Tagged {len(rows)} {kind} resource(s)", caller=caller,
-                                     resource_type=kind)
+            self.events.record("CREATE_TAGS", f"Tagged {len(rows)} {kind} resource(s)", caller=caller,
+                               resource_type=kind)
 
     def delete(self, caller: Caller, kind: str, rows: list, tags: dict[str, str | None] | None = None) -> None:
         """Remove the given keys (only where the value matches, when one is given); no tags = all."""
@@ -74,8 +86,8 @@ class TagManager:
                     if value is not None:
                         one = one.where(ResourceTag.value == value)
                     one.execute()
-            self.cloud.events.record("DELETE_TAGS", f"Removed tags from {len(rows)} {kind} resource(s)",
-                                     caller=caller, resource_type=kind)
+            self.events.record("DELETE_TAGS", f"Removed tags from {len(rows)} {kind} resource(s)",
+                               caller=caller, resource_type=kind)
 
     def list(self, caller: Caller, *, scope, kind=None, resource_uuid=None, key=None, value=None, customer=None,
              keyword=None, page=None, pagesize=None):
