@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from ec2bridge.kinds import KINDS
+
 STATUS = {"AuthFailure": 401, "UnauthorizedOperation": 403, "DryRunOperation": 412, "InternalError": 500,
           "InsufficientInstanceCapacity": 500, "InsufficientAddressCapacity": 500, "Unavailable": 503}
 
@@ -49,32 +51,21 @@ BY_KIND = {
 }
 
 
-# A backend entity that was not found (or is another tenant's: the same answer) -> EC2 code, message, id prefix.
-NOT_FOUND = {
-    "VirtualMachine": ("InvalidInstanceID.NotFound", "The instance ID '{}' does not exist", "i"),
-    "Template": ("InvalidAMIID.NotFound", "The image id '[{}]' does not exist", "ami"),
-    "Iso": ("InvalidAMIID.NotFound", "The image id '[{}]' does not exist", "ami"),
-    "SecurityGroup": ("InvalidGroup.NotFound", "The security group '{}' does not exist", "sg"),
-    "SSHKeyPair": ("InvalidKeyPair.NotFound", "The key pair '{}' does not exist", "key"),
-    "Volume": ("InvalidVolume.NotFound", "The volume '{}' does not exist.", "vol"),
-}
-
-
 def from_cloud_error(exc) -> Ec2Error:
-    if exc.kind == "NotFound" and getattr(exc, "entity", "") in NOT_FOUND:
-        code, message, prefix = NOT_FOUND[exc.entity]
-        return Ec2Error(code, message.format(_ec2_id(prefix, exc.value)))
+    # A backend entity that was not found (or is another tenant's: the same answer) -> its kind's code.
+    kind = KINDS.get(getattr(exc, "entity", "")) if exc.kind == "NotFound" else None
+    if kind is not None:
+        return Ec2Error(kind.not_found, kind.not_found_message.format(_ec2_id(exc.entity, exc.value)))
     return Ec2Error(BY_KIND.get(exc.kind, "InternalError"), exc.message)
 
 
 def dependent_id(exc) -> str:
     """The EC2 id of the object a ResourceInUse names as depending on the one in use ("" when none)."""
     entity, uuid = getattr(exc, "dependent", None) or ("", "")
-    prefix = NOT_FOUND.get(entity, ("", "", ""))[2]
-    return _ec2_id(prefix, uuid) if prefix else ""
+    return _ec2_id(entity, uuid) if entity in KINDS else ""
 
 
-def _ec2_id(prefix: str, uuid: str) -> str:
-    from ec2bridge.ids import to_ec2  # ids raises Ec2Error: imported here, not at the top
+def _ec2_id(entity: str, uuid: str) -> str:
+    from ec2bridge.ids import ec2_id  # ids raises Ec2Error: imported here, not at the top
 
-    return to_ec2(prefix, uuid) if uuid else ""
+    return ec2_id(entity, uuid) if uuid else ""

@@ -9,20 +9,26 @@ from __future__ import annotations
 import re
 
 from ec2bridge.errors import Ec2Error
+from ec2bridge.kinds import KINDS
 
-KINDS = {"i": ("VirtualMachine", "InvalidInstanceID"), "ami": ("Template", "InvalidAMIID"),
-         "r": (None, "InvalidReservationID")}
+# EC2 id prefix -> the code a malformed id of it is reported under. A reservation is no backend kind: its row here.
+MALFORMED = {kind.prefix: kind.malformed for kind in KINDS.values()} | {"r": "InvalidReservationID"}
 
 
 def to_ec2(prefix: str, uuid: str) -> str:
     return f"{prefix}-{uuid.replace('-', '')[:17]}"
 
 
+def ec2_id(entity: str, uuid: str) -> str:
+    """The EC2 id of the backend ``entity`` with this uuid."""
+    return to_ec2(KINDS[entity].prefix, uuid)
+
+
 def uuid_prefix(prefix: str, ec2_id: str) -> str:
     """The uuid prefix an EC2 id stands for; ``Invalid<Kind>ID.Malformed`` when it is not one."""
     match = re.fullmatch(rf"{prefix}-([0-9a-f]{{17}}|[0-9a-f]{{8}})", ec2_id or "")
     if not match:
-        code = KINDS.get(prefix, (None, "InvalidID"))[1]
+        code = MALFORMED.get(prefix, "InvalidID")
         raise Ec2Error(f"{code}.Malformed", f'Invalid id: "{ec2_id}" (expecting "{prefix}-...")')
     hexed = match.group(1)
     cuts = [(0, 8), (8, 12), (12, 16), (16, 17)]

@@ -1,35 +1,41 @@
 """CreateTags, DeleteTags, DescribeTags: the backend's resource tags under EC2 ids."""
 from __future__ import annotations
 
+from backends.core.kinds import TAGGABLE
 from backends.errors import CloudError
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
 from ec2bridge.errors import Ec2Error, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
+from ec2bridge.kinds import ENTITY_OF_PREFIX, KINDS
 
-# EC2 id prefix -> (backend tag kind, backend entity, EC2 resource type, NotFound code)
-PREFIXES = {"i": ("UserVm", "VirtualMachine", "instance", "InvalidInstanceID.NotFound"),
-            "ami": ("Template", "Template", "image", "InvalidAMIID.NotFound"),
-            "vol": ("Volume", "Volume", "volume", "InvalidVolume.NotFound")}
-EC2_TYPE = {kind: ec2 for kind, _, ec2, _ in PREFIXES.values()}
-EC2_TYPE["ISO"] = "image"
-PREFIX_OF = {kind: prefix for prefix, (kind, *_rest) in PREFIXES.items()}
-PREFIX_OF["ISO"] = "ami"
+# The backend's tag resource type of each entity that takes tags.
+TAG_TYPE = {kind.entity: tag_type for tag_type, kind in TAGGABLE.items()}
+# The EC2 id prefixes of resources that take tags -> the backend entity an id is looked up as.
+TAGGABLE_PREFIXES = {prefix: entity for prefix, entity in ENTITY_OF_PREFIX.items() if entity in TAG_TYPE}
 
 
 def resources(ctx: Context, ids: list[str]) -> dict[str, list]:
-    """Backend rows by tag kind for EC2 resource ids (NotFound codes as EC2 gives them)."""
-    by_kind: dict[str, list] = {}
+    """Backend rows by tag resource type for EC2 resource ids (NotFound codes as EC2 gives them)."""
+    by_type: dict[str, list] = {}
     for resource_id in ids:
         prefix = resource_id.split("-", 1)[0]
-        if prefix not in PREFIXES:
+        if prefix not in TAGGABLE_PREFIXES:
             raise Ec2Error("InvalidID", f"The ID '{resource_id}' is not valid")
-        kind, entity, _, not_found = PREFIXES[prefix]
+        entity = TAGGABLE_PREFIXES[prefix]
         row = ctx.cloud.lookup_prefix(entity, uuid_prefix(prefix, resource_id), ctx.caller)
         if row is None or row.removed is not None:
-            raise Ec2Error(not_found, f"The ID '{resource_id}' does not exist")
-        by_kind.setdefault(kind, []).append(row)
-    return by_kind
+            raise Ec2Error(KINDS[entity].not_found, f"The ID '{resource_id}' does not exist")
+        by_type.setdefault(TAG_TYPE[entity], []).append(row)
+    return by_type
+
+
+def _described(tag) -> dict:
+    """A tag as DescribeTags lists it: its resource by EC2 type and id."""
+    kind = TAGGABLE.get(tag.resource_type)
+    ec2 = KINDS.get(kind.entity) if kind else None
+    return {"Key": tag.key, "Value": tag.value, "ResourceType": ec2.resource_type if ec2 else tag.resource_type,
+            "ResourceId": to_ec2(ec2.prefix if ec2 else "x", tag.resource_uuid)}
 
 
 def tag_map(tags: list[dict] | None, *, values_required: bool = True) -> dict:
@@ -75,8 +81,7 @@ def describe_tags(ctx: Context, args: dict) -> dict:
     """Filters key, value, resource-id, resource-type."""
     scope = ctx.cloud.accounts.scope(ctx.caller)
     _, rows = ctx.cloud.tags.list(ctx.caller, scope=scope)
-    items = [{"Key": t.key, "Value": t.value, "ResourceType": EC2_TYPE.get(t.resource_type, t.resource_type),
-              "ResourceId": to_ec2(PREFIX_OF.get(t.resource_type, "x"), t.resource_uuid)} for t in rows]
+    items = [_described(t) for t in rows]
     items = apply(items, args.get("Filters"), {
         "key": lambda i: i["Key"], "value": lambda i: i["Value"], "resource-id": lambda i: i["ResourceId"],
         "resource-type": lambda i: i["ResourceType"], "tag-key": lambda i: i["Key"],
