@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from backends.core.jobs import JobResult
+from backends.core.kinds import TAGGABLE
 from backends.errors import InvalidParameterValue
 from native_api import fields as f
 from native_api.commands.jobs import submit
 from native_api.registry import LIST, SUCCESS, command, scope_params
 from native_api.views.tags import Tag
 
-ENTITY = {"uservm": ("UserVm", "VirtualMachine"), "template": ("Template", "Template"), "iso": ("ISO", "Iso"),
-          "volume": ("Volume", "Volume")}
+# A resourcetype as sent (in any case, as CloudStack takes it) -> the tag resource type and its kind.
+RESOURCE_TYPES = {tag_type.lower(): (tag_type, kind) for tag_type, kind in TAGGABLE.items()}
 
 
 def tag_filter(call) -> dict[str, str]:
@@ -19,13 +20,13 @@ def tag_filter(call) -> dict[str, str]:
 
 def _resources(call):
     try:
-        kind, entity = ENTITY[call.params["resourcetype"].lower()]
+        kind, resource = RESOURCE_TYPES[call.params["resourcetype"].lower()]
     except KeyError:
         raise InvalidParameterValue(f"Invalid resourcetype {call.params['resourcetype']}: use one of "
-                                    "UserVm, Template, ISO, Volume") from None
+                                    f"{', '.join(TAGGABLE)}") from None
     rows = []
     for resource_id in call.params["resourceids"]:
-        row = call.cloud.lookup(entity, resource_id, call.caller)
+        row = call.cloud.lookup(resource.entity, resource_id, call.caller)
         if row is None:
             raise InvalidParameterValue(f"Unable to find resource by id {resource_id} and type {kind}")
         rows.append(row)
@@ -70,7 +71,7 @@ def list_tags(call):
                                       isrecursive=call.get("isrecursive", False), account_name=call.get("account"))
     kind = call.get("resourcetype")
     if kind is not None:
-        kind = ENTITY.get(kind.lower(), (kind, None))[0]
+        kind = RESOURCE_TYPES.get(kind.lower(), (kind, None))[0]
     return call.cloud.tags.list(call.caller, scope=scope, kind=kind, resource_uuid=call.get("resourceid"),
                                 key=call.get("key"), value=call.get("value"), customer=call.get("customer"),
                                 keyword=call.get("keyword"),

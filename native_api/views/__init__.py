@@ -101,14 +101,3 @@ def response_fields(view: type[Schema] | None) -> list[dict]:
         out.append(entry)
     return out
 
-
-# Views by backend entity name: how a job's result object is rendered.
-BY_ENTITY: dict[str, type[Schema]] = {}
-
-
-def entity(name: str):
-    def register(view):
-        BY_ENTITY[name] = view
-        return view
-
-    return register

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from native_api.views import Date, Fn, Ref, View, entity
+from native_api.views import Date, Fn, Ref, View
 
 ROLE_TYPE_NAMES = {0: "User", 1: "Admin", 2: "DomainAdmin", 3: "ResourceAdmin"}
 RESOURCE_TYPE_NAMES = {0: "user_vm", 1: "public_ip", 2: "volume", 3: "snapshot", 4: "template", 5: "project",
@@ -16,7 +16,6 @@ def _domain_path(domain) -> str:
     return "ROOT" + domain.path.rstrip("/") if domain is not None else None
 
 
-@entity("Domain")
 class Domain(View):
     class Meta(View.Meta):
         object_name = "domain"
@@ -59,14 +58,10 @@ class User(View):
     iscallerchilddomain = Fn(lambda u: False, "boolean")
 
 
-entity("User")(User)
-
-
 def _live_users(account):
     return [u for u in account.users if u.removed is None]
 
 
-@entity("Account")
 class Account(View):
     class Meta(View.Meta):
         object_name = "account"

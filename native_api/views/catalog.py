@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from native_api.views import Date, Fn, Ref, View, entity
+from native_api.views import Date, Fn, Ref, View
 
 GiB = 1 << 30
 
 
-@entity("ServiceOffering")
 class ServiceOffering(View):
     class Meta(View.Meta):
         object_name = "serviceoffering"
@@ -39,7 +38,6 @@ class ServiceOffering(View):
     state = fields.String()
 
 
-@entity("DiskOffering")
 class DiskOffering(View):
     class Meta(View.Meta):
         object_name = "diskoffering"
@@ -61,7 +59,6 @@ class DiskOffering(View):
     displayoffering = Fn(lambda o: True, "boolean")
 
 
-@entity("OsType")
 class OsType(View):
     class Meta(View.Meta):
         object_name = "ostype"

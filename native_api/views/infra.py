@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from native_api.views import Date, Fn, Ref, View, entity
+from native_api.views import Date, Fn, Ref, View
 
 GiB = 1 << 30
 
 
-@entity("Zone")
 class Zone(View):
     class Meta(View.Meta):
         object_name = "zone"
@@ -37,7 +36,6 @@ class Zone(View):
     resourcedetails = Fn(lambda z: {}, cs_type="map")
 
 
-@entity("Pod")
 class Pod(View):
     class Meta(View.Meta):
         object_name = "pod"
@@ -53,7 +51,6 @@ class Pod(View):
     allocationstate = fields.String(attribute="allocation_state")
 
 
-@entity("Cluster")
 class Cluster(View):
     class Meta(View.Meta):
         object_name = "cluster"
@@ -92,7 +89,6 @@ def _mem_allocated(host):
     return 0 if row is None else row.used
 
 
-@entity("Host")
 class Host(View):
     class Meta(View.Meta):
         object_name = "host"
@@ -132,7 +128,6 @@ class Host(View):
     arch = Fn(lambda h: "x86_64")
 
 
-@entity("StoragePool")
 class StoragePool(View):
     class Meta(View.Meta):
         object_name = "storagepool"
@@ -160,7 +155,6 @@ class StoragePool(View):
     overprovisionfactor = Fn(lambda p: None)
 
 
-@entity("ImageStore")
 class ImageStore(View):
     class Meta(View.Meta):
         object_name = "imagestore"

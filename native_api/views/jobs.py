@@ -4,9 +4,7 @@ from __future__ import annotations
 from native_api import views
 from native_api.errors import codes_for
 from native_api.fields import format_date
-
-RESULT_OBJECT_NAMES = {"VirtualMachine": "virtualmachine", "Volume": "volume", "Host": "host",
-                       "Template": "template", "StoragePool": "storagepool", "Account": "account"}
+from native_api.kinds import view_of
 
 
 def job_body(job, cloud, caller) -> dict:
@@ -33,8 +31,8 @@ def job_body(job, cloud, caller) -> dict:
 def _result(job, cloud, caller) -> dict:
     if job.result_type in (None, "success"):
         return {"success": True}
-    view = views.BY_ENTITY.get(job.result_type)
+    view = view_of(job.result_type)
     row = cloud.lookup(job.result_type, job.result_uuid) if view else None
     if row is None:
         return {"success": True}
-    return {RESULT_OBJECT_NAMES.get(job.result_type, view.Meta.object_name): views.dump(view, row, caller)}
+    return {view.Meta.object_name: views.dump(view, row, caller)}

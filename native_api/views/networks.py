@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from native_api.views import Date, Fn, Ref, View, entity
+from native_api.views import Date, Fn, Ref, View
 
 
-@entity("Network")
 class Network(View):
     class Meta(View.Meta):
         object_name = "network"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from native_api.views import Fn, Ref, View, entity
+from native_api.views import Fn, Ref, View
 
 
 def rule_dict(rule) -> dict:
@@ -25,7 +25,6 @@ def _rules(group, direction):
     return [rule_dict(r) for r in group.rules if r.direction == direction]
 
 
-@entity("SecurityGroup")
 class SecurityGroup(View):
     class Meta(View.Meta):
         object_name = "securitygroup"

@@ -5,7 +5,7 @@ import json
 
 from marshmallow import fields
 
-from native_api.views import Date, Fn, Ref, View, entity
+from native_api.views import Date, Fn, Ref, View
 from native_api.views.securitygroups import vm_groups
 from native_api.views.tags import tag_list
 
@@ -39,7 +39,6 @@ def _root(vm):
     return None
 
 
-@entity("VirtualMachine")
 class VirtualMachine(View):
     class Meta(View.Meta):
         object_name = "virtualmachine"
@@ -105,7 +104,6 @@ class VirtualMachine(View):
     tags = Fn(lambda vm: tag_list(vm.resource_tags), cs_type="list")
 
 
-@entity("Volume")
 class Volume(View):
     class Meta(View.Meta):
         object_name = "volume"

@@ -8,7 +8,7 @@ import types
 import pytest
 import xmltodict
 
-from native_api import dispatch, envelope, fields as f, views
+from native_api import dispatch, envelope, fields as f, kinds as native_kinds
 from native_api.commands import apis
 from native_api.errors import ApiError
 from native_api.params import merge, normalise
@@ -267,5 +267,6 @@ def test_every_response_view_can_be_built():
     for cmd in REGISTRY.values():
         if cmd.response is not None:
             cmd.response()
-    for view in views.BY_ENTITY.values():
-        view()
+    for kind in native_kinds.KINDS.values():
+        if kind.view is not None:
+            kind.view()
