@@ -10,15 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backends.context import Caller
+from backends.core import kinds
 from backends.errors import InvalidParameterValue, NotFound, PermissionDenied
 from backends.models import Account, Domain, Network, Nic, SecurityGroupRule, Template
-
-# What a tenant's object is called in errors, by lookup entity.
-NOUNS = {"VirtualMachine": "virtual machine", "Volume": "volume", "Template": "template", "Iso": "ISO",
-         "SecurityGroup": "security group", "SecurityGroupRule": "security group rule",
-         "SSHKeyPair": "SSH key pair", "Account": "account", "User": "user", "Domain": "domain",
-         "AsyncJob": "job", "Event": "event", "ResourceTag": "tag", "Nic": "NIC"}
-
 
 @dataclass(frozen=True)
 class Scope:
@@ -124,7 +118,7 @@ class AccessControl:
         template, say) — whose existence is no secret — is PermissionDenied."""
         if self.may_access(caller, account_id, domain_id):
             return
-        noun = NOUNS.get(entity, "resource")
+        noun = kinds.noun(entity)
         if shared:
             raise PermissionDenied(f"Account {caller.account_name} does not have permission to operate on "
                                    f"{noun} {uuid}".rstrip())
