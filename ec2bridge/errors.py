@@ -46,7 +46,6 @@ BY_KIND = {
     "InvalidState": "IncorrectInstanceState",
     "ConcurrentOperation": "IncorrectInstanceState",
     "OperationTimedOut": "InternalError",
-    "DriverError": "InternalError",
     "InternalError": "InternalError",
 }
 

@@ -32,7 +32,6 @@ def create_app(settings: Settings | None = None, cloud: Cloud | None = None) -> 
     settings = settings or Settings.from_env()
     cloud = cloud or create_cloud(settings)
     app = Flask("ec2bridge")
-    app.config["CLOUD"] = cloud
     app.register_blueprint(native_blueprint(cloud))
     app.register_blueprint(ec2_blueprint(cloud, emulator=settings.emulator,
                                          on_reset=lambda: credentials.write(settings, cloud.reset())))
