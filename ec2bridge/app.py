@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, request
 
-from backends.errors import CloudError, PermissionDenied
+from backends.api import CloudError, PermissionDenied
 from ec2bridge import auth, codec
 from ec2bridge.actions import ACTIONS, Context
 from ec2bridge.errors import Ec2Error, from_cloud_error

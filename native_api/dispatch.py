@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from marshmallow import EXCLUDE, Schema, ValidationError
 
-from backends.errors import CloudError, NotFound
+from backends.api import CloudError, NotFound
 from native_api import errors, fields as f, views
 from native_api.envelope import list_body
 from native_api.registry import LIST, OBJECT, SUCCESS, Call, Command

@@ -1,7 +1,7 @@
 """API errors and how backend error kinds map onto CloudStack's codes."""
 from __future__ import annotations
 
-from backends.errors import CloudError
+from backends.api import CloudError
 
 # backend error kind -> (errorcode = HTTP status, cserrorcode = exception class code)
 KIND_CODES = {

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from marshmallow import Schema
 
-from backends.context import ROLE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_RESOURCE_ADMIN, ROLE_USER
+from backends.api import ROLE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_RESOURCE_ADMIN, ROLE_USER, Caller, Cloud
 
 ALL_ROLES = frozenset({ROLE_ADMIN, ROLE_RESOURCE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_USER})
 ADMINS = frozenset({ROLE_ADMIN, ROLE_RESOURCE_ADMIN, ROLE_DOMAIN_ADMIN})
@@ -59,9 +59,9 @@ class Call:
     """One invocation: who calls, with which (validated) parameters."""
 
     command: Command
-    caller: Any  # backends.context.Caller
+    caller: Caller
     params: dict[str, Any]
-    cloud: Any  # backends.cloud.Cloud
+    cloud: Cloud
     options: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str, default=None):

@@ -5,15 +5,17 @@ Importing this package registers every implemented action in ``ACTIONS``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
+
+from backends.api import Caller, Cloud
 
 ACTIONS: dict[str, Callable] = {}
 
 
 @dataclass
 class Context:
-    cloud: Any
-    caller: Any  # backends.context.Caller
+    cloud: Cloud
+    caller: Caller
     region: str
     # Emulator mode: a request's work on the simulator is done before the response goes out, so the
     # next call sees the end state (the response itself still reports AWS's transitional state).

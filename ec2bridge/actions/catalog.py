@@ -1,9 +1,9 @@
 """Regions, availability zones, instance types and images."""
 from __future__ import annotations
 
+from backends.api import CloudError
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
-from backends.errors import CloudError
 from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
 

@@ -5,7 +5,7 @@ import base64
 import binascii
 import uuid
 
-from backends.errors import CloudError
+from backends.api import CloudError
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply, is_exact
 from ec2bridge.errors import Ec2Error, from_cloud_error

@@ -1,7 +1,7 @@
 """Key pairs: CreateKeyPair, ImportKeyPair, DescribeKeyPairs, DeleteKeyPair."""
 from __future__ import annotations
 
-from backends.errors import CloudError
+from backends.api import CloudError
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
 from ec2bridge.errors import Ec2Error, from_cloud_error

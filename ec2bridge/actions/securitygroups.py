@@ -1,8 +1,7 @@
 """Security groups: create, describe, authorize/revoke ingress and egress, delete."""
 from __future__ import annotations
 
-from backends.errors import CloudError
-from backends.network.securitygroups import RuleSpec
+from backends.api import CloudError, RuleSpec
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
 from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error

@@ -1,8 +1,7 @@
 """CreateTags, DeleteTags, DescribeTags: the backend's resource tags under EC2 ids."""
 from __future__ import annotations
 
-from backends.core.kinds import TAGGABLE
-from backends.errors import CloudError
+from backends.api import TAGGABLE, CloudError
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
 from ec2bridge.errors import Ec2Error, from_cloud_error

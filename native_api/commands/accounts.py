@@ -1,7 +1,7 @@
 """Domains, accounts, users, API keys and resource limits."""
 from __future__ import annotations
 
-from backends.errors import InvalidParameterValue
+from backends.api import InvalidParameterValue
 from native_api import fields as f
 from native_api.commands.jobs import submit
 from native_api.registry import ADMINS, LIST, SUCCESS, command

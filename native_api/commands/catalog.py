@@ -1,8 +1,7 @@
 """What VMs are made from: service and disk offerings, OS types, templates and ISOs."""
 from __future__ import annotations
 
-from backends.core.jobs import JobResult
-from backends.errors import InvalidParameterValue
+from backends.api import InvalidParameterValue, JobResult
 from native_api import fields as f
 from native_api.commands.jobs import submit
 from native_api.registry import ADMINS, LIST, SUCCESS, command, scope_params

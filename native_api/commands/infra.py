@@ -1,7 +1,7 @@
 """Zones, pods, clusters, hosts, primary and secondary storage, capacity (root admin's infrastructure)."""
 from __future__ import annotations
 
-from backends.errors import InvalidParameterValue
+from backends.api import InvalidParameterValue
 from native_api import fields as f
 from native_api.commands.jobs import submit
 from native_api.registry import LIST, ROOT_ONLY, SUCCESS, command

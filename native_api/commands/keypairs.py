@@ -1,7 +1,7 @@
 """SSH key pairs: create, register, list, delete (the same key pairs the EC2 API shows)."""
 from __future__ import annotations
 
-from backends.errors import InvalidParameterValue
+from backends.api import InvalidParameterValue
 from native_api import fields as f
 from native_api.registry import LIST, SUCCESS, command, scope_params
 from native_api.views.keypairs import KeyPair, SSHKeyPair

@@ -1,9 +1,7 @@
 """Security groups (Basic zones): create, list, delete, authorize and revoke ingress/egress rules."""
 from __future__ import annotations
 
-from backends.core.jobs import JobResult
-from backends.errors import InvalidParameterValue
-from backends.network.securitygroups import RuleSpec
+from backends.api import InvalidParameterValue, JobResult, RuleSpec
 from native_api import fields as f
 from native_api.commands.jobs import submit
 from native_api.commands.tags import tag_filter

@@ -1,7 +1,7 @@
 """login / logout: username and password sessions (cloudmonkey, the UI)."""
 from __future__ import annotations
 
-from backends.errors import CloudError
+from backends.api import CloudError
 from native_api import dispatch, errors, fields as f
 from native_api.registry import ALL_ROLES, FLAT, REGISTRY, command
 

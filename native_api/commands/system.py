@@ -1,7 +1,7 @@
 """Events, global settings, regions and the simulator's fault injection."""
 from __future__ import annotations
 
-from backends.errors import InvalidParameterValue
+from backends.api import InvalidParameterValue
 from native_api import fields as f
 from native_api.registry import LIST, ROOT_ONLY, SUCCESS, command, scope_params
 from native_api.views.misc import Configuration, Event, Region

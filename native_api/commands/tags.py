@@ -1,9 +1,7 @@
 """Resource tags: createTags, deleteTags, listTags (the same tags the EC2 API shows)."""
 from __future__ import annotations
 
-from backends.core.jobs import JobResult
-from backends.core.kinds import TAGGABLE
-from backends.errors import InvalidParameterValue
+from backends.api import TAGGABLE, InvalidParameterValue, JobResult
 from native_api import fields as f
 from native_api.commands.jobs import submit
 from native_api.registry import LIST, SUCCESS, command, scope_params

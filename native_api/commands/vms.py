@@ -1,7 +1,7 @@
 """Virtual machine and volume commands."""
 from __future__ import annotations
 
-from backends.errors import InvalidParameterValue
+from backends.api import InvalidParameterValue
 from native_api import fields as f
 from native_api.commands.jobs import schedule, submit
 from native_api.commands.tags import tag_filter
