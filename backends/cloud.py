@@ -202,6 +202,29 @@ class Cloud:
             return row
         return None
 
+    # ------------------------------------------- for the front doors (which see no driver, no query)
+    def hypervisors(self) -> list[str]:
+        """The hypervisors this management server has a driver for, by name."""
+        return sorted(self.drivers)
+
+    def configure_simulator(self, name: str, value: str, *, zone: str | None = None, pod: str | None = None,
+                            cluster: str | None = None, host: str | None = None, count: int | None = None) -> None:
+        """Fault injection on the simulator (``configureSimulator``); scope by uuids, the host by its guid."""
+        from backends.errors import InvalidParameterValue
+
+        try:
+            self.simulator.configure(name, value, zone=zone, pod=pod, cluster=cluster, host=host, count=count)
+        except ValueError as exc:
+            raise InvalidParameterValue(str(exc)) from None
+
+    def find_job(self, job_uuid: str, scope):
+        """The async job with this uuid if ``scope`` (a ``Scope``) shows it, else NotFound."""
+        return self.jobs.get(job_uuid, lambda query: scope.apply(query, query.model))
+
+    def list_jobs(self, scope, **filters):
+        """The async jobs ``scope`` shows (filters and paging as ``JobManager.list``): (total, page)."""
+        return self.jobs.list(lambda query: scope.apply(query, query.model), **filters)
+
     def _every(self, setting: str, task, name: str | None = None) -> None:
         """Run ``task`` periodically; the period is re-read from ``setting`` each time."""
 

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from marshmallow import Schema
 
-from backends.api import ROLE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_RESOURCE_ADMIN, ROLE_USER, Caller, Cloud
+from backends.api import ROLE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_RESOURCE_ADMIN, ROLE_USER, Caller, Cloud, Scope
 
 ALL_ROLES = frozenset({ROLE_ADMIN, ROLE_RESOURCE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_USER})
 ADMINS = frozenset({ROLE_ADMIN, ROLE_RESOURCE_ADMIN, ROLE_DOMAIN_ADMIN})
@@ -70,6 +70,14 @@ class Call:
 
     def paging(self) -> dict[str, Any]:
         return {"page": self.params.get("page"), "pagesize": self.params.get("pagesize")}
+
+    def scope(self, *, id_given: bool = False) -> Scope:
+        """Which owners a list command may show, from its ``scope_params()`` (listall, domainid,
+        isrecursive, account); ``id_given``: the caller named what it wants, so an admin sees it
+        beyond its own account."""
+        return self.cloud.accounts.scope(
+            self.caller, listall=self.get("listall", False), domain=self.get("domainid"),
+            isrecursive=self.get("isrecursive", False), account_name=self.get("account"), id_given=id_given)
 
 
 REGISTRY: dict[str, Command] = {}

@@ -195,7 +195,8 @@ def register_image(ctx: Context, args: dict) -> dict:
     location = args.get("ImageLocation")
     if not location:
         raise Ec2Error("MissingParameter", "The request must contain the parameter ImageLocation (an image URL)")
-    hypervisor = "Simulator" if "Simulator" in ctx.cloud.drivers else sorted(ctx.cloud.drivers)[0]
+    hypervisors = ctx.cloud.hypervisors()
+    hypervisor = "Simulator" if "Simulator" in hypervisors else hypervisors[0]
     fmt = "RAW" if location.lower().endswith((".raw", ".img")) else "QCOW2"
     template = ctx.cloud.templates.register(
         ctx.caller, name=args["Name"], display_text=args.get("Description") or args["Name"], url=location,

@@ -53,8 +53,7 @@ def permissions(rules, direction: str) -> list[dict]:
 
 
 def _describe(ctx: Context, group) -> dict:
-    rules = group.__dict__.get("rule_list")
-    rules = list(group.rules) if rules is None else rules
+    rules = group.rules  # a listing's groups come with their rules loaded
     owner = group.account.owner_number
     return {"GroupId": group_id(group), "GroupName": group.name, "Description": group.description,
             "SecurityGroupArn": f"arn:aws:ec2:{ctx.region}:{owner}:security-group/{group_id(group)}",

@@ -22,28 +22,18 @@ def schedule(call, job, work, *, creates: str | None = None) -> Accepted:
     return Accepted(job.uuid, creates)
 
 
-def _visible(call):
-    scope = call.cloud.accounts.scope(call.caller, listall=call.get("listall", False),
-                                      domain=call.get("domainid"), isrecursive=call.get("isrecursive", False),
-                                      account_name=call.get("account"), id_given=True)
-    return lambda query: scope.apply(query, query.model)
-
-
 @command("queryAsyncJobResult", params={"jobid": f.String("the ID of the asychronous job", required=True)},
          shape=FLAT, description="Retrieves the current status of asynchronous job.")
 def query_async_job_result(call):
-    job = call.cloud.jobs.get(call.params["jobid"], _visible(call))
+    job = call.cloud.find_job(call.params["jobid"], call.scope(id_given=True))
     return job_body(job, call.cloud, call.caller)
 
 
 @command("listAsyncJobs", params={"startdate": f.Date("The start date of the async job"), **scope_params()},
          shape=FLAT, list_params=True, description="Lists all pending asynchronous jobs for the account.")
 def list_async_jobs(call):
-    scope = call.cloud.accounts.scope(call.caller, listall=call.get("listall", False),
-                                      domain=call.get("domainid"), isrecursive=call.get("isrecursive", False),
-                                      account_name=call.get("account"))
-    total, jobs = call.cloud.jobs.list(lambda q: scope.apply(q, q.model), since=call.get("startdate"),
-                                       keyword=call.get("keyword"), **call.paging())
+    total, jobs = call.cloud.list_jobs(call.scope(), since=call.get("startdate"), keyword=call.get("keyword"),
+                                       **call.paging())
     items = [job_body(job, call.cloud, call.caller) for job in jobs]
     if not total:
         return {}

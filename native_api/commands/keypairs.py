@@ -42,10 +42,8 @@ def register_ssh_key_pair(call):
     **scope_params(),
 }, shape=LIST, response=SSHKeyPair, description="List registered keypairs")
 def list_ssh_key_pairs(call):
-    scope = call.cloud.accounts.scope(call.caller, listall=call.get("listall", False), domain=call.get("domainid"),
-                                      isrecursive=call.get("isrecursive", False), account_name=call.get("account"),
-                                      id_given=call.get("id") is not None)
-    return call.cloud.keypairs.list(call.caller, scope=scope, id=call.get("id"), name=call.get("name"),
+    return call.cloud.keypairs.list(call.caller, scope=call.scope(id_given=call.get("id") is not None),
+                                    id=call.get("id"), name=call.get("name"),
                                     fingerprint=call.get("fingerprint"), keyword=call.get("keyword"),
                                     **call.paging())
 

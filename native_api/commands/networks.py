@@ -6,12 +6,6 @@ from native_api.registry import LIST, command, scope_params
 from native_api.views.networks import IpForwardingRule, Network, PortForwardingRule, PublicIpAddress
 
 
-def _scope(call, id_given=False):
-    return call.cloud.accounts.scope(
-        call.caller, listall=call.get("listall", False), domain=call.get("domainid"),
-        isrecursive=call.get("isrecursive", False), account_name=call.get("account"), id_given=id_given)
-
-
 @command("listNetworks", params={
     "id": f.Uuid("Network", "list networks by ID"),
     "zoneid": f.Uuid("Zone", "the zone ID of the network"),
@@ -29,7 +23,7 @@ def list_networks(call):
         traffic_type=call.get("traffictype"), is_system=call.get("issystem"),
         can_use_for_deploy=call.params.get("canusefordeploy"),
         # Shared networks belong to no account: only an explicit owner narrows the listing.
-        scope=_scope(call) if call.get("account") or call.get("domainid") else None,
+        scope=call.scope() if call.get("account") or call.get("domainid") else None,
         keyword=call.get("keyword"), **call.paging())
 
 
@@ -45,7 +39,7 @@ def list_networks(call):
     **scope_params(),
 }, shape=LIST, response=PublicIpAddress, description="Lists all public IP addresses")
 def list_public_ip_addresses(call):
-    return call.cloud.networks.list_public_ips(call.caller, scope=_scope(call), zone=call.get("zoneid"),
+    return call.cloud.networks.list_public_ips(call.caller, scope=call.scope(), zone=call.get("zoneid"),
                                                **call.paging())
 
 
@@ -56,7 +50,7 @@ def list_public_ip_addresses(call):
     **scope_params(),
 }, shape=LIST, response=PortForwardingRule, description="Lists all port forwarding rules for an IP address.")
 def list_port_forwarding_rules(call):
-    return call.cloud.networks.list_port_forwarding_rules(call.caller, scope=_scope(call), **call.paging())
+    return call.cloud.networks.list_port_forwarding_rules(call.caller, scope=call.scope(), **call.paging())
 
 
 @command("listIpForwardingRules", params={
@@ -66,4 +60,4 @@ def list_port_forwarding_rules(call):
     **scope_params(),
 }, shape=LIST, response=IpForwardingRule, description="List the IP forwarding rules")
 def list_ip_forwarding_rules(call):
-    return call.cloud.networks.list_ip_forwarding_rules(call.caller, scope=_scope(call), **call.paging())
+    return call.cloud.networks.list_ip_forwarding_rules(call.caller, scope=call.scope(), **call.paging())

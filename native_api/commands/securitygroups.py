@@ -48,11 +48,9 @@ def create_security_group(call):
     **scope_params(),
 }, shape=LIST, response=SecurityGroup, description="Lists security groups")
 def list_security_groups(call):
-    scope = call.cloud.accounts.scope(call.caller, listall=call.get("listall", False), domain=call.get("domainid"),
-                                      isrecursive=call.get("isrecursive", False), account_name=call.get("account"),
-                                      id_given=call.get("id") is not None)
-    return call.cloud.security_groups.list(call.caller, scope=scope, id=call.get("id"),
-                                           name=call.get("securitygroupname"), vm=call.get("virtualmachineid"),
+    return call.cloud.security_groups.list(call.caller, scope=call.scope(id_given=call.get("id") is not None),
+                                           id=call.get("id"), name=call.get("securitygroupname"),
+                                           vm=call.get("virtualmachineid"),
                                            any_tag=tag_filter(call), keyword=call.get("keyword"), **call.paging())
 
 

@@ -1,7 +1,6 @@
 """Events, global settings, regions and the simulator's fault injection."""
 from __future__ import annotations
 
-from backends.api import InvalidParameterValue
 from native_api import fields as f
 from native_api.registry import LIST, ROOT_ONLY, SUCCESS, command, scope_params
 from native_api.views.misc import Configuration, Event, Region
@@ -19,13 +18,11 @@ from native_api.views.misc import Configuration, Event, Region
     **scope_params(),
 }, shape=LIST, response=Event, description="A command to list events.")
 def list_events(call):
-    scope = call.cloud.accounts.scope(call.caller, listall=call.get("listall", False),
-                                      domain=call.get("domainid"), isrecursive=call.get("isrecursive", False),
-                                      account_name=call.get("account"), id_given=call.get("id") is not None)
     return call.cloud.events.list(
-        scope=scope, id=call.get("id"), event_type=call.get("type"), level=call.get("level"),
-        start=call.get("startdate"), end=call.get("enddate"), resource_uuid=call.get("resourceid"),
-        resource_type=call.get("resourcetype"), keyword=call.get("keyword"), **call.paging())
+        scope=call.scope(id_given=call.get("id") is not None), id=call.get("id"), event_type=call.get("type"),
+        level=call.get("level"), start=call.get("startdate"), end=call.get("enddate"),
+        resource_uuid=call.get("resourceid"), resource_type=call.get("resourcetype"), keyword=call.get("keyword"),
+        **call.paging())
 
 
 @command("listConfigurations", params={
@@ -71,14 +68,8 @@ def configure_simulator(call):
         row = call.get(name)
         return row.uuid if row is not None else None
 
-    try:
-        call.cloud.simulator.configure(call.params["name"], call.params["value"], zone=uuid("zoneid"),
-                                       pod=uuid("podid"), cluster=uuid("clusterid"),
-                                       host=call.get("hostid").guid if call.get("hostid") else None,
-                                       count=call.get("count"))
-    except ValueError as exc:
-        raise InvalidParameterValue(str(exc)) from None
+    call.cloud.configure_simulator(call.params["name"], call.params["value"], zone=uuid("zoneid"), pod=uuid("podid"),
+                                   cluster=uuid("clusterid"),
+                                   host=call.get("hostid").guid if call.get("hostid") else None,
+                                   count=call.get("count"))
     return True
-
-
-

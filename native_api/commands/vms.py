@@ -11,12 +11,6 @@ from native_api.views.vms import Volume, VirtualMachine
 VM_ID = {"id": f.Uuid("VirtualMachine", "The ID of the virtual machine", required=True)}
 
 
-def _scope(call, id_given=False):
-    return call.cloud.accounts.scope(
-        call.caller, listall=call.get("listall", False), domain=call.get("domainid"),
-        isrecursive=call.get("isrecursive", False), account_name=call.get("account"), id_given=id_given)
-
-
 def _vm_job(call, vm, work):
     return submit(call, work, instance=vm, sync_key=call.cloud.vms.sync_key(vm))
 
@@ -200,7 +194,7 @@ def update_virtual_machine(call):
 def list_virtual_machines(call):
     id_given = call.get("id") is not None or bool(call.get("ids"))
     return call.cloud.vms.list(
-        call.caller, scope=_scope(call, id_given), id=call.get("id"), ids=call.get("ids"), name=call.get("name"),
+        call.caller, scope=call.scope(id_given=id_given), id=call.get("id"), ids=call.get("ids"), name=call.get("name"),
         state=call.get("state"), zone=call.get("zoneid"), template=call.get("templateid"),
         service_offering=call.get("serviceofferingid"), host=call.get("hostid"), any_tag=tag_filter(call),
         keyword=call.get("keyword"), **call.paging())
@@ -220,7 +214,7 @@ def list_virtual_machines(call):
 def list_volumes(call):
     id_given = call.get("id") is not None or bool(call.get("ids"))
     return call.cloud.vms.list_volumes(
-        call.caller, scope=_scope(call, id_given), id=call.get("id"), ids=call.get("ids"), name=call.get("name"),
+        call.caller, scope=call.scope(id_given=id_given), id=call.get("id"), ids=call.get("ids"), name=call.get("name"),
         volume_type=call.get("type"), vm=call.get("virtualmachineid"), zone=call.get("zoneid"),
         state=call.get("state"), keyword=call.get("keyword"), **call.paging())
 
