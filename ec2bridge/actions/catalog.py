@@ -4,6 +4,7 @@ from __future__ import annotations
 from backends.api import CloudError
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
+from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
 
@@ -53,7 +54,7 @@ def _short(region: str) -> str:
 
 @action("DescribeInstanceTypes")
 def describe_instance_types(ctx: Context, args: dict) -> dict:
-    """Service offerings carrying an instance-type name; unknown type: InvalidInstanceType."""
+    """Service offerings carrying an instance-type name (unknown: InvalidInstanceType); MaxResults/NextToken."""
     _, offerings = ctx.cloud.offerings.list_service_offerings(ctx.caller)
     items = [_instance_type(o, _offered_in(o, ctx.region)) for o in offerings
              if o.instance_type and not o.is_customized]
@@ -64,10 +65,11 @@ def describe_instance_types(ctx: Context, args: dict) -> dict:
             raise Ec2Error("InvalidInstanceType", f"The following supplied instance types do not exist: "
                                                   f"[{', '.join(unknown)}]")
         items = [i for i in items if i["InstanceType"] in wanted]
-    return {"InstanceTypes": apply(items, args.get("Filters"), {
-        "instance-type": lambda i: i["InstanceType"], "vcpu-info.default-vcpus": lambda i: i["VCpuInfo"]["DefaultVCpus"],
+    return paginate(args, apply(items, args.get("Filters"), {
+        "instance-type": lambda i: i["InstanceType"],
+        "vcpu-info.default-vcpus": lambda i: i["VCpuInfo"]["DefaultVCpus"],
         "memory-info.size-in-mib": lambda i: i["MemoryInfo"]["SizeInMiB"],
-        "current-generation": lambda i: i["CurrentGeneration"]})}
+        "current-generation": lambda i: i["CurrentGeneration"]}), "InstanceTypes", bounds=(5, 100))
 
 
 def _offered_in(offering, region: str) -> bool:
@@ -120,7 +122,7 @@ def _instance_type(offering, in_region: bool) -> dict:
 
 @action("DescribeImages")
 def describe_images(ctx: Context, args: dict) -> dict:
-    """Executable templates (featured ones under the `amazon` alias); Owners, ImageIds, filters."""
+    """Executable templates (featured ones as the `amazon` alias); Owners, ImageIds, filters, MaxResults/NextToken."""
     owner_number = ctx.cloud.accounts.get_caller_account(ctx.caller).owner_number
     _, usable = ctx.cloud.templates.list(ctx.caller, is_iso=False, filter="executable")
     _, own = ctx.cloud.templates.list(ctx.caller, is_iso=False, filter="self")  # incl. still downloading
@@ -145,12 +147,13 @@ def describe_images(ctx: Context, args: dict) -> dict:
         if missing:
             raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{missing[0]}]' does not exist")
         items = [i for i in items if i["ImageId"] in wanted]
-    return {"Images": apply(items, args.get("Filters"), {
+    return paginate(args, apply(items, args.get("Filters"), {
         "image-id": lambda i: i["ImageId"], "name": lambda i: i["Name"], "owner-id": lambda i: i["OwnerId"],
         "owner-alias": lambda i: i.get("ImageOwnerAlias"), "state": lambda i: i["State"],
         "architecture": lambda i: i["Architecture"], "is-public": lambda i: i["Public"],
         "platform-details": lambda i: i["PlatformDetails"], "root-device-type": lambda i: i["RootDeviceType"],
-        "virtualization-type": lambda i: i["VirtualizationType"], "description": lambda i: i["Description"]})}
+        "virtualization-type": lambda i: i["VirtualizationType"], "description": lambda i: i["Description"]}),
+        "Images", bounds=(1, None))
 
 
 def image_of(template, copy=None) -> dict:

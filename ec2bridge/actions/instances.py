@@ -8,6 +8,7 @@ import uuid
 from backends.api import CloudError
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply, is_exact
+from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
 
@@ -368,29 +369,6 @@ def _reservations(ctx: Context, vms: list, filters: list[dict] | None) -> list[d
         if reservation["Instances"]:
             reservations.append(reservation)
     return reservations
-
-
-def paginate(args: dict, items: list, key: str, *, bounds: tuple[int, int], exclusive: str | None = None) -> dict:
-    """MaxResults/NextToken as EC2 defines them: an opaque token, a bounded page size."""
-    size, token = args.get("MaxResults"), args.get("NextToken")
-    if size is not None and exclusive and args.get(exclusive):
-        raise Ec2Error("InvalidParameterCombination", f"The parameter {exclusive} cannot be used with MaxResults")
-    if size is not None and not bounds[0] <= size <= bounds[1]:
-        raise Ec2Error("InvalidParameterValue", f"Value ({size}) for parameter maxResults is invalid. "
-                                                f"Expecting a value between {bounds[0]} and {bounds[1]}.")
-    start = 0
-    if token:
-        try:
-            start = int(base64.urlsafe_b64decode(token.encode()).decode().split(":", 1)[1])
-        except (ValueError, IndexError, binascii.Error):
-            raise Ec2Error("InvalidNextToken", "The provided token is not valid") from None
-    if size is None:
-        return {key: items[start:]}
-    page = items[start:start + size]
-    out = {key: page}
-    if start + size < len(items):
-        out["NextToken"] = base64.urlsafe_b64encode(f"{key}:{start + size}".encode()).decode()
-    return out
 
 
 @action("DescribeInstanceStatus")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from backends.api import CloudError, RuleSpec
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
+from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
 
@@ -125,7 +126,7 @@ def create_security_group(ctx: Context, args: dict) -> dict:
 
 @action("DescribeSecurityGroups")
 def describe_security_groups(ctx: Context, args: dict) -> dict:
-    """The caller's groups (its default group included); GroupIds, GroupNames, filters."""
+    """The caller's groups (its default group included); GroupIds, GroupNames, filters, MaxResults/NextToken."""
     _, groups = ctx.cloud.security_groups.list(ctx.caller, scope=ctx.cloud.accounts.scope(ctx.caller))
     items = [_describe(ctx, g) for g in groups]
     for wanted, field in ((args.get("GroupIds"), "GroupId"), (args.get("GroupNames"), "GroupName")):
@@ -134,12 +135,13 @@ def describe_security_groups(ctx: Context, args: dict) -> dict:
             if missing:
                 raise Ec2Error("InvalidGroup.NotFound", f"The security group '{missing[0]}' does not exist")
             items = [i for i in items if i[field] in wanted]
-    return {"SecurityGroups": apply(items, args.get("Filters"), {
+    return paginate(args, apply(items, args.get("Filters"), {
         "group-id": lambda i: i["GroupId"], "group-name": lambda i: i["GroupName"],
         "description": lambda i: i["Description"], "owner-id": lambda i: i["OwnerId"],
         "ip-permission.protocol": lambda i: [p["IpProtocol"] for p in i["IpPermissions"]],
         "ip-permission.from-port": lambda i: [p.get("FromPort") for p in i["IpPermissions"]],
-        "ip-permission.cidr": lambda i: [r["CidrIp"] for p in i["IpPermissions"] for r in p["IpRanges"]]})}
+        "ip-permission.cidr": lambda i: [r["CidrIp"] for p in i["IpPermissions"] for r in p["IpRanges"]]}),
+        "SecurityGroups", bounds=(5, 1000))
 
 
 @action("DeleteSecurityGroup")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from backends.api import TAGGABLE, CloudError
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
+from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
 from ec2bridge.kinds import ENTITY_OF_PREFIX, KINDS
@@ -77,7 +78,7 @@ def delete_tags(ctx: Context, args: dict) -> None:
 
 @action("DescribeTags")
 def describe_tags(ctx: Context, args: dict) -> dict:
-    """Filters key, value, resource-id, resource-type."""
+    """Filters key, value, resource-id, resource-type; MaxResults/NextToken."""
     scope = ctx.cloud.accounts.scope(ctx.caller)
     _, rows = ctx.cloud.tags.list(ctx.caller, scope=scope)
     items = [_described(t) for t in rows]
@@ -85,4 +86,4 @@ def describe_tags(ctx: Context, args: dict) -> dict:
         "key": lambda i: i["Key"], "value": lambda i: i["Value"], "resource-id": lambda i: i["ResourceId"],
         "resource-type": lambda i: i["ResourceType"], "tag-key": lambda i: i["Key"],
         "tag-value": lambda i: i["Value"]})
-    return {"Tags": items}
+    return paginate(args, items, "Tags", bounds=(5, 1000))
