@@ -4,6 +4,7 @@ from __future__ import annotations
 from backends.api import CloudError
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
+from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
@@ -210,9 +211,7 @@ def register_image(ctx: Context, args: dict) -> dict:
 @action("DeregisterImage")
 def deregister_image(ctx: Context, args: dict) -> dict:
     """Removes the caller's image; refused while instances not terminated use it (naming one)."""
-    template = ctx.cloud.lookup_prefix("Template", uuid_prefix("ami", args["ImageId"]), ctx.caller)
-    if template is None or template.removed is not None:
-        raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{args['ImageId']}]' does not exist")
+    template = find_owned(ctx, "Template", args["ImageId"])
     try:
         ctx.cloud.templates.delete(ctx.caller, template)
     except CloudError as exc:

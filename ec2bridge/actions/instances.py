@@ -8,6 +8,7 @@ import uuid
 from backends.api import CloudError
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply, is_exact
+from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, from_cloud_error
 from ec2bridge.ids import to_ec2, uuid_prefix
@@ -109,13 +110,6 @@ def _reservation(ctx: Context, vms: list, busy: dict[str, set[str]]) -> dict:
     return {"ReservationId": to_ec2("r", first.launch_group or first.uuid),
             "OwnerId": first.account.owner_number, "Groups": [],
             "Instances": [instance_of(ctx, vm, busy) for vm in vms]}
-
-
-def _vm(ctx: Context, instance_id: str):
-    vm = ctx.cloud.lookup_prefix("VirtualMachine", uuid_prefix("i", instance_id), ctx.caller)
-    if vm is None or vm.removed is not None:
-        raise Ec2Error("InvalidInstanceID.NotFound", f"The instance ID '{instance_id}' does not exist")
-    return vm
 
 
 # ------------------------------------------------------------------ run
@@ -287,7 +281,7 @@ def describe_instances(ctx: Context, args: dict) -> dict:
     apply([], args.get("Filters"), _with_tag_filters(args.get("Filters") or []))  # unknown names fail at once
     wanted = args.get("InstanceIds")
     if wanted:
-        found = {vm.id: vm for vm in (_vm(ctx, instance_id) for instance_id in wanted)}
+        found = {vm.id: vm for vm in (find_owned(ctx, "VirtualMachine", instance_id) for instance_id in wanted)}
         vms = _load(ctx, list(found), named=True)
         return paginate(args, _reservations(ctx, vms, args.get("Filters")), "Reservations", bounds=(5, 1000),
                         exclusive="InstanceIds")
@@ -376,7 +370,7 @@ def describe_instance_status(ctx: Context, args: dict) -> dict:
     """Running instances (all with IncludeAllInstances); the simulator's instances pass their checks."""
     wanted = args.get("InstanceIds")
     if wanted:
-        vms = [_vm(ctx, instance_id) for instance_id in wanted]
+        vms = [find_owned(ctx, "VirtualMachine", instance_id) for instance_id in wanted]
     else:
         _, vms = ctx.cloud.vms.list(ctx.caller, scope=ctx.cloud.accounts.scope(ctx.caller))
         vms = [vm for vm in reversed(vms) if vm.zone.region.name == ctx.region]
@@ -402,7 +396,7 @@ def describe_instance_status(ctx: Context, args: dict) -> dict:
 @action("GetConsoleOutput")
 def get_console_output(ctx: Context, args: dict) -> dict:
     """The hypervisor's serial console log, base64 as AWS returns it."""
-    vm = _vm(ctx, args["InstanceId"])
+    vm = find_owned(ctx, "VirtualMachine", args["InstanceId"])
     try:
         text = ctx.cloud.vms.console_output(ctx.caller, vm)
     except CloudError as exc:
@@ -414,7 +408,7 @@ def get_console_output(ctx: Context, args: dict) -> dict:
 # ------------------------------------------------------------ lifecycle
 
 def _change(ctx: Context, args: dict, action_name: str, verb: str, work_of, target: str) -> list[dict]:
-    vms = [_vm(ctx, instance_id) for instance_id in args["InstanceIds"]]
+    vms = [find_owned(ctx, "VirtualMachine", instance_id) for instance_id in args["InstanceIds"]]
     busy = _busy(ctx, vms)
     changes = []
     for vm in vms:
@@ -466,7 +460,7 @@ def terminate_instances(ctx: Context, args: dict) -> dict:
 def reboot_instances(ctx: Context, args: dict) -> None:
     """Queues a reboot of running instances."""
     for instance_id in args["InstanceIds"]:
-        vm = _vm(ctx, instance_id)
+        vm = find_owned(ctx, "VirtualMachine", instance_id)
         try:
             work = ctx.cloud.vms.reboot_work(ctx.caller, vm)
         except CloudError as exc:
@@ -478,7 +472,7 @@ def reboot_instances(ctx: Context, args: dict) -> None:
 @action("DescribeInstanceAttribute")
 def describe_instance_attribute(ctx: Context, args: dict) -> dict:
     """instanceType, userData, disableApiTermination, instanceInitiatedShutdownBehavior, rootDeviceName."""
-    vm = _vm(ctx, args["InstanceId"])
+    vm = find_owned(ctx, "VirtualMachine", args["InstanceId"])
     values = {
         "instanceType": ("InstanceType", {"Value": vm.service_offering.instance_type or vm.service_offering.name}),
         "userData": ("UserData", {"Value": vm.user_data} if vm.user_data else {}),
@@ -497,7 +491,7 @@ def describe_instance_attribute(ctx: Context, args: dict) -> dict:
 @action("ModifyInstanceAttribute")
 def modify_instance_attribute(ctx: Context, args: dict) -> None:
     """InstanceType (instance stopped: scales the VM) and UserData; the old Attribute/Value form too."""
-    vm = _vm(ctx, args["InstanceId"])
+    vm = find_owned(ctx, "VirtualMachine", args["InstanceId"])
     attribute, value = args.get("Attribute"), args.get("Value")
     instance_type = (args.get("InstanceType") or {}).get("Value") or (value if attribute == "instanceType" else None)
     user_data = (args.get("UserData") or {}).get("Value")

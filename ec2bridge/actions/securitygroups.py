@@ -4,9 +4,10 @@ from __future__ import annotations
 from backends.api import CloudError, RuleSpec
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
+from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error
-from ec2bridge.ids import to_ec2, uuid_prefix
+from ec2bridge.ids import to_ec2
 
 PROTOCOL_OUT = {"all": "-1", "tcp": "tcp", "udp": "udp", "icmp": "icmp"}
 
@@ -17,10 +18,7 @@ def group_id(group) -> str:
 
 def find(ctx: Context, group_id_: str | None = None, name: str | None = None):
     if group_id_:
-        group = ctx.cloud.lookup_prefix("SecurityGroup", uuid_prefix("sg", group_id_), ctx.caller)
-        if group is None:
-            raise Ec2Error("InvalidGroup.NotFound", f"The security group '{group_id_}' does not exist")
-        return group
+        return find_owned(ctx, "SecurityGroup", group_id_)
     if name:
         group = ctx.cloud.security_groups.by_name(ctx.caller, name)
         if group is None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 from backends.api import TAGGABLE, CloudError
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
+from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, from_cloud_error
-from ec2bridge.ids import to_ec2, uuid_prefix
+from ec2bridge.ids import to_ec2
 from ec2bridge.kinds import ENTITY_OF_PREFIX, KINDS
 
 # The backend's tag resource type of each entity that takes tags.
@@ -23,9 +24,7 @@ def resources(ctx: Context, ids: list[str]) -> dict[str, list]:
         if prefix not in TAGGABLE_PREFIXES:
             raise Ec2Error("InvalidID", f"The ID '{resource_id}' is not valid")
         entity = TAGGABLE_PREFIXES[prefix]
-        row = ctx.cloud.lookup_prefix(entity, uuid_prefix(prefix, resource_id), ctx.caller)
-        if row is None or row.removed is not None:
-            raise Ec2Error(KINDS[entity].not_found, f"The ID '{resource_id}' does not exist")
+        row = find_owned(ctx, entity, resource_id, message="The ID '{}' does not exist")
         by_type.setdefault(TAG_TYPE[entity], []).append(row)
     return by_type
 
