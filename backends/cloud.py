@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from backends import db as dbmod
 from backends.core import lookup
@@ -19,6 +20,9 @@ from backends.drivers import libvirt as libvirt_driver
 from backends.drivers.base import HypervisorDriver
 from backends.drivers.image_store import LocalImageStore
 from backends.migrations import migrate
+
+if TYPE_CHECKING:
+    from backends.identity.accounts import Scope
 
 log = logging.getLogger(__name__)
 
@@ -217,11 +221,11 @@ class Cloud:
         except ValueError as exc:
             raise InvalidParameterValue(str(exc)) from None
 
-    def find_job(self, job_uuid: str, scope):
-        """The async job with this uuid if ``scope`` (a ``Scope``) shows it, else NotFound."""
+    def find_job(self, job_uuid: str, scope: Scope):
+        """The async job with this uuid if ``scope`` shows it, else NotFound."""
         return self.jobs.get(job_uuid, lambda query: scope.apply(query, query.model))
 
-    def list_jobs(self, scope, **filters):
+    def list_jobs(self, scope: Scope, **filters):
         """The async jobs ``scope`` shows (filters and paging as ``JobManager.list``): (total, page)."""
         return self.jobs.list(lambda query: scope.apply(query, query.model), **filters)
 
