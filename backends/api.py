@@ -13,7 +13,7 @@ from backends.context import ROLE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_RESOURCE_ADMIN,
 from backends.core.jobs import JobResult
 from backends.core.kinds import TAGGABLE
 from backends.errors import CloudError, InvalidParameterValue, NotFound, PermissionDenied
-from backends.identity.accounts import Scope
+from backends.identity.access import Scope
 from backends.network.securitygroups import RuleSpec
 
 __all__ = [

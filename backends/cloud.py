@@ -22,7 +22,7 @@ from backends.drivers.image_store import LocalImageStore
 from backends.migrations import migrate
 
 if TYPE_CHECKING:
-    from backends.identity.accounts import Scope
+    from backends.identity.access import Scope
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from backends.context import Caller
 from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue, PermissionDenied
-from backends.identity.accounts import ancestor_ids
+from backends.identity.access import ancestor_ids
 from backends.models import DiskOffering, Domain, OsCategory, OsType, ServiceOffering, utcnow
 
 MAX_INT = 2147483647

@@ -17,7 +17,7 @@ from backends.context import Caller
 from backends.core import prefetch
 from backends.db import database, page_of, write_tx
 from backends.errors import InsufficientAddressCapacity, InvalidParameterValue
-from backends.identity.accounts import ancestor_ids
+from backends.identity.access import ancestor_ids
 from backends.models import Account, Domain, Network, Nic, Zone
 
 ATTEMPTS = 8
