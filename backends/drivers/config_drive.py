@@ -9,7 +9,7 @@ import binascii
 import io
 import json
 
-from backends.drivers.base import VmSpec
+from backends.drivers.specs import VmSpec
 
 LABEL = "config-2"
 META_DATA = "/openstack/latest/meta_data.json"

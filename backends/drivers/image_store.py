@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlparse
 
-from backends.drivers.base import DriverError, TemplateInfo
+from backends.drivers.specs import DriverError, TemplateInfo
 
 CHUNK = 1 << 20
 

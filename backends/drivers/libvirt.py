@@ -1,4 +1,4 @@
-"""KVM hosts through libvirt: the second implementation of the driver contract.
+"""KVM hosts through libvirt: the second implementation of the hypervisor and storage contracts.
 
 A host is a libvirt connection URI: ``qemu+ssh://host/system`` or ``qemu+tcp://host/system`` in
 production, ``qemu:///system`` on a single box, ``test:///path/node.xml`` (libvirt's own test driver)
@@ -23,8 +23,9 @@ from urllib.parse import urlparse
 
 from backends.drivers import config_drive
 from backends.drivers import libvirt_xml as lx
-from backends.drivers.base import (POWER_OFF, POWER_ON, DiskSpec, DriverError, HostInfo, HostRef,
-                                   HypervisorDriver, PowerReport, TemplateInfo, VmSpec)
+from backends.drivers.base import (POWER_OFF, POWER_ON, DiskSpec, Driver, DriverError, HostInfo, HostRef,
+                                   PowerReport, TemplateInfo, VmSpec)
+from backends.drivers.image_store import LocalImageStore
 
 try:
     import libvirt
@@ -51,10 +52,10 @@ def _code(exc) -> int | None:
     return exc.get_error_code() if libvirt is not None and isinstance(exc, libvirt.libvirtError) else None
 
 
-class LibvirtDriver(HypervisorDriver):
+class LibvirtDriver(Driver):
     hypervisor_type = "KVM"
 
-    def __init__(self, *, image_store: HypervisorDriver | None = None, stop_timeout: float = 120.0,
+    def __init__(self, *, image_store: LocalImageStore | None = None, stop_timeout: float = 120.0,
                  poll_interval: float = 0.5, default_bridge: str = "cloudbr0", mount_root: str = "/mnt"):
         """``image_store`` downloads templates to secondary storage (not libvirt's job: CloudStack's
         secondary storage VM does it); ``stop_timeout`` bounds a graceful shutdown before the power-off."""
@@ -326,6 +327,28 @@ class LibvirtDriver(HypervisorDriver):
             if _code(exc) != NO_DOMAIN:
                 raise
 
+    # ------------------------------------------------------- disks of a VM
+    def attach_volume(self, host: HostRef, name: str, disk: DiskSpec) -> None:
+        """attachDeviceFlags with the disk's ``<disk>`` fragment, live (contract: attach_volume)."""
+        self._device(host, name, disk, attach=True)
+
+    def detach_volume(self, host: HostRef, name: str, disk: DiskSpec) -> None:
+        """detachDeviceFlags with the same fragment (contract: detach_volume)."""
+        self._device(host, name, disk, attach=False)
+
+    def _device(self, host: HostRef, name: str, disk: DiskSpec, *, attach: bool) -> None:
+        verb = "attach" if attach else "detach"
+        conn = self.connection(host.url)
+        try:
+            domain = self._domain(conn, name)
+            if domain is None:
+                raise DriverError(f"Cannot {verb} a disk: VM {name} is not on host {host.url}")
+            fragment = lx.disk_xml(disk, self._volume(conn, disk).path())
+            call = domain.attachDeviceFlags if attach else domain.detachDeviceFlags
+            call(fragment, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        except libvirt.libvirtError as exc:
+            raise self._fail(host, f"{verb} disk {disk.path} to {name}", exc) from None
+
     # ---------------------------------------------------------------- storage
     def _pool(self, conn, pool_url: str):
         """The libvirt pool standing for this primary storage, created (transient, as CloudStack does)
@@ -422,27 +445,6 @@ class LibvirtDriver(HypervisorDriver):
             volume.delete(0)
         except libvirt.libvirtError as exc:
             raise self._fail(host, f"delete volume {disk.path}", exc) from None
-
-    def attach_volume(self, host: HostRef, name: str, disk: DiskSpec) -> None:
-        """attachDeviceFlags with the disk's ``<disk>`` fragment, live (contract: attach_volume)."""
-        self._device(host, name, disk, attach=True)
-
-    def detach_volume(self, host: HostRef, name: str, disk: DiskSpec) -> None:
-        """detachDeviceFlags with the same fragment (contract: detach_volume)."""
-        self._device(host, name, disk, attach=False)
-
-    def _device(self, host: HostRef, name: str, disk: DiskSpec, *, attach: bool) -> None:
-        verb = "attach" if attach else "detach"
-        conn = self.connection(host.url)
-        try:
-            domain = self._domain(conn, name)
-            if domain is None:
-                raise DriverError(f"Cannot {verb} a disk: VM {name} is not on host {host.url}")
-            fragment = lx.disk_xml(disk, self._volume(conn, disk).path())
-            call = domain.attachDeviceFlags if attach else domain.detachDeviceFlags
-            call(fragment, libvirt.VIR_DOMAIN_AFFECT_LIVE)
-        except libvirt.libvirtError as exc:
-            raise self._fail(host, f"{verb} disk {disk.path} to {name}", exc) from None
 
     def download_template(self, image_store_url: str, zone: str, template_uuid: str, url: str,
                           format: str) -> TemplateInfo:

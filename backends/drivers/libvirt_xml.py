@@ -11,7 +11,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from urllib.parse import urlparse
 
-from backends.drivers.base import DiskSpec, NicSpec, VmSpec
+from backends.drivers.specs import DiskSpec, NicSpec, VmSpec
 
 METADATA_NS = "https://ec2bridge.dev/xmlns/libvirt/vm/1.0"
 DISK_BUSES = "vd"  # virtio disks: vda, vdb, ...

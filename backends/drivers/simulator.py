@@ -1,4 +1,4 @@
-"""The simulator: the executable version of the hypervisor driver contract.
+"""The simulator: the executable version of the hypervisor and storage contracts.
 
 Modelled on Apache CloudStack's simulator. Hosts are URLs such as
 ``http://sim/zone-a/c1/h1?cpucore=64&cpuspeed=2000&memory=274877906944``;
@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlparse
 import peewee as pw
 
 from backends.db import Compiled, write_tx
-from backends.drivers.base import (POWER_OFF, POWER_ON, DiskSpec, DriverError, HostInfo, HostRef,
-                                   HypervisorDriver, PowerReport, TemplateInfo, VmSpec)
+from backends.drivers.base import (POWER_OFF, POWER_ON, DiskSpec, Driver, DriverError, HostInfo, HostRef,
+                                   PowerReport, TemplateInfo, VmSpec)
 from backends.drivers.simulator_store import SimHost, SimMock, SimVm, SimVolume, _now
 
 GiB = 1 << 30
@@ -30,7 +30,7 @@ COMMANDS = ("StartCommand", "StopCommand", "RebootCommand", "MigrateCommand", "C
 TEMPLATE_FORMATS = ("QCOW2", "RAW", "VHD", "VHDX", "OVA", "VMDK", "ISO")
 
 
-class SimulatorDriver(HypervisorDriver):
+class SimulatorDriver(Driver):
     hypervisor_type = "Simulator"
 
     # --------------------------------------------------------- fault injection
@@ -218,6 +218,30 @@ class SimulatorDriver(HypervisorDriver):
         vm = SimVm.get_or_none(SimVm.name == name, SimVm.host_guid == self._guid(host))
         return vm.power_state if vm else None
 
+    def console_output(self, host: HostRef, name: str) -> str:
+        vm = SimVm.get_or_none(SimVm.name == name, SimVm.host_guid == self._guid(host))
+        if vm is None or vm.power_state != POWER_ON:
+            return ""
+        return (f"[    0.000000] Linux version 6.1.0-sim ({name})\n"
+                f"[    0.100000] smpboot: {vm.cpus} CPUs, {vm.memory_mib} MiB\n"
+                f"cloud-init: {name} reached multi-user.target\n")
+
+    # ------------------------------------------------------- disks of a VM
+    def attach_volume(self, host: HostRef, name: str, disk: DiskSpec) -> None:
+        self._apply_mocks("AttachCommand", host)
+        if self.vm_power_state(host, name) is None:
+            raise DriverError(f"Cannot attach a disk: VM {name} is not on host {_host_name(host)}")
+        with write_tx():
+            if not SimVolume.update(attached_to=name).where(SimVolume.path == disk.path).execute():
+                raise DriverError(f"Cannot attach disk {disk.path}: it does not exist")
+
+    def detach_volume(self, host: HostRef, name: str, disk: DiskSpec) -> None:
+        self._apply_mocks("DettachCommand", host)
+        with write_tx():
+            if not SimVolume.update(attached_to=None).where(SimVolume.path == disk.path,
+                                                            SimVolume.attached_to == name).execute():
+                raise DriverError(f"Cannot detach disk {disk.path}: it is not attached to {name}")
+
     # ---------------------------------------------------------------- storage
     def create_volume(self, host: HostRef, disk: DiskSpec) -> str:
         """Create the (thin) disk; an existing path is returned as is (contract: create_volume)."""
@@ -237,21 +261,6 @@ class SimulatorDriver(HypervisorDriver):
         with write_tx():
             SimVolume.delete().where(SimVolume.path == disk.path).execute()
 
-    def attach_volume(self, host: HostRef, name: str, disk: DiskSpec) -> None:
-        self._apply_mocks("AttachCommand", host)
-        if self.vm_power_state(host, name) is None:
-            raise DriverError(f"Cannot attach a disk: VM {name} is not on host {_host_name(host)}")
-        with write_tx():
-            if not SimVolume.update(attached_to=name).where(SimVolume.path == disk.path).execute():
-                raise DriverError(f"Cannot attach disk {disk.path}: it does not exist")
-
-    def detach_volume(self, host: HostRef, name: str, disk: DiskSpec) -> None:
-        self._apply_mocks("DettachCommand", host)
-        with write_tx():
-            if not SimVolume.update(attached_to=None).where(SimVolume.path == disk.path,
-                                                            SimVolume.attached_to == name).execute():
-                raise DriverError(f"Cannot detach disk {disk.path}: it is not attached to {name}")
-
     def download_template(self, image_store_url: str, zone: str, template_uuid: str, url: str,
                           format: str) -> TemplateInfo:
         """Pretend to fetch the image; the URL's scheme and the format are checked as a real
@@ -270,14 +279,6 @@ class SimulatorDriver(HypervisorDriver):
             raise DriverError(f"Unable to download from URL {url}: bad size") from None
         return TemplateInfo(install_path=f"template/tmpl/{zone}/{template_uuid}/{template_uuid}.{fmt.lower()}",
                             size=size, physical_size=size // 4)
-
-    def console_output(self, host: HostRef, name: str) -> str:
-        vm = SimVm.get_or_none(SimVm.name == name, SimVm.host_guid == self._guid(host))
-        if vm is None or vm.power_state != POWER_ON:
-            return ""
-        return (f"[    0.000000] Linux version 6.1.0-sim ({name})\n"
-                f"[    0.100000] smpboot: {vm.cpus} CPUs, {vm.memory_mib} MiB\n"
-                f"cloud-init: {name} reached multi-user.target\n")
 
     # ---------------------------------------------------------------- helpers
     @staticmethod
