@@ -11,14 +11,14 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from backends import db as dbmod
 from backends.core import lookup
-from backends.drivers import libvirt as libvirt_driver
-from backends.drivers.base import HypervisorDriver
-from backends.drivers.image_store import LocalImageStore
+from backends.drivers import registry as driver_registry
+from backends.drivers.base import Driver
 from backends.migrations import migrate
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class Cloud:
     def __init__(self, db_url: str, *, data_dir: str = "data", region: str = "us-east-1",
                  node_id: str | None = None, job_workers: int = 8, background: bool = True,
-                 drivers: dict[str, HypervisorDriver] | None = None, kvm_bridge: str = "cloudbr0"):
+                 drivers: dict[str, Driver] | None = None, driver_settings: Mapping[str, str] | None = None):
         self.db_url = db_url
         self.data_dir = data_dir
         self.region_name = region
@@ -38,7 +38,7 @@ class Cloud:
         self.background = background
         self._job_workers = job_workers
         self._extra_drivers = drivers or {}
-        self._kvm_bridge = kvm_bridge
+        self._driver_settings = dict(driver_settings or {})  # DriverSetting.name -> value (--kvm-bridge...)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._reset_lock = threading.Lock()
@@ -71,16 +71,14 @@ class Cloud:
         migrate()
         self.config = ConfigManager()
         self.config.seed()
-        self.simulator = SimulatorDriver()
-        self.drivers: dict[str, HypervisorDriver] = {"Simulator": self.simulator}
-        # What to install for a hypervisor whose driver is not available here.
-        self.install_hints: dict[str, str] = {"KVM": libvirt_driver.MISSING}
-        if libvirt_driver.AVAILABLE:
-            # KVM boots real images: its templates are really downloaded into secondary storage here.
-            self.drivers["KVM"] = libvirt_driver.LibvirtDriver(
-                image_store=LocalImageStore(os.path.join(self.data_dir, "secondary")),
-                default_bridge=self._kvm_bridge)
+        # One driver per hypervisor available here, as the drivers registered themselves.
+        self.drivers: dict[str, Driver] = driver_registry.build_drivers(
+            driver_registry.DriverContext(data_dir=self.data_dir, settings=self._driver_settings))
         self.drivers.update(self._extra_drivers)
+        # What to install for a hypervisor whose driver is not available here.
+        self.install_hints: dict[str, str] = driver_registry.install_hints()
+        # The simulator answers configureSimulator and downloads templates of no particular hypervisor.
+        self.simulator: SimulatorDriver = self.drivers[SimulatorDriver.hypervisor_type]
         self.events = EventManager()
         self.jobs = JobManager(self.node_id, workers=self._job_workers)
         access = AccessControl()
@@ -184,7 +182,8 @@ class Cloud:
             self._known_regions.add(name)
         return name in self._known_regions
 
-    def driver(self, hypervisor: str) -> HypervisorDriver:
+    def driver(self, hypervisor: str) -> Driver:
+        """The driver of ``hypervisor``; a hypervisor not available here is an error saying what to install."""
         from backends.errors import InvalidParameterValue
 
         try:

@@ -17,7 +17,7 @@ def create_cloud(settings: Settings, *, background: bool = True) -> Cloud:
     """Start the backend; bootstrap the demo cloud on an empty database."""
     cloud = Cloud(settings.db_url, data_dir=settings.data_dir, region=settings.region, node_id=settings.node_id,
                   job_workers=settings.job_workers, background=background,
-                  kvm_bridge=settings.kvm_bridge).start()
+                  driver_settings=settings.driver_settings).start()
     creds = bootstrap.ensure_demo_cloud(cloud)
     if settings.kvm_hosts:
         bootstrap.ensure_kvm_zone(cloud, list(settings.kvm_hosts), settings.kvm_primary_url)

@@ -5,6 +5,7 @@ import argparse
 import logging
 import sys
 
+from backends.drivers import registry as driver_registry
 from server.settings import Settings, StartupError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -29,8 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--kvm-primary", metavar="URL",
                        help="primary storage of the KVM zone: file:///dir or nfs://server/export "
                             "(default: a directory in the data dir)")
-    serve.add_argument("--kvm-bridge", metavar="BRIDGE",
-                       help="the KVM hosts' bridge for untagged guest traffic (default cloudbr0)")
+    for setting in driver_registry.settings():  # what each registered driver takes
+        serve.add_argument(setting.flag, dest=_dest(setting), metavar=setting.metavar,
+                           help=f"{setting.help} (default {setting.default})")
     serve.add_argument("--threads", help="request threads (default 16)")
     serve.add_argument("--dev", action="store_true",
                        help="werkzeug's development server instead of gunicorn (no keep-alive, not for production)")
@@ -39,11 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command != "serve":
         return 2
+    given = {s.name: getattr(args, _dest(s)) for s in driver_registry.settings() if getattr(args, _dest(s)) is not None}
     try:
         settings = Settings.from_env(host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
                                      region=args.region, emulator=args.emulator, threads=args.threads,
                                      kvm_hosts=tuple(args.kvm_host) if args.kvm_host else None,
-                                     kvm_primary=args.kvm_primary, kvm_bridge=args.kvm_bridge)
+                                     kvm_primary=args.kvm_primary, driver_settings=given)
         from server import startup
 
         startup.check(settings)
@@ -53,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     from server import serving
 
     return serving.serve_dev(settings) if args.dev else serving.serve(settings, args.log_level)
+
+
+def _dest(setting: driver_registry.DriverSetting) -> str:
+    return f"driver_{setting.name}"
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlparse, urlunparse
+
+from backends.drivers import registry as driver_registry
 
 
 class StartupError(Exception):
@@ -24,7 +26,8 @@ class Settings:
     # libvirt URIs of KVM hosts for a zone of their own beside the simulated ones; its primary storage
     kvm_hosts: tuple[str, ...] = ()
     kvm_primary: str | None = None  # default: a directory pool in the data dir
-    kvm_bridge: str = "cloudbr0"  # the hosts' bridge for untagged guest traffic
+    # What the drivers take (each declares its settings in the driver registry): name -> value, unset = default
+    driver_settings: dict[str, str] = field(default_factory=dict)
 
     @property
     def kvm_primary_url(self) -> str:
@@ -48,9 +51,10 @@ class Settings:
             emulator=env.get("EC2BRIDGE_EMULATOR", "").lower() in ("1", "true", "yes"),
             kvm_hosts=tuple(u.strip() for u in env.get("EC2BRIDGE_KVM_HOSTS", "").split(",") if u.strip()),
             kvm_primary=env.get("EC2BRIDGE_KVM_PRIMARY") or None,
-            kvm_bridge=env.get("EC2BRIDGE_KVM_BRIDGE", cls.kvm_bridge),
         )
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        drivers = {s.name: env[s.env] for s in driver_registry.settings() if env.get(s.env)}
+        drivers.update(overrides.pop("driver_settings", None) or {})
+        values.update({k: v for k, v in overrides.items() if v is not None}, driver_settings=drivers)
         values["port"] = _number("port (--port, EC2BRIDGE_PORT)", values["port"], 1, 65535)
         values["job_workers"] = _number("job workers (EC2BRIDGE_JOB_WORKERS)", values["job_workers"], 1, 1024)
         values["threads"] = _number("request threads (--threads, EC2BRIDGE_THREADS)", values["threads"], 1, 1024)

@@ -8,7 +8,7 @@ pools named after the primary storage they stand for, and a template is copied i
 use, then backs its root disks as a qcow2 backing file.
 
 Needs libvirt-python (``pip install 'ec2bridge[libvirt]'``); :data:`AVAILABLE` tells whether it is
-importable, and the cloud registers this driver for ``KVM`` only then.
+importable; the registry lists KVM either way, and the cloud builds this driver only when it is.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 from backends.drivers import config_drive
 from backends.drivers import libvirt_xml as lx
+from backends.drivers import registry
 from backends.drivers.base import (POWER_OFF, POWER_ON, DiskSpec, Driver, DriverError, HostInfo, HostRef,
                                    PowerReport, TemplateInfo, VmSpec)
 from backends.drivers.image_store import LocalImageStore
@@ -470,3 +471,17 @@ def migration_request(name: str, domain_xml: str, *, bandwidth_mib: int = 0) -> 
 
 def _address_of(uri: str) -> str:
     return urlparse(uri).hostname or "127.0.0.1"
+
+
+BRIDGE = registry.DriverSetting("kvm_bridge", "cloudbr0", "the KVM hosts' bridge for untagged guest traffic",
+                                metavar="BRIDGE")
+
+
+def _build(context: registry.DriverContext) -> LibvirtDriver:
+    # KVM boots real images: its templates are really downloaded into secondary storage here.
+    return LibvirtDriver(image_store=LocalImageStore(os.path.join(context.data_dir, "secondary")),
+                         default_bridge=context.setting(BRIDGE))
+
+
+registry.register(registry.HypervisorEntry(name=LibvirtDriver.hypervisor_type, factory=_build,
+                                           available=lambda: AVAILABLE, install_hint=MISSING, settings=(BRIDGE,)))

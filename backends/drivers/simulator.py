@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlparse
 import peewee as pw
 
 from backends.db import Compiled, write_tx
+from backends.drivers import registry
 from backends.drivers.base import (POWER_OFF, POWER_ON, DiskSpec, Driver, DriverError, HostInfo, HostRef,
                                    PowerReport, TemplateInfo, VmSpec)
 from backends.drivers.simulator_store import SimHost, SimMock, SimVm, SimVolume, _now
@@ -294,3 +295,7 @@ def _host_name(host: HostRef) -> str:
 
 _ANY_MOCK = Compiled(lambda command: SimMock.select(SimMock.id).where(
     SimMock.command == command, SimMock.remaining.is_null() | (SimMock.remaining > 0)).limit(1))
+
+
+registry.register(registry.HypervisorEntry(name=SimulatorDriver.hypervisor_type,
+                                           factory=lambda _context: SimulatorDriver()))
