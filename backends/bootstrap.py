@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 
 from backends.context import ROLE_ADMIN, Caller
+from backends.drivers import registry as driver_registry
 from backends.models import Account, Cluster, Host, User, Zone
 
 log = logging.getLogger(__name__)
@@ -156,42 +157,45 @@ def _build_zones(cloud, caller, region, letters: str, root) -> list:
 _region_lock = threading.Lock()
 
 
-def ensure_kvm_zone(cloud, uris: list[str], primary_url: str) -> Zone:
-    """A zone of KVM hosts driven by libvirt, next to the demo cloud's simulated ones: ``<region><next
-    letter>`` with one cluster of the hosts at ``uris`` (libvirt URIs), primary storage at
-    ``primary_url`` (``file:///dir`` or ``nfs://server/export``), a guest network, and the built-in
-    images registered for KVM. Hosts not managed yet are added on later starts; nothing is removed."""
+def ensure_hosts_zone(cloud, hypervisor: str, uris: list[str], primary_url: str) -> Zone:
+    """A zone of real ``hypervisor`` hosts (KVM driven by libvirt...), next to the demo cloud's simulated ones:
+    ``<region><next letter>`` with one cluster of the hosts at ``uris``, primary storage at ``primary_url``
+    (``file:///dir`` or ``nfs://server/export``), a guest network, and the built-in images registered for the
+    hypervisor. The zone is found again on later starts by the description its registry entry gives it;
+    hosts not managed yet are added then, nothing is removed."""
+    entry = driver_registry.find(hypervisor)
+    if entry is None or entry.zone is None:
+        raise ValueError(f"Hypervisor {hypervisor} has no zone of real hosts")
+    hypervisor = entry.name
     caller = system_caller(cloud)
     root = cloud.accounts.root_domain()
     region = cloud.infra.ensure_region(cloud.region_name)
     zone = next((z for z in Zone.select().where(Zone.region == region.id, Zone.removed.is_null())
-                 if z.description == KVM_ZONE_DESCRIPTION), None)
+                 if z.description == entry.zone.description), None)
     if zone is None:
         letter = "abcdefghijklmnopqrstuvwxyz"[Zone.select().where(Zone.region == region.id).count()]
-        zone = _build_kvm_zone(cloud, caller, region, letter, root, primary_url)
+        zone = _build_hosts_zone(cloud, caller, region, letter, root, primary_url, hypervisor, entry.zone)
     cluster = Cluster.get(Cluster.zone == zone.id, Cluster.removed.is_null())
     pod = cluster.pod
     known = {h.url for h in Host.select(Host.url).where(Host.cluster == cluster.id, Host.removed.is_null())}
     for uri in uris:
         if uri not in known:
-            cloud.infra.add_host(caller, zone, pod, url=uri, hypervisor="KVM", cluster=cluster)
+            cloud.infra.add_host(caller, zone, pod, url=uri, hypervisor=hypervisor, cluster=cluster)
     return zone
 
 
-KVM_ZONE_DESCRIPTION = "KVM hosts driven by libvirt"
-
-
-def _build_kvm_zone(cloud, caller, region, letter: str, root, primary_url: str) -> Zone:
+def _build_hosts_zone(cloud, caller, region, letter: str, root, primary_url: str, hypervisor: str,
+                      spec: driver_registry.HostsZone) -> Zone:
     index = Zone.select().count()
     zone = cloud.infra.create_zone(
         caller, name=f"{region.name}{letter}", network_type="Basic", dns1="8.8.8.8", dns2="8.8.4.4",
-        internal_dns1="10.0.0.2", security_groups_enabled=True, region=region, description=KVM_ZONE_DESCRIPTION)
+        internal_dns1="10.0.0.2", security_groups_enabled=True, region=region, description=spec.description)
     pod = cloud.infra.create_pod(caller, zone, name=f"{zone.name}-pod1", gateway=f"172.{16 + index}.0.1",
                                  netmask="255.255.0.0", start_ip=f"172.{16 + index}.0.10",
                                  end_ip=f"172.{16 + index}.255.250")
     cloud.infra.add_image_store(caller, name=f"{zone.name}-images", url=f"nfs://images.{zone.name}/export",
                                 zone=zone, provider="NFS")
-    cluster = cloud.infra.add_cluster(caller, zone, pod, name=f"{zone.name}-kvm1", hypervisor="KVM")
+    cluster = cloud.infra.add_cluster(caller, zone, pod, name=f"{zone.name}-{spec.prefix}1", hypervisor=hypervisor)
     cloud.infra.create_storage_pool(caller, zone, name=f"{zone.name}-primary1", url=primary_url, scope="CLUSTER",
                                     pod=pod, cluster=cluster, capacity_bytes=2 << 40)
     cloud.networks.create_guest_network(zone, name=f"{zone.name}-guest", cidr=f"10.{index + 1}.0.0/16",
@@ -199,9 +203,10 @@ def _build_kvm_zone(cloud, caller, region, letter: str, root, primary_url: str) 
     os_types = {t.name: t for t in cloud.offerings.list_os_types()[1]}
     for name, text, os_name, url in TEMPLATES:
         cloud.templates.seed_ready_template(
-            caller, name=f"{name}-kvm", display_text=text.replace("(Simulator)", "(KVM)"), url=url, format="QCOW2",
-            hypervisor="KVM", os_type=os_types.get(os_name), zones=[zone], is_public=True, is_featured=True,
-            template_type="BUILTIN", password_enabled=False, ssh_key_enabled=True, is_dynamically_scalable=True)
+            caller, name=f"{name}-{spec.prefix}", display_text=text.replace("(Simulator)", f"({hypervisor})"),
+            url=url, format="QCOW2", hypervisor=hypervisor, os_type=os_types.get(os_name), zones=[zone],
+            is_public=True, is_featured=True, template_type="BUILTIN", password_enabled=False, ssh_key_enabled=True,
+            is_dynamically_scalable=True)
     return zone
 
 

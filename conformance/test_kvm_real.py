@@ -33,8 +33,8 @@ def test_a_cloud_image_boots_on_a_real_host(tmp_path):
     from server.app import create_app, create_cloud
     from server.settings import Settings
 
-    settings = Settings(data_dir=str(tmp_path), port=free_port(), kvm_hosts=(URI,),
-                        kvm_primary=f"file://{tmp_path}/primary",
+    settings = Settings(data_dir=str(tmp_path), port=free_port(), zone_hosts={"KVM": (URI,)},
+                        zone_primary={"KVM": f"file://{tmp_path}/primary"},
                         driver_settings={"kvm_bridge": os.environ.get("EC2BRIDGE_TEST_BRIDGE", "cloudbr0")})
     cloud = create_cloud(settings)
     server = make_server("127.0.0.1", settings.port, create_app(settings, cloud), threaded=True)

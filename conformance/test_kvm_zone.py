@@ -32,7 +32,7 @@ def kvm(tmp_path_factory):
 
     data = tmp_path_factory.mktemp("kvm")
     uris = [node_uri(str(data), f"kvm{i}", cpus=16, mhz=2400, memory_gib=64) for i in (1, 2)]
-    settings = Settings(data_dir=str(data), port=free_port(), kvm_hosts=tuple(uris))
+    settings = Settings(data_dir=str(data), port=free_port(), zone_hosts={"KVM": tuple(uris)})
     cloud = create_cloud(settings)
     server = make_server("127.0.0.1", settings.port, create_app(settings, cloud), threaded=True,
                          request_handler=RedactingRequestHandler)

@@ -19,8 +19,8 @@ def create_cloud(settings: Settings, *, background: bool = True) -> Cloud:
                   job_workers=settings.job_workers, background=background,
                   driver_settings=settings.driver_settings).start()
     creds = bootstrap.ensure_demo_cloud(cloud)
-    if settings.kvm_hosts:
-        bootstrap.ensure_kvm_zone(cloud, list(settings.kvm_hosts), settings.kvm_primary_url)
+    for hypervisor, uris in settings.zone_hosts.items():  # zones of real hosts (--kvm-host...)
+        bootstrap.ensure_hosts_zone(cloud, hypervisor, list(uris), settings.zone_primary_url(hypervisor))
     credentials.write(settings, creds)
     return cloud
 

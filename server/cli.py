@@ -24,15 +24,18 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--emulator", action="store_true", default=None,
                        help="EC2 emulator mode (like moto's server): any access key is accepted, each key is its "
                             "own tenant, POST /moto-api/reset restores the demo cloud")
-    serve.add_argument("--kvm-host", action="append", metavar="URI",
-                       help="libvirt URI of a KVM host (qemu+ssh://host/system, qemu:///system, test:///node.xml) "
-                            "for a zone of KVM hosts beside the simulated ones; repeat for more hosts")
-    serve.add_argument("--kvm-primary", metavar="URL",
-                       help="primary storage of the KVM zone: file:///dir or nfs://server/export "
-                            "(default: a directory in the data dir)")
-    for setting in driver_registry.settings():  # what each registered driver takes
-        serve.add_argument(setting.flag, dest=_dest(setting), metavar=setting.metavar,
-                           help=f"{setting.help} (default {setting.default})")
+    for entry in driver_registry.entries():  # what each registered driver takes
+        if entry.zone is not None:
+            serve.add_argument(entry.zone.host_flag, dest=_hosts_dest(entry), action="append",
+                               metavar=entry.zone.host_metavar,
+                               help=f"{entry.zone.host_help} for a zone of {entry.name} hosts beside the simulated "
+                                    "ones; repeat for more hosts")
+            serve.add_argument(entry.zone.primary_flag, dest=_primary_dest(entry), metavar="URL",
+                               help=f"primary storage of the {entry.name} zone: file:///dir or nfs://server/export "
+                                    "(default: a directory in the data dir)")
+        for setting in entry.settings:
+            serve.add_argument(setting.flag, dest=_dest(setting), metavar=setting.metavar,
+                               help=f"{setting.help} (default {setting.default})")
     serve.add_argument("--threads", help="request threads (default 16)")
     serve.add_argument("--dev", action="store_true",
                        help="werkzeug's development server instead of gunicorn (no keep-alive, not for production)")
@@ -41,12 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command != "serve":
         return 2
+    zoned = [e for e in driver_registry.entries() if e.zone is not None]
+    hosts = {e.name: tuple(getattr(args, _hosts_dest(e))) for e in zoned if getattr(args, _hosts_dest(e))}
+    primary = {e.name: getattr(args, _primary_dest(e)) for e in zoned if getattr(args, _primary_dest(e))}
     given = {s.name: getattr(args, _dest(s)) for s in driver_registry.settings() if getattr(args, _dest(s)) is not None}
     try:
         settings = Settings.from_env(host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
                                      region=args.region, emulator=args.emulator, threads=args.threads,
-                                     kvm_hosts=tuple(args.kvm_host) if args.kvm_host else None,
-                                     kvm_primary=args.kvm_primary, driver_settings=given)
+                                     zone_hosts=hosts, zone_primary=primary, driver_settings=given)
         from server import startup
 
         startup.check(settings)
@@ -60,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dest(setting: driver_registry.DriverSetting) -> str:
     return f"driver_{setting.name}"
+
+
+def _hosts_dest(entry: driver_registry.HypervisorEntry) -> str:
+    return f"zone_hosts_{entry.zone.prefix}"
+
+
+def _primary_dest(entry: driver_registry.HypervisorEntry) -> str:
+    return f"zone_primary_{entry.zone.prefix}"
 
 
 if __name__ == "__main__":

@@ -23,15 +23,17 @@ class Settings:
     job_workers: int = 8
     threads: int = 16  # request threads of the serving process
     emulator: bool = False  # EC2 emulator mode: any access key, one tenant per key, /moto-api/reset
-    # libvirt URIs of KVM hosts for a zone of their own beside the simulated ones; its primary storage
-    kvm_hosts: tuple[str, ...] = ()
-    kvm_primary: str | None = None  # default: a directory pool in the data dir
+    # Real hosts for a zone of their own beside the simulated ones, by hypervisor (--kvm-host: libvirt URIs),
+    # and that zone's primary storage (--kvm-primary; default: a directory pool in the data dir)
+    zone_hosts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    zone_primary: dict[str, str] = field(default_factory=dict)
     # What the drivers take (each declares its settings in the driver registry): name -> value, unset = default
     driver_settings: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def kvm_primary_url(self) -> str:
-        return self.kvm_primary or f"file://{os.path.abspath(self.data_dir)}/kvm-primary"
+    def zone_primary_url(self, hypervisor: str) -> str:
+        """The primary storage of the zone of ``hypervisor`` hosts."""
+        prefix = driver_registry.find(hypervisor).zone.prefix
+        return self.zone_primary.get(hypervisor) or f"file://{os.path.abspath(self.data_dir)}/{prefix}-primary"
 
     @property
     def db_url(self) -> str:
@@ -49,12 +51,18 @@ class Settings:
             job_workers=env.get("EC2BRIDGE_JOB_WORKERS", cls.job_workers),
             threads=env.get("EC2BRIDGE_THREADS", cls.threads),
             emulator=env.get("EC2BRIDGE_EMULATOR", "").lower() in ("1", "true", "yes"),
-            kvm_hosts=tuple(u.strip() for u in env.get("EC2BRIDGE_KVM_HOSTS", "").split(",") if u.strip()),
-            kvm_primary=env.get("EC2BRIDGE_KVM_PRIMARY") or None,
         )
+        zoned = [e for e in driver_registry.entries() if e.zone is not None]
+        hosts = {e.name: tuple(u.strip() for u in env.get(e.zone.hosts_env, "").split(",") if u.strip())
+                 for e in zoned}
+        hosts = {name: uris for name, uris in hosts.items() if uris}
+        hosts.update(overrides.pop("zone_hosts", None) or {})
+        primary = {e.name: env[e.zone.primary_env] for e in zoned if env.get(e.zone.primary_env)}
+        primary.update(overrides.pop("zone_primary", None) or {})
         drivers = {s.name: env[s.env] for s in driver_registry.settings() if env.get(s.env)}
         drivers.update(overrides.pop("driver_settings", None) or {})
-        values.update({k: v for k, v in overrides.items() if v is not None}, driver_settings=drivers)
+        values.update({k: v for k, v in overrides.items() if v is not None}, zone_hosts=hosts, zone_primary=primary,
+                      driver_settings=drivers)
         values["port"] = _number("port (--port, EC2BRIDGE_PORT)", values["port"], 1, 65535)
         values["job_workers"] = _number("job workers (EC2BRIDGE_JOB_WORKERS)", values["job_workers"], 1, 1024)
         values["threads"] = _number("request threads (--threads, EC2BRIDGE_THREADS)", values["threads"], 1, 1024)

@@ -483,5 +483,9 @@ def _build(context: registry.DriverContext) -> LibvirtDriver:
                          default_bridge=context.setting(BRIDGE))
 
 
+ZONE = registry.HostsZone(prefix="kvm", description="KVM hosts driven by libvirt",
+                          host_help="libvirt URI of a KVM host (qemu+ssh://host/system, qemu:///system, "
+                                    "test:///node.xml)")
 registry.register(registry.HypervisorEntry(name=LibvirtDriver.hypervisor_type, factory=_build,
-                                           available=lambda: AVAILABLE, install_hint=MISSING, settings=(BRIDGE,)))
+                                           available=lambda: AVAILABLE, install_hint=MISSING, settings=(BRIDGE,),
+                                           zone=ZONE))

@@ -4,7 +4,8 @@ An entry names the hypervisor as both APIs spell it (``KVM``), builds its driver
 data directory, the driver's settings), tells whether it can run on this machine (e.g. its Python bindings
 import) and what to install when it cannot. The cloud builds the driver of every available entry when it
 starts; the server offers each entry's settings as flags and EC2BRIDGE_* variables. Adding a hypervisor is a
-driver module that calls :func:`register` and its line in :data:`DRIVER_MODULES`; nothing else names it.
+driver module that calls :func:`register` and its line in :data:`DRIVER_MODULES`; nothing else names it (bootstrap builds a zone of its real hosts
+from the entry's :class:`HostsZone`).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 from backends.drivers.base import Driver
 
-__all__ = ["DriverSetting", "DriverContext", "HypervisorEntry", "register", "unregister", "entries", "find",
+__all__ = ["DriverSetting", "DriverContext", "HostsZone", "HypervisorEntry", "register", "unregister", "entries", "find",
            "settings", "build_drivers", "install_hints"]
 
 # The modules that register a hypervisor when imported.
@@ -52,12 +53,41 @@ class DriverContext:
 
 
 @dataclass(frozen=True)
+class HostsZone:
+    """A zone of this hypervisor's real hosts that the server builds beside the simulated demo cloud when told
+    their addresses: ``--<prefix>-host`` (repeated; EC2BRIDGE_<PREFIX>_HOSTS, comma-separated) and its primary
+    storage ``--<prefix>-primary`` (EC2BRIDGE_<PREFIX>_PRIMARY)."""
+
+    prefix: str  # e.g. kvm
+    description: str  # the zone's description, by which later starts find it again: never change it
+    host_help: str  # what a host address is, e.g. "libvirt URI of a KVM host (qemu+ssh://host/system, ...)"
+    host_metavar: str = "URI"
+
+    @property
+    def host_flag(self) -> str:
+        return f"--{self.prefix}-host"
+
+    @property
+    def primary_flag(self) -> str:
+        return f"--{self.prefix}-primary"
+
+    @property
+    def hosts_env(self) -> str:
+        return f"EC2BRIDGE_{self.prefix.upper()}_HOSTS"
+
+    @property
+    def primary_env(self) -> str:
+        return f"EC2BRIDGE_{self.prefix.upper()}_PRIMARY"
+
+
+@dataclass(frozen=True)
 class HypervisorEntry:
     name: str  # the hypervisor type as the APIs spell it: "Simulator", "KVM"
     factory: Callable[[DriverContext], Driver]
     available: Callable[[], bool] = lambda: True
     install_hint: str = ""  # the error text when the hypervisor is asked for but not available here
     settings: tuple[DriverSetting, ...] = ()
+    zone: HostsZone | None = None  # hypervisors whose real hosts the server can put in a zone of their own
 
 
 _entries: dict[str, HypervisorEntry] = {}

@@ -102,3 +102,18 @@ def test_storage_seams_no_driver_offers_yet_say_so():
     with pytest.raises(DriverError) as info:
         SimulatorDriver().create_snapshot(HostRef(url="http://sim/z/c/h"), disk, "s1")
     assert info.value.message == "The Simulator driver cannot take snapshots yet"
+
+
+def test_the_zone_of_real_hosts_comes_from_the_environment_and_flags(monkeypatch, tmp_path):
+    monkeypatch.setenv("EC2BRIDGE_KVM_HOSTS", "qemu+ssh://a/system, qemu+ssh://b/system,")
+    monkeypatch.setenv("EC2BRIDGE_KVM_PRIMARY", "nfs://storage/primary")
+    settings = Settings.from_env(data_dir=str(tmp_path))
+    assert settings.zone_hosts == {"KVM": ("qemu+ssh://a/system", "qemu+ssh://b/system")}
+    assert settings.zone_primary_url("KVM") == "nfs://storage/primary"
+    flagged = Settings.from_env(data_dir=str(tmp_path), zone_hosts={"KVM": ("qemu:///system",)})
+    assert flagged.zone_hosts == {"KVM": ("qemu:///system",)}
+    monkeypatch.delenv("EC2BRIDGE_KVM_HOSTS")
+    monkeypatch.delenv("EC2BRIDGE_KVM_PRIMARY")
+    settings = Settings.from_env(data_dir=str(tmp_path))
+    assert settings.zone_hosts == {}
+    assert settings.zone_primary_url("KVM") == f"file://{tmp_path}/kvm-primary"
