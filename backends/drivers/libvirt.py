@@ -3,9 +3,8 @@
 A host is a libvirt connection URI: ``qemu+ssh://host/system`` or ``qemu+tcp://host/system`` in
 production, ``qemu:///system`` on a single box, ``test:///path/node.xml`` (libvirt's own test driver)
 in tests. As CloudStack's KVM agent does, guests run as *transient* domains built from the cloud's
-records at every start (the cloud's database is the source of truth), volumes live in libvirt storage
-pools named after the primary storage they stand for, and a template is copied into a pool on first
-use, then backs its root disks as a qcow2 backing file.
+records at every start (the cloud's database is the source of truth). This module is the hypervisor
+half and the driver's registration; pools, volumes and templates are libvirt_storage.py's.
 
 Needs libvirt-python (``pip install 'ec2bridge[libvirt]'``); :data:`AVAILABLE` tells whether it is
 importable; the registry lists KVM either way, and the cloud builds this driver only when it is.
@@ -25,35 +24,16 @@ from backends.drivers import config_drive
 from backends.drivers import libvirt_xml as lx
 from backends.drivers import registry
 from backends.drivers.base import (POWER_OFF, POWER_ON, DiskSpec, Driver, DriverError, HostInfo, HostRef,
-                                   PowerReport, TemplateInfo, VmSpec)
+                                   PowerReport, VmSpec)
 from backends.drivers.image_store import LocalImageStore
-
-try:
-    import libvirt
-except ImportError:  # the optional extra is not installed
-    libvirt = None
+from backends.drivers.libvirt_binding import (AVAILABLE, MISSING, NO_DOMAIN, NO_STORAGE_VOL, NO_SUPPORT,
+                                              OPERATION_INVALID, MiB, code, libvirt, message)
+from backends.drivers.libvirt_storage import LibvirtStorage
 
 log = logging.getLogger(__name__)
-AVAILABLE = libvirt is not None
-if AVAILABLE:
-    # libvirt prints every error to stderr by default; the driver reports them as DriverErrors instead.
-    libvirt.registerErrorHandler(lambda _ctx, _error: None, None)
-MISSING = "The KVM driver needs libvirt-python: pip install 'ec2bridge[libvirt]'"
-MiB = 1 << 20
-
-# libvirt's error numbers this driver tells apart (virErrorNumber).
-NO_SUPPORT, NO_DOMAIN, NO_STORAGE_POOL, NO_STORAGE_VOL, OPERATION_INVALID = 3, 42, 49, 50, 55
 
 
-def _message(exc) -> str:
-    return exc.get_error_message() or str(exc)
-
-
-def _code(exc) -> int | None:
-    return exc.get_error_code() if libvirt is not None and isinstance(exc, libvirt.libvirtError) else None
-
-
-class LibvirtDriver(Driver):
+class LibvirtDriver(LibvirtStorage, Driver):
     hypervisor_type = "KVM"
 
     def __init__(self, *, image_store: LocalImageStore | None = None, stop_timeout: float = 120.0,
@@ -85,7 +65,7 @@ class LibvirtDriver(Driver):
         try:
             conn = libvirt.open(uri)
         except libvirt.libvirtError as exc:
-            raise DriverError(f"Unable to connect to host at {uri}: {_message(exc)}") from None
+            raise DriverError(f"Unable to connect to host at {uri}: {message(exc)}") from None
         with self._lock:
             self._connections[uri] = conn
         return conn
@@ -115,14 +95,14 @@ class LibvirtDriver(Driver):
         try:
             return conn.lookupByName(name)
         except libvirt.libvirtError as exc:
-            if _code(exc) == NO_DOMAIN:
+            if code(exc) == NO_DOMAIN:
                 return None
             raise
 
     def _fail(self, host: HostRef, doing: str, exc) -> DriverError:
-        if _code(exc) not in (NO_SUPPORT, NO_DOMAIN, NO_STORAGE_VOL, OPERATION_INVALID):
+        if code(exc) not in (NO_SUPPORT, NO_DOMAIN, NO_STORAGE_VOL, OPERATION_INVALID):
             self._forget(host.url)  # the connection may be what broke: reconnect next time
-        return DriverError(f"Unable to {doing} on host {host.url}: {_message(exc)}")
+        return DriverError(f"Unable to {doing} on host {host.url}: {message(exc)}")
 
     # ------------------------------------------------------------------ hosts
     def connect_host(self, host: HostRef) -> HostInfo:
@@ -164,7 +144,7 @@ class LibvirtDriver(Driver):
             paths = [self._volume(conn, disk).path() for disk in vm.disks]
         except libvirt.libvirtError as exc:
             raise DriverError(f"Cannot start {vm.name}: a disk is missing on host {host.url}: "
-                              f"{_message(exc)}") from None
+                              f"{message(exc)}") from None
         try:
             stale = self._domain(conn, vm.name)
             if stale is not None:
@@ -196,21 +176,6 @@ class LibvirtDriver(Driver):
         return volume.path()
 
     @staticmethod
-    def _pool_volume(pool, name: str):
-        """The volume named ``name`` in the pool, or None."""
-        try:
-            return pool.storageVolLookupByName(name)
-        except libvirt.libvirtError as exc:
-            if _code(exc) == NO_STORAGE_VOL:
-                return None
-            raise
-
-    def _delete_if_there(self, pool, name: str) -> None:
-        volume = self._pool_volume(pool, name)
-        if volume is not None:
-            volume.delete(0)
-
-    @staticmethod
     def _free_memory(conn) -> int:
         """Free memory in bytes as the host reports it; a host reporting none per NUMA cell (libvirt's
         test driver on a node file) is judged by its memory less that of its running domains."""
@@ -233,7 +198,7 @@ class LibvirtDriver(Driver):
                 try:
                     domain.shutdown()
                 except libvirt.libvirtError as exc:
-                    if _code(exc) == NO_DOMAIN:
+                    if code(exc) == NO_DOMAIN:
                         return
                 deadline = time.monotonic() + self.stop_timeout
                 while self._active(domain) and time.monotonic() < deadline:
@@ -315,7 +280,7 @@ class LibvirtDriver(Driver):
         try:
             return bool(domain.isActive())
         except libvirt.libvirtError as exc:
-            if _code(exc) == NO_DOMAIN:
+            if code(exc) == NO_DOMAIN:
                 return False
             raise
 
@@ -325,7 +290,7 @@ class LibvirtDriver(Driver):
             if domain.isPersistent():
                 domain.undefine()
         except libvirt.libvirtError as exc:
-            if _code(exc) != NO_DOMAIN:
+            if code(exc) != NO_DOMAIN:
                 raise
 
     # ------------------------------------------------------- disks of a VM
@@ -349,110 +314,6 @@ class LibvirtDriver(Driver):
             call(fragment, libvirt.VIR_DOMAIN_AFFECT_LIVE)
         except libvirt.libvirtError as exc:
             raise self._fail(host, f"{verb} disk {disk.path} to {name}", exc) from None
-
-    # ---------------------------------------------------------------- storage
-    def _pool(self, conn, pool_url: str):
-        """The libvirt pool standing for this primary storage, created (transient, as CloudStack does)
-        on the host's first use of it."""
-        name = lx.pool_name(pool_url)
-        try:
-            pool = conn.storagePoolLookupByName(name)
-        except libvirt.libvirtError as exc:
-            if _code(exc) != NO_STORAGE_POOL:
-                raise
-            pool = conn.storagePoolCreateXML(lx.pool_xml(pool_url, self.mount_root), 0)
-        if not pool.isActive():
-            pool.create(0)
-        return pool
-
-    def _volume(self, conn, disk: DiskSpec):
-        return self._pool(conn, disk.pool_url).storageVolLookupByName(disk.path)
-
-    def create_volume(self, host: HostRef, disk: DiskSpec) -> str:
-        """A qcow2 volume in the pool, backed by the pool's copy of the template (made on first use);
-        an existing volume is returned as is (contract: create_volume)."""
-        conn = self.connection(host.url)
-        name = disk.path
-        try:
-            pool = self._pool(conn, disk.pool_url)
-            if self._pool_volume(pool, name) is not None:
-                return name
-            backing = None
-            if disk.template_path:
-                backing = self._template_copy(conn, pool, disk).path()
-            pool.createXML(lx.volume_xml(name, disk.size, lx.disk_format(disk), backing), 0)
-        except libvirt.libvirtError as exc:
-            raise self._fail(host, f"create volume {name}", exc) from None
-        return name
-
-    def _template_copy(self, conn, pool, disk: DiskSpec):
-        """The template's copy in this pool, made on first use from the image store's file (uploaded
-        through libvirt, so remote hosts get it too); root disks use it as their backing file. A template
-        with no file in the image store (the demo's seeded images), or a host that takes no uploads
-        (libvirt's test driver), gets an empty volume of the disk's size in its place."""
-        name = lx.template_volume_name(disk.template_path)
-        existing = self._pool_volume(pool, name)
-        if existing is not None:
-            return existing
-        source = getattr(self.image_store, "local_path", lambda _path: None)(disk.template_path)
-        if source is not None:
-            size = os.path.getsize(source)
-            volume = pool.createXML(lx.volume_xml(name, size, lx.disk_format(disk)), 0)
-            with open(source, "rb") as fh:
-                if self._upload(conn, volume, fh, size, f"template {disk.template_path}"):
-                    return volume
-            volume.delete(0)
-        return pool.createXML(lx.volume_xml(name, disk.size, "qcow2"), 0)
-
-    @staticmethod
-    def _upload(conn, volume, source, size: int, what: str) -> bool:
-        """Stream ``size`` bytes from the file-like ``source`` into the volume; False where the host has
-        no upload support (libvirt's test driver)."""
-        stream = conn.newStream(0)
-        try:
-            volume.upload(stream, 0, size, 0)
-            sent = 0
-            while sent < size:
-                chunk = source.read(1 << 20)
-                if not chunk:
-                    break
-                view = memoryview(chunk)
-                while view:
-                    done = stream.send(bytes(view))
-                    view = view[done:]
-                    sent += done
-            stream.finish()
-            return True
-        except libvirt.libvirtError as exc:
-            try:
-                stream.abort()
-            except libvirt.libvirtError:
-                pass
-            if _code(exc) == NO_SUPPORT:
-                log.warning("%s not copied: %s", what, _message(exc))
-                return False
-            raise
-
-    def delete_volume(self, host: HostRef, disk: DiskSpec) -> None:
-        """Delete the volume from its pool; already gone is success (contract: delete_volume)."""
-        conn = self.connection(host.url)
-        try:
-            volume = self._volume(conn, disk)
-        except libvirt.libvirtError as exc:
-            if _code(exc) in (NO_STORAGE_VOL, NO_STORAGE_POOL):
-                return
-            raise self._fail(host, f"find volume {disk.path}", exc) from None
-        try:
-            volume.delete(0)
-        except libvirt.libvirtError as exc:
-            raise self._fail(host, f"delete volume {disk.path}", exc) from None
-
-    def download_template(self, image_store_url: str, zone: str, template_uuid: str, url: str,
-                          format: str) -> TemplateInfo:
-        """Secondary storage is not libvirt's: the image store downloads (contract: download_template)."""
-        if self.image_store is None:
-            raise DriverError("No image store downloader is configured for KVM templates")
-        return self.image_store.download_template(image_store_url, zone, template_uuid, url, format)
 
 
 def config_drive_volume(name: str) -> str:
