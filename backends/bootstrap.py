@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from backends.context import ROLE_ADMIN, Caller
 from backends.drivers import registry as driver_registry
+from backends.drivers.simulator import SimulatorDriver
 from backends.models import Account, Cluster, Host, User, Zone
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ INSTANCE_TYPES = {
     "r5.large": (2, 16384), "r5.xlarge": (4, 32768),
 }
 CPU_SPEED = 2000
+SIMULATOR = SimulatorDriver.hypervisor_type  # the demo cloud's hosts are simulated
 
 TEMPLATES = [
     # name, display text, OS type, url
@@ -114,7 +116,7 @@ def _build(cloud, root) -> None:
     os_types = {t.name: t for t in cloud.offerings.list_os_types()[1]}
     for name, text, os_name, url in TEMPLATES:
         cloud.templates.seed_ready_template(
-            caller, name=name, display_text=text, url=url, format="QCOW2", hypervisor="Simulator",
+            caller, name=name, display_text=text, url=url, format="QCOW2", hypervisor=SIMULATOR,
             os_type=os_types.get(os_name), zones=zones, is_public=True, is_featured=True,
             template_type="BUILTIN", password_enabled=False, ssh_key_enabled=True, is_dynamically_scalable=True)
     name, text, os_name, url = ISO
@@ -142,13 +144,13 @@ def _build_zones(cloud, caller, region, letters: str, root) -> list:
                                     zone=zone, provider="NFS")
         for c in (1, 2):
             cluster = cloud.infra.add_cluster(caller, zone, pod, name=f"{zone.name}-cluster{c}",
-                                              hypervisor="Simulator")
+                                              hypervisor=SIMULATOR)
             cloud.infra.create_storage_pool(caller, zone, name=f"{zone.name}-primary{c}",
                                             url=f"nfs://storage.{zone.name}/primary{c}", scope="CLUSTER",
                                             pod=pod, cluster=cluster, capacity_bytes=20 << 40)
             for h in range(1, 5):
                 url = SIM_HOST_URL.format(zone=zone.name, cluster=c, host=h, speed=CPU_SPEED, memory=HOST_MEMORY)
-                cloud.infra.add_host(caller, zone, pod, url=url, hypervisor="Simulator", cluster=cluster)
+                cloud.infra.add_host(caller, zone, pod, url=url, hypervisor=SIMULATOR, cluster=cluster)
         cloud.networks.create_guest_network(zone, name=f"{zone.name}-guest", cidr=f"10.{index + 1}.0.0/16",
                                             domain=root)
     return zones
