@@ -6,8 +6,10 @@ import pytest
 from backends.cloud import Cloud
 from backends.drivers import libvirt as libvirt_driver
 from backends.drivers import registry
+from backends.drivers.hypervisor import HypervisorDriver
 from backends.drivers.registry import DriverContext, HypervisorEntry
 from backends.drivers.simulator import SimulatorDriver
+from backends.drivers.storage import StorageDriver
 from backends.errors import DriverError, InvalidParameterValue
 from server.settings import Settings
 
@@ -37,6 +39,8 @@ def test_the_simulator_and_kvm_are_listed_and_the_available_ones_built(tmp_path)
     drivers = registry.build_drivers(DriverContext(data_dir=str(tmp_path)))
     assert isinstance(drivers["Simulator"], SimulatorDriver)
     assert ("KVM" in drivers) == libvirt_driver.AVAILABLE
+    for driver in drivers.values():  # one object per hypervisor answers both contracts
+        assert isinstance(driver, HypervisorDriver) and isinstance(driver, StorageDriver)
 
 
 def test_kvm_is_built_where_libvirt_imports_with_its_settings(tmp_path):
