@@ -82,6 +82,8 @@ class HostsZone:
 
 @dataclass(frozen=True)
 class HypervisorEntry:
+    """One hypervisor this server knows: how to build its driver, and what it needs to run here."""
+
     name: str  # the hypervisor type as the APIs spell it: "Simulator", "KVM"
     factory: Callable[[DriverContext], Driver]
     available: Callable[[], bool] = lambda: True
