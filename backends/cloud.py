@@ -1,9 +1,11 @@
-"""The cloud: one object holding the database, managers and drivers.
+"""The cloud: the composition root of the backend, and what both front doors are handed.
 
-Both front doors (native API and EC2 API) are handed a started ``Cloud`` and
-call its managers; they never reach the database or drivers themselves.
-Managers receive the cloud in their constructor and find their collaborators
-on it (``self.cloud.events``, ``self.cloud.jobs``...).
+``Cloud.start`` connects and migrates the database, builds the drivers the registry offers, and
+builds every manager in dependency order, handing each the collaborators it uses; where a lower
+area must make a higher one act (a host down, an account disabled), it wires the lower area's hooks
+to the higher one. The native API and the EC2 API call the managers' public methods on a started
+``Cloud`` (through ``backends.api``); they never reach the database or drivers themselves.
+See docs/architecture.md.
 """
 from __future__ import annotations
 
