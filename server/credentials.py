@@ -39,7 +39,7 @@ def describe(settings: Settings, creds) -> str:
     # Only the public halves: the banner ends up in service logs, and secrets are never logged.
     out += [f"  {c.role:10} {c.name}: api key {c.api_key}" for c in creds]
     ini = os.path.join(settings.data_dir, "cloudstack.ini")
-    out += ["", f"  secret keys: in the files below (readable by this user only)",
+    out += ["", "  secret keys: in the files below (readable by this user only)",
             f"  credentials: {os.path.join(settings.data_dir, 'credentials')} (AWS profiles admin, demo)",
             f"  cloudmonkey: {os.path.join(settings.data_dir, 'cloudmonkey.cfg')}",
             f"  cs         : CLOUDSTACK_CONFIG={ini} cs listZones   (add --region admin for the admin)",

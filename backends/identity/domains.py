@@ -5,6 +5,7 @@ import peewee as pw
 
 from backends.context import (DOMAIN_ADMIN, RESOURCE_ADMIN, ROLE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_RESOURCE_ADMIN,
                               ROLE_USER, ROOT_ADMIN, USER, Caller)
+from backends.core import prefetch
 from backends.core.events import EventManager
 from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue, PermissionDenied
@@ -109,4 +110,11 @@ class DomainManager:
             query = query.where(Domain.level == level)
         if keyword:
             query = query.where(Domain.name.contains(keyword))
-        return page_of(query.order_by(Domain.id), page, pagesize)
+        total, rows = page_of(query.order_by(Domain.id), page, pagesize)
+        # What each listed domain shows, for the whole page at once: its parent, whether it has live children.
+        prefetch.attach(rows, "parent")
+        parents = {d.parent_id for d in Domain.select(Domain.parent).where(
+            Domain.parent.in_([row.id for row in rows]), Domain.live == True)}  # noqa: E712
+        for row in rows:
+            row.has_child = row.id in parents
+        return total, rows

@@ -65,8 +65,7 @@ def delete_tags(call):
     **scope_params(),
 }, shape=LIST, response=Tag, description="List resource tag(s)")
 def list_tags(call):
-    scope = call.cloud.accounts.scope(call.caller, listall=call.get("listall", False), domain=call.get("domainid"),
-                                      isrecursive=call.get("isrecursive", False), account_name=call.get("account"))
+    scope = call.scope()
     kind = call.get("resourcetype")
     if kind is not None:
         kind = RESOURCE_TYPES.get(kind.lower(), (kind, None))[0]

@@ -113,3 +113,15 @@ def test_paged_host_listings_still_count_every_match(cloud, pagesize):
     total, rows = cloud.infra.list_hosts(admin)
     paged_total, page = cloud.infra.list_hosts(admin, page=2, pagesize=pagesize)
     assert paged_total == total and [h.id for h in page] == [h.id for h in rows][pagesize:2 * pagesize]
+
+
+def test_domain_listings_tell_which_have_children_without_sql(cloud):
+    from native_api.views.accounts import Domain as DomainView
+
+    admin = caller_of(cloud, "admin")
+    parent = cloud.accounts.create_domain(admin, "parent", None)
+    cloud.accounts.create_domain(admin, "child", parent=parent)
+    _, domains = cloud.accounts.list_domains(admin, listall=True)
+    with no_sql():
+        shown = {d["name"]: d["haschild"] for d in dump_many(DomainView, domains, admin)}
+    assert shown["parent"] is True and shown["child"] is False and shown["ROOT"] is True
