@@ -51,6 +51,7 @@ class Cloud:
     def start(self) -> "Cloud":
         """Connect, migrate, build the managers, recover from a crash, start timers."""
         from backends.compute.capacity import CapacityManager
+        from backends.compute.hypervisors import Hypervisors
         from backends.compute.offerings import OfferingManager
         from backends.compute.planner import DeploymentPlanner
         from backends.compute.vms import VmManager
@@ -89,16 +90,20 @@ class Cloud:
         self.infra = InfrastructureManager(events=self.events, config=self.config, region_name=self.region_name,
                                            driver_for=self.driver, hypervisors=lambda: self.drivers,
                                            installable=lambda: self.install_hints)
-        self.capacity = CapacityManager(self)
-        self.planner = DeploymentPlanner(self)
-        self.offerings = OfferingManager(self)
+        self.capacity = CapacityManager(self.config)
+        self.planner = DeploymentPlanner(self.config, self.capacity)
+        self.offerings = OfferingManager(self.accounts, self.events)
         self.templates = TemplateManager(events=self.events, config=self.config, accounts=self.accounts,
                                          limits=self.limits, driver_for=self.driver, hypervisors=lambda: self.drivers)
         self.networks = NetworkManager()
-        self.vms = VmManager(self)
         self.tags = TagManager(self.events, access)
         self.keypairs = KeyPairManager(self.events, access)
         self.security_groups = SecurityGroupManager(self.events, self.accounts, self.tags)
+        self.vms = VmManager(accounts=self.accounts, limits=self.limits, keypairs=self.keypairs, config=self.config,
+                             events=self.events, jobs=self.jobs, tags=self.tags, templates=self.templates,
+                             networks=self.networks, security_groups=self.security_groups, infra=self.infra,
+                             capacity=self.capacity, planner=self.planner,
+                             hypervisors=Hypervisors(self.driver, self.drivers, self.infra))
         # Identity sits below compute: disabling or deleting an account reaches the VMs through these.
         self.accounts.set_vm_stopper(lambda caller, vm: self.vms.stop_work(caller, vm)())
         self.accounts.add_cleanup_hook(self.vms.expunge_owned_by)
@@ -148,7 +153,6 @@ class Cloud:
         Running jobs finish first; then every table is dropped and the schema,
         settings and demo cloud are built again, as on a first start."""
         from backends import bootstrap
-        from backends.core.jobs import JobManager
         from backends.drivers import simulator_store
         from backends.migrations import SchemaVersion
         from backends.models import ALL_MODELS
@@ -163,8 +167,7 @@ class Cloud:
             self.config.seed()
             self.config.reload()
             self.infra.forget_hosts()
-            self.jobs = JobManager(self.node_id, workers=self._job_workers)
-            self.jobs.add_recovery_hook(self.templates.resume_downloads)
+            self.jobs.reopen()  # the same manager: the managers it was handed keep a working one
             return bootstrap.ensure_demo_cloud(self)
 
     def ensure_region(self, name: str) -> bool:

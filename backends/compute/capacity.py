@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import peewee as pw
 
+from backends.core.config import ConfigManager
+from backends.core.fsm import VM_HOLDING_HOST
 from backends.db import write_tx
 from backends.models import Cluster, Host, HostCapacity, Pod, StoragePool, VirtualMachine, Volume
 
 log = logging.getLogger(__name__)
 
 MiB = 1 << 20
-# VM states in which a VM holds CPU and memory on its host.
-HOLDING_STATES = ("Starting", "Running", "Stopping", "Migrating")
 
 
 @dataclass
@@ -45,8 +45,8 @@ class _Refused(Exception):
 
 
 class CapacityManager:
-    def __init__(self, cloud):
-        self.cloud = cloud
+    def __init__(self, config: ConfigManager):
+        self.config = config
 
     # ----------------------------------------------------------------- hosts
     def claim(self, host_id: int, cpu_mhz: int, mem_bytes: int) -> bool:
@@ -93,7 +93,7 @@ class CapacityManager:
     # --------------------------------------------------------------- storage
     def claim_storage(self, pool_id: int, nbytes: int) -> bool:
         """Allocate ``nbytes`` on a pool within capacity x storage.overprovisioning.factor."""
-        factor = self.cloud.config.get_float("storage.overprovisioning.factor")
+        factor = self.config.get_float("storage.overprovisioning.factor")
         with write_tx():
             taken = (StoragePool
                      .update(allocated_bytes=StoragePool.allocated_bytes + nbytes)
@@ -117,7 +117,7 @@ class CapacityManager:
             pw.fn.SUM(VirtualMachine.cpu_number * VirtualMachine.cpu_speed).alias("cpu"),
             pw.fn.SUM(VirtualMachine.memory).alias("mem"))
             .where(VirtualMachine.removed.is_null(), VirtualMachine.host.is_null(False),
-                   VirtualMachine.state.in_(HOLDING_STATES))
+                   VirtualMachine.state.in_(VM_HOLDING_HOST))
             .group_by(VirtualMachine.host))
         wanted = {row.host_id: (int(row.cpu or 0), int(row.mem or 0) * MiB) for row in holders}
         corrections = {}

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from backends.context import Caller
+from backends.core.events import EventManager
 from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue, PermissionDenied
 from backends.identity.access import ancestor_ids
+from backends.identity.accounts import AccountManager
 from backends.models import DiskOffering, Domain, OsCategory, OsType, ServiceOffering, utcnow
 
 MAX_INT = 2147483647
@@ -31,8 +33,9 @@ DEFAULT_OS_TYPES = [
 
 
 class OfferingManager:
-    def __init__(self, cloud):
-        self.cloud = cloud
+    def __init__(self, accounts: AccountManager, events: EventManager):
+        self.accounts = accounts
+        self.events = events
 
     # --------------------------------------------------------------- OS types
     def ensure_os_types(self, pairs) -> None:
@@ -108,8 +111,8 @@ class OfferingManager:
                 is_system=is_system, is_customized=not all(given), root_disk_size=root_disk_size,
                 domain=domain.id if domain else None, zone=zone.id if zone else None,
                 dynamic_scaling=dynamic_scaling, instance_type=instance_type)
-            self.cloud.events.record("SERVICE.OFFERING.CREATE", f"Created service offering {name}", caller=caller,
-                                     resource_type="ServiceOffering", resource_uuid=offering.uuid)
+            self.events.record("SERVICE.OFFERING.CREATE", f"Created service offering {name}", caller=caller,
+                               resource_type="ServiceOffering", resource_uuid=offering.uuid)
         return offering
 
     def list_service_offerings(self, caller: Caller, *, id=None, name=None, domain=None, zone=None,
@@ -128,7 +131,7 @@ class OfferingManager:
         if zone is not None:
             query = query.where(ServiceOffering.zone.is_null() | (ServiceOffering.zone == zone.id))
         if vm is not None:
-            self.cloud.vms.check_owner(caller, vm)
+            self.accounts.check_access(caller, vm.account_id, vm.domain_id, entity="VirtualMachine", uuid=vm.uuid)
             query = query.where(ServiceOffering.id != vm.service_offering_id)
         if keyword:
             query = query.where(ServiceOffering.name.contains(keyword) |
@@ -142,8 +145,8 @@ class OfferingManager:
         with write_tx():
             ServiceOffering.update(removed=utcnow(), state="Inactive").where(
                 ServiceOffering.id == offering.id).execute()
-            self.cloud.events.record("SERVICE.OFFERING.DELETE", f"Deleted service offering {offering.name}",
-                                     caller=caller, resource_type="ServiceOffering", resource_uuid=offering.uuid)
+            self.events.record("SERVICE.OFFERING.DELETE", f"Deleted service offering {offering.name}",
+                               caller=caller, resource_type="ServiceOffering", resource_uuid=offering.uuid)
 
     def by_instance_type(self, name: str) -> ServiceOffering | None:
         return ServiceOffering.get_or_none(ServiceOffering.instance_type == name, ServiceOffering.removed.is_null())
@@ -167,8 +170,8 @@ class OfferingManager:
                 name=name, display_text=display_text or name, disk_size=0 if customized else disk_size,
                 is_customized=customized, storage_type=storage_type, provisioning_type=provisioning_type,
                 tags=tags, domain=domain.id if domain else None, zone=zone.id if zone else None)
-            self.cloud.events.record("DISK.OFFERING.CREATE", f"Created disk offering {name}", caller=caller,
-                                     resource_type="DiskOffering", resource_uuid=offering.uuid)
+            self.events.record("DISK.OFFERING.CREATE", f"Created disk offering {name}", caller=caller,
+                               resource_type="DiskOffering", resource_uuid=offering.uuid)
         return offering
 
     def list_disk_offerings(self, caller: Caller, *, id=None, name=None, domain=None, zone=None, keyword=None,
@@ -193,8 +196,8 @@ class OfferingManager:
         self._check_admin(caller, offering.domain, "disk offerings", deleting=True)
         with write_tx():
             DiskOffering.update(removed=utcnow(), state="Inactive").where(DiskOffering.id == offering.id).execute()
-            self.cloud.events.record("DISK.OFFERING.DELETE", f"Deleted disk offering {offering.name}",
-                                     caller=caller, resource_type="DiskOffering", resource_uuid=offering.uuid)
+            self.events.record("DISK.OFFERING.DELETE", f"Deleted disk offering {offering.name}",
+                               caller=caller, resource_type="DiskOffering", resource_uuid=offering.uuid)
 
     # ---------------------------------------------------------------- helpers
     def _check_admin(self, caller: Caller, domain: Domain | None, what: str, deleting: bool = False) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from backends.compute.capacity import MiB, Placement
+from backends.compute.capacity import CapacityManager, MiB, Placement
+from backends.core.config import ConfigManager
 from backends.db import database, is_sqlite
 from backends.errors import InsufficientCapacity
 from backends.models import Cluster, Host, HostCapacity, StoragePool, Zone
@@ -18,8 +19,9 @@ CANDIDATES = 16  # hosts fetched per query; more are only needed when claims kee
 
 
 class DeploymentPlanner:
-    def __init__(self, cloud):
-        self.cloud = cloud
+    def __init__(self, config: ConfigManager, capacity: CapacityManager):
+        self.config = config
+        self.capacity = capacity
 
     def plan(self, *, zone: Zone, cpu_number: int, cpu_speed: int, memory_mib: int, root_size_bytes: int = 0,
              hypervisor: str | None = None, host_tags: str | None = None, host: Host | None = None,
@@ -64,13 +66,13 @@ class DeploymentPlanner:
                 tried.add(host_id)
                 if tags and not tags <= _tags(host_tag_text):
                     continue
-                if not self.cloud.capacity.claim(host_id, need_cpu, need_mem):
+                if not self.capacity.claim(host_id, need_cpu, need_mem):
                     continue  # another deploy took it meanwhile
                 chosen_pool = pool
                 if pool is None and root_size_bytes > 0:
                     chosen_pool = self._claim_pool(zone, host_cluster, root_size_bytes)
                     if chosen_pool is None:
-                        self.cloud.capacity.release(host_id, need_cpu, need_mem)
+                        self.capacity.release(host_id, need_cpu, need_mem)
                         clusters_without_pool.add(host_cluster)
                         continue
                 return Placement(host=Host.get_by_id(host_id), pool=chosen_pool)
@@ -112,7 +114,7 @@ class DeploymentPlanner:
             if values:
                 sql.append(f"AND {column} NOT IN ({', '.join([p] * len(values))})")
                 params.extend(values)
-        algorithm = (self.cloud.config.get("vm.allocation.algorithm") or "firstfit").lower()
+        algorithm = (self.config.get("vm.allocation.algorithm") or "firstfit").lower()
         if algorithm == "random":
             sql.append("ORDER BY " + ("RANDOM()" if is_sqlite() else "RAND()"))
         elif algorithm == "firstfitleastconsumed":
@@ -130,7 +132,7 @@ class DeploymentPlanner:
                         ((StoragePool.scope == "ZONE") & (StoragePool.zone == zone.id)))
                  .order_by(StoragePool.scope, StoragePool.id))  # CLUSTER before ZONE
         for candidate in pools:
-            if self.cloud.capacity.claim_storage(candidate.id, nbytes):
+            if self.capacity.claim_storage(candidate.id, nbytes):
                 return candidate
         return None
 

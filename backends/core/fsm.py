@@ -50,6 +50,8 @@ VM = {
     "Error": {"DestroyRequested": "Expunging", "ExpungeOperation": "Expunging"},
 }
 VM_TRANSITIONAL = ("Starting", "Stopping", "Migrating", "Expunging")
+# States in which a VM is on a host and holds CPU and memory there (capacity counts them).
+VM_HOLDING_HOST = ("Starting", "Running", "Stopping", "Migrating")
 
 VOLUME = {
     "Allocated": {

@@ -46,6 +46,7 @@ Work = Callable[[], JobResult]
 class JobManager:
     def __init__(self, node_id: str, workers: int = 8):
         self.node_id = node_id
+        self._workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="job")
         self._lock = threading.Lock()
         self._queues: dict[str, collections.deque] = {}
@@ -80,6 +81,16 @@ class JobManager:
     def shutdown(self, wait: bool = True) -> None:
         self._closed = True
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+    def reopen(self) -> None:
+        """Take work again after a :meth:`shutdown` (the emulator's reset), as a new manager would: nothing
+        queued, nothing to wait for, nothing cancelled by a start-up."""
+        with self._lock:
+            self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="job")
+            self._queues.clear()
+            self._done.clear()
+            self.cancelled_instances = set()
+            self._closed = False
 
     # ------------------------------------------------------------- submit
     def submit(self, caller: Caller, command: str, work: Work, *, instance_type: str | None = None,

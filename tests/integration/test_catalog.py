@@ -39,7 +39,7 @@ def test_register_download_filters_and_delete(cloud):
     vm = cloud.vms.deploy(demo, zone=zone, offering=offering, template=mine)
     with pytest.raises(ResourceInUse):
         cloud.templates.check_deletable(demo, mine)
-    cloud.vms._do_destroy(demo, vm.id, True)
+    cloud.vms.lifecycle.do_destroy(demo, vm.id, True)
     cloud.templates.delete(demo, mine)
     assert "mine" not in _names(cloud.templates.list(demo, is_iso=False, filter="self")[1])
     assert cloud.limits.count(mine.account, 4) == 1
@@ -104,7 +104,7 @@ def test_host_maintenance_moves_vms_away(cloud):
     offering = ServiceOffering.get(ServiceOffering.name == "t2.micro")
     template = Template.get(Template.name == "ubuntu-22.04")
     vm = cloud.vms.deploy(demo, zone=zone, offering=offering, template=template)
-    cloud.vms._do_start(demo, vm.id)
+    cloud.vms.starter.do_start(demo, vm.id)
     host = Host.get_by_id(vm.__class__.get_by_id(vm.id).host_id)
     work = cloud.infra.prepare_maintenance_work(admin, host)
     assert Host.get_by_id(host.id).resource_state == "PrepareForMaintenance"

@@ -273,5 +273,5 @@ def test_user_data_up_to_the_limit_is_stored_whole(cloud):
     user_data = base64.b64encode(b"#cloud-config\n" + b"x" * (786_000)).decode()
     assert 65_536 < len(user_data) <= 1_048_576
     vm = cloud.vms.deploy(caller_of(cloud, "demo"), zone=zone, offering=offering, template=template,
-                          user_data=user_data, start=False)
+                          user_data=user_data)
     assert VirtualMachine.get_by_id(vm.id).user_data == user_data

@@ -38,8 +38,8 @@ def make_cloud():
     cloud.accounts = AccountManager(config, cloud.events, cloud.limits, access)
     cloud.infra = InfrastructureManager(events=cloud.events, config=config, region_name=cloud.region_name,
                                         driver_for=cloud.driver, hypervisors=lambda: cloud.drivers)
-    cloud.capacity = CapacityManager(cloud)
-    cloud.planner = DeploymentPlanner(cloud)
+    cloud.capacity = CapacityManager(config)
+    cloud.planner = DeploymentPlanner(config, cloud.capacity)
     return cloud
 
 

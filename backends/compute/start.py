@@ -1,0 +1,178 @@
+"""Starting a VM: the host it boots on (a claim made at launch first, then the planner, retrying other
+hosts when one fails), what the hypervisor is told to boot, and what a start that cannot happen gives back.
+A first deploy that never runs ends in Error with everything it held returned."""
+from __future__ import annotations
+
+import json
+import logging
+
+from backends.compute.capacity import CapacityManager
+from backends.compute.hypervisors import Hypervisors
+from backends.compute.placement import Claim, PlacementClaims
+from backends.compute.vm_rules import MiB, check_owner, limits_of, record
+from backends.context import Caller
+from backends.core import fsm
+from backends.core.config import ConfigManager
+from backends.core.events import EventManager
+from backends.core.jobs import JobResult
+from backends.db import write_tx
+from backends.drivers.base import POWER_ON, DiskSpec, NicSpec, VmSpec
+from backends.errors import CloudError, DriverError, InsufficientCapacity, InvalidState, PermissionDenied
+from backends.identity.accounts import AccountManager
+from backends.identity.limits import ResourceLimitManager
+from backends.models import Host, Nic, VirtualMachine, Volume, utcnow
+from backends.network.networks import NetworkManager
+from backends.storage.templates import TemplateManager
+
+log = logging.getLogger(__name__)
+
+
+class VmStarter:
+    def __init__(self, accounts: AccountManager, config: ConfigManager, events: EventManager,
+                 limits: ResourceLimitManager, networks: NetworkManager, capacity: CapacityManager,
+                 templates: TemplateManager, claims: PlacementClaims, hypervisors: Hypervisors):
+        self.accounts = accounts
+        self.config = config
+        self.events = events
+        self.limits = limits
+        self.networks = networks
+        self.capacity = capacity
+        self.templates = templates
+        self.claims = claims
+        self.hypervisors = hypervisors
+
+    def start_work(self, caller: Caller, vm: VirtualMachine, host: Host | None = None,
+                   placement: Claim | None = None):
+        """Checks for a start; returns the job work that performs it. A claim made by
+        :meth:`PlacementClaims.place` is tried first (and given back if the start does not happen)."""
+        check_owner(self.accounts, caller, vm)
+        if vm.state in ("Destroyed", "Expunging", "Error"):
+            raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be started")
+        if host is not None and not caller.is_root_admin:
+            raise PermissionDenied("Parameter hostid can only be specified by a Root Admin, permission denied")
+        return lambda: self.do_start(caller, vm.id, host, placement)
+
+    def do_start(self, caller: Caller, vm_id: int, pinned: Host | None = None, claim: Claim | None = None
+                 ) -> JobResult:
+        vm = VirtualMachine.get_by_id(vm_id)
+        volumes = list(vm.volumes.where(Volume.removed.is_null()).order_by(Volume.device_id))
+        root = next((v for v in volumes if v.volume_type == "ROOT"), None)
+        if vm.state == "Running":
+            if claim is not None:
+                self.claims.release_claim(vm, claim)
+            return JobResult("VirtualMachine", vm.uuid)
+        try:
+            if vm.state != "Stopped" or root is None:
+                raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be started")
+            first = vm.first_start_pending
+            with write_tx():
+                fsm.transition(vm, fsm.VM, "StartRequested")
+        except CloudError:
+            if claim is not None:
+                self.claims.release_claim(vm, claim)  # the start will not happen: its claim goes back
+            raise
+        avoid: set[int] = set()
+        attempts = self.config.get_int("start.retry")
+        last_error: CloudError | None = None
+        for _ in range(max(1, attempts)):
+            if claim is not None:
+                placement, claim = claim.placement, None
+            else:
+                try:
+                    placement = self.claims.plan(vm, root, avoid, pinned)
+                except InsufficientCapacity as exc:
+                    if not isinstance(last_error, DriverError):  # a host that failed says more than "none left"
+                        last_error = exc
+                    break
+            host = placement.host
+            try:
+                with write_tx():
+                    fsm.transition(vm, fsm.VM, "OperationRetry", host=host.id, pod=host.pod_id,
+                                   cluster=host.cluster_id)
+                    if root.pool_id is None:
+                        Volume.update(pool=placement.pool.id).where(Volume.id == root.id).execute()
+                        root.pool = placement.pool
+                self._boot(vm, host, volumes)
+            except DriverError as exc:
+                log.info("start of %s on host %s failed: %s", vm.instance_name, host.name, exc.message)
+                last_error = exc
+                avoid.add(host.id)
+                self.claims.release_placement(vm, placement, root, first)
+                continue
+            with write_tx():
+                fsm.transition(vm, fsm.VM, "OperationSucceeded", last_host=host.id, first_start_pending=False,
+                               power_state=POWER_ON, power_state_updated=utcnow())
+                if root.state == "Allocated":
+                    fsm.transition(root, fsm.VOLUME, "CreateRequested")
+                    fsm.transition(root, fsm.VOLUME, "OperationSucceeded")
+                record(self.events, "VM.START", f"Successfully started VM {vm.name}", vm, caller=caller)
+            return JobResult("VirtualMachine", vm.uuid)
+        self._start_failed(caller, vm, first)
+        if isinstance(last_error, InsufficientCapacity) or last_error is None:
+            raise InsufficientCapacity(f"Unable to create a deployment for VM instance {vm.uuid}: "
+                                       f"no host in zone {vm.zone.name} has capacity for it")
+        raise InsufficientCapacity(f"Unable to start VM instance {vm.uuid}: every suitable host failed "
+                                   f"({last_error.message})")
+
+    def _boot(self, vm: VirtualMachine, host: Host, volumes: list[Volume]) -> None:
+        """Tell the host's hypervisor to boot the VM: its disks (created on first use), NICs and shape."""
+        driver = self.hypervisors.driver(host.hypervisor)
+        ref = self.hypervisors.ref(host)
+        disks = []
+        for volume in volumes:
+            pool = volume.pool
+            template_path = None
+            if volume.volume_type == "ROOT" and volume.template_id:
+                copy = self.templates.get_ready_copy(volume.template, vm.zone)
+                template_path = copy.install_path
+            disk = DiskSpec(path=volume.path or f"{volume.uuid}", pool_url=pool.url if pool else "",
+                            size=volume.size, device_id=volume.device_id or 0, volume_type=volume.volume_type,
+                            template_path=template_path, format=volume.format)
+            if volume.path is None:
+                disk.path = driver.create_volume(ref, disk)
+                Volume.update(path=disk.path).where(Volume.id == volume.id).execute()
+                volume.path = disk.path
+            disks.append(disk)
+        nics = [NicSpec(mac_address=n.mac_address, ip_address=n.ip_address, netmask=n.netmask, gateway=n.gateway,
+                        device_id=n.device_id, broadcast_uri=n.broadcast_uri)
+                for n in vm.nics.order_by(Nic.device_id)]
+        details = json.loads(vm.details or "{}")
+        max_cpus = max_memory = None
+        if vm.is_dynamically_scalable and self.config.get_bool("enable.dynamic.scale.vm"):
+            # Headroom the hypervisor reserves so scale_vm can hot-plug up to it.
+            max_cpus = self.config.get_int("vm.serviceoffering.cpu.cores.max") or host.cpu_cores
+            max_memory = self.config.get_int("vm.serviceoffering.ram.size.max") or host.memory_bytes // MiB
+        driver.start_vm(ref, VmSpec(name=vm.instance_name, cpus=vm.cpu_number, cpu_speed=vm.cpu_speed,
+                                    memory_mib=vm.memory, disks=disks, nics=nics, hostname=vm.name,
+                                    user_data=vm.user_data, ssh_public_key=details.get("SSH.PublicKey"),
+                                    max_cpus=max_cpus, max_memory_mib=max_memory))
+
+    def _start_failed(self, caller: Caller, vm: VirtualMachine, first: bool) -> None:
+        """No host could run the VM: back to Stopped; a first deploy ends in Error and gives everything back."""
+        with write_tx():
+            fsm.transition(vm, fsm.VM, "OperationFailed", host=None)
+            if first:
+                self.first_deploy_failed(caller, vm, "no capacity")
+
+    def first_deploy_failed(self, caller: Caller | None, vm: VirtualMachine, reason: str) -> None:
+        """A Stopped VM whose first deploy will not complete: Error, with everything it held given back
+        (inside the caller's write transaction)."""
+        fsm.transition(vm, fsm.VM, "OperationFailedToError")
+        self._give_back(vm)
+        record(self.events, "VM.CREATE", f"Failed to deploy VM {vm.name}: {reason}", vm, caller=caller,
+               level="ERROR")
+
+    def _give_back(self, vm: VirtualMachine) -> None:
+        """Release counts, addresses and storage of a VM that will not run again."""
+        account = vm.account
+        volumes = list(vm.volumes.where(Volume.removed.is_null()))
+        root_bytes = sum(v.size for v in volumes if v.volume_type == "ROOT")
+        self.limits.release(account, limits_of(vm.cpu_number, vm.memory, root_bytes))
+        self.networks.release_nics(vm)
+        for volume in volumes:
+            if volume.volume_type != "ROOT":
+                continue
+            if volume.pool_id is not None:
+                self.capacity.release_storage(volume.pool_id, volume.size)
+            Volume.update(state="Destroy", removed=utcnow(), vm=None, device_id=None).where(
+                Volume.id == volume.id).execute()
