@@ -9,6 +9,7 @@ definitions stay where they belong; a new value object the APIs need is added to
 from __future__ import annotations
 
 from backends.cloud import Cloud
+from backends.compute.launch import LaunchRequest, LaunchTokenReused, LaunchUnplaced
 from backends.context import ROLE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_RESOURCE_ADMIN, ROLE_USER, Caller
 from backends.core.jobs import JobResult
 from backends.core.kinds import TAGGABLE
@@ -17,6 +18,7 @@ from backends.identity.access import Scope
 from backends.network.securitygroups import RuleSpec
 
 __all__ = [
-    "Caller", "Cloud", "CloudError", "InvalidParameterValue", "JobResult", "NotFound", "PermissionDenied",
+    "Caller", "Cloud", "CloudError", "InvalidParameterValue", "JobResult", "LaunchRequest", "LaunchTokenReused",
+    "LaunchUnplaced", "NotFound", "PermissionDenied",
     "ROLE_ADMIN", "ROLE_DOMAIN_ADMIN", "ROLE_RESOURCE_ADMIN", "ROLE_USER", "RuleSpec", "Scope", "TAGGABLE",
 ]

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 
-from backends.api import CloudError
+from backends.api import CloudError, LaunchRequest, LaunchTokenReused, LaunchUnplaced
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply, is_exact
 from ec2bridge.actions.lookup import find_owned
@@ -133,95 +132,58 @@ def run_instances(ctx: Context, args: dict) -> dict:
     zone = _zone(ctx, (args.get("Placement") or {}).get("AvailabilityZone"))
     if args.get("KeyName") and cloud.keypairs.get(caller, args["KeyName"]) is None:
         raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair '{args['KeyName']}' does not exist")
-    account = cloud.accounts.get_caller_account(caller)
-    token = args.get("ClientToken")
-    if token:
-        earlier = cloud.vms.launched_with_token(account, token)
+    request = LaunchRequest(zone=zone, offering=offering, template=template, min_count=low, max_count=high,
+                            key_pair=args.get("KeyName"), client_token=args.get("ClientToken"),
+                            job_command="RunInstances")
+    try:
+        # A repeated token is answered before the rest of the request is looked at, as the launch it repeats.
+        earlier = cloud.vms.launched_before(caller, request)
         if earlier:
-            same = all(vm.template_id == template.id and vm.service_offering_id == offering.id
-                       and vm.zone_id == zone.id and (vm.key_pair or None) == (args.get("KeyName") or None)
-                       for vm in earlier) and low <= len(earlier) <= high
-            if not same:
-                raise Ec2Error("IdempotentParameterMismatch",
-                               f"Arguments on this idempotent request are inconsistent with arguments used in "
-                               f"previous request(s) for client token '{token}'")
             return _reservations(ctx, _load(ctx, [vm.id for vm in earlier]), None)[0]
+        _launch_details(ctx, args, request)
+        launch = cloud.vms.launch(caller, request)
+    except LaunchTokenReused as exc:
+        raise Ec2Error("IdempotentParameterMismatch",
+                       f"Arguments on this idempotent request are inconsistent with arguments used in "
+                       f"previous request(s) for client token '{request.client_token}'") from exc
+    except LaunchUnplaced as exc:
+        raise Ec2Error("InsufficientInstanceCapacity",
+                       f"We currently do not have sufficient {type_name} capacity in the Availability Zone you "
+                       f"requested ({zone.name}). Our system will be working on provisioning additional capacity. "
+                       f"You can currently get {type_name} capacity by not specifying an Availability Zone in your "
+                       f"request or choosing another zone.") from exc
+    except CloudError as exc:
+        error = from_cloud_error(exc)
+        if error.code == "InstanceLimitExceeded":
+            error.message = f"You have requested more instances ({high}) than your current instance limit allows."
+        raise error from exc
+    if launch.repeated:
+        return _reservations(ctx, _load(ctx, [vm.id for vm in launch.vms]), None)[0]
+    ctx.run_created(launch.starts)
+    reservation = _reservations(ctx, _load(ctx, [vm.id for vm in launch.vms]), None)[0]
+    for item in reservation["Instances"]:  # AWS answers pending at once, whatever the job has done
+        item["State"], item["StateReason"] = _state("pending"), dict(PENDING_REASON)
+    return reservation
+
+
+def _launch_details(ctx: Context, args: dict, request: LaunchRequest) -> None:
+    """The rest of a launch's parameters: user data (base64-encoded here when it is not yet), the root
+    disk size, security groups and the instances' tags."""
+    from ec2bridge.actions.tags import tag_map
+
     user_data = args.get("UserData")
     if user_data is not None:
         try:
             base64.b64decode(user_data, validate=True)
         except (binascii.Error, ValueError):
             user_data = base64.b64encode(user_data.encode()).decode()
-    root_gb = next((m["Ebs"]["VolumeSize"] for m in args.get("BlockDeviceMappings") or []
-                    if (m.get("Ebs") or {}).get("VolumeSize")), None)
-    security_groups = _launch_groups(ctx, args)
-    spec = dict(zone=zone, offering=offering, template=template, owner=account, user_data=user_data,
-                key_pair=args.get("KeyName"), root_disk_size_gb=root_gb, launch_group=str(uuid.uuid4()),
-                client_token=token, security_groups=security_groups, job_command="RunInstances")
-    try:
-        launched = _deploy_most(ctx, low, high, spec)
-    except CloudError as exc:
-        error = from_cloud_error(exc)
-        if error.code == "InstanceLimitExceeded":
-            error.message = f"You have requested more instances ({high}) than your current instance limit allows."
-        raise error from exc
-    from ec2bridge.actions.tags import tag_map
-
-    tags = {}
+    request.user_data = user_data
+    request.root_disk_size_gb = next((m["Ebs"]["VolumeSize"] for m in args.get("BlockDeviceMappings") or []
+                                      if (m.get("Ebs") or {}).get("VolumeSize")), None)
+    request.security_groups = _launch_groups(ctx, args)
     for tagging in args.get("TagSpecifications") or []:
         if tagging.get("ResourceType") == "instance":
-            tags.update(tag_map(tagging.get("Tags")))
-    if tags:
-        try:
-            cloud.tags.create(caller, "UserVm", launched, tags)
-        except CloudError as exc:
-            for vm in launched:
-                cloud.vms.discard(caller, vm)
-            raise from_cloud_error(exc) from exc
-    # Capacity is decided before the answer, as EC2 does: at least MinCount placed, or none launched.
-    try:
-        claims = cloud.vms.place(caller, launched, low)
-    except CloudError as exc:
-        for vm in launched:
-            cloud.vms.discard(caller, vm)
-        raise Ec2Error("InsufficientInstanceCapacity",
-                       f"We currently do not have sufficient {type_name} capacity in the Availability Zone you "
-                       f"requested ({zone.name}). Our system will be working on provisioning additional capacity. "
-                       f"You can currently get {type_name} capacity by not specifying an Availability Zone in your "
-                       f"request or choosing another zone.") from exc
-    for vm in [vm for vm in launched if vm.id not in claims]:
-        cloud.vms.discard(caller, vm)
-    launched = [vm for vm in launched if vm.id in claims]
-    ctx.run_created([(cloud.vms.start_work(caller, vm, placement=claims[vm.id]), vm) for vm in launched])
-    reservation = _reservations(ctx, _load(ctx, [vm.id for vm in launched]), None)[0]
-    for item in reservation["Instances"]:  # AWS answers pending at once, whatever the job has done
-        item["State"], item["StateReason"] = _state("pending"), dict(PENDING_REASON)
-    return reservation
-
-
-def _deploy_most(ctx: Context, low: int, high: int, spec: dict) -> list:
-    """As many VMs as fit between MinCount and MaxCount (limits, addresses): all of MaxCount in one
-    transaction when they fit, else the largest count that does (a binary search of rolled-back tries)."""
-    try:
-        return ctx.cloud.vms.deploy_many(ctx.caller, count=high, **spec)
-    except CloudError as exc:
-        if low == high:
-            raise
-        refusal, best, lo, hi = exc, None, low, high - 1
-    while lo <= hi:
-        mid = (lo + hi + 1) // 2
-        try:
-            launched = ctx.cloud.vms.deploy_many(ctx.caller, count=mid, **spec)
-        except CloudError as exc:
-            refusal, hi = exc, mid - 1
-            continue
-        if best is not None:  # a smaller batch fitted earlier: keep the larger one only
-            for vm in best:
-                ctx.cloud.vms.discard(ctx.caller, vm)
-        best, lo = launched, mid + 1
-    if best is None:
-        raise refusal
-    return best
+            request.tags.update(tag_map(tagging.get("Tags")))
 
 
 def _launch_groups(ctx: Context, args: dict) -> list:
