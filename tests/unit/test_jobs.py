@@ -94,3 +94,18 @@ def test_recovery_fails_jobs_a_dead_process_left_pending_and_runs_hooks(db):
     assert AsyncJob.get(AsyncJob.node_id == "node-b").status == 0  # another live node's job is not ours
     assert hooks == ["ran"]
     jobs.shutdown()
+
+
+def test_a_reopened_manager_takes_work_again_as_a_new_one_would(db):
+    """The emulator's reset shuts the job manager down and reopens the same one (the managers keep it)."""
+    jobs = JobManager("node-a", workers=1)
+    caller = _caller()
+    first = jobs.submit(caller, "doIt", lambda: JobResult(), sync_key="vm:1")
+    jobs.shutdown(wait=True)
+    assert jobs.wait(first.uuid, 10)
+    jobs.reopen()
+    assert jobs.busy_keys("vm:") == [] and jobs.cancelled_instances == set()
+    again = jobs.submit(caller, "doIt", lambda: JobResult("VirtualMachine", "vm-uuid"), sync_key="vm:1")
+    assert jobs.wait(again.uuid, 10)
+    assert jobs.get(again.uuid, _visible).status == 1
+    jobs.shutdown()
