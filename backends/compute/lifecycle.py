@@ -71,18 +71,6 @@ class VmLifecycle:
             record(self.events, "VM.STOP", f"Successfully stopped VM {vm.name}", vm, caller=caller)
         return JobResult("VirtualMachine", vm.uuid)
 
-    def stop_all_of(self, caller: Caller, account) -> None:
-        """Stop the account's running VMs one by one (an account disabled); one that fails to stop does not
-        keep the others up."""
-        running = VirtualMachine.select(VirtualMachine).where(VirtualMachine.account == account.id,
-                                                              VirtualMachine.removed.is_null(),
-                                                              VirtualMachine.state == "Running")
-        for vm in running:
-            try:
-                self.stop_work(caller, vm)()
-            except CloudError as exc:
-                log.warning("disabling account %s: VM %s did not stop: %s", account.name, vm.uuid, exc.message)
-
     # ---------------------------------------------------------------- reboot
     def reboot_work(self, caller: Caller, vm: VirtualMachine):
         check_owner(self.accounts, caller, vm)

@@ -67,13 +67,6 @@ class VmMigration:
                    caller=caller)
         return JobResult("VirtualMachine", vm.uuid)
 
-    def evacuate(self, host: Host) -> None:
-        """Host maintenance: every VM running on the host moved away (or stopped); the first that cannot be
-        raises, and the rest stay."""
-        for vm in VirtualMachine.select().where(VirtualMachine.host == host.id, VirtualMachine.removed.is_null(),
-                                                VirtualMachine.state == "Running"):
-            self.migrate_away(vm)
-
     def migrate_away(self, vm: VirtualMachine) -> None:
         """Host maintenance: move the VM to another host of its cluster, else stop it."""
         try:

@@ -71,9 +71,8 @@ class VmManager:
         self.destroy_work, self.expunge_work = self.lifecycle.destroy_work, self.lifecycle.expunge_work
         self.recover, self.discard, self.update = self.lifecycle.recover, self.lifecycle.discard, self.lifecycle.update
         self.expunge_due, self.expunge_owned_by = self.lifecycle.expunge_due, self.lifecycle.expunge_owned_by
-        self.stop_all_of, self.console_output = self.lifecycle.stop_all_of, self.lifecycle.console_output
+        self.console_output = self.lifecycle.console_output
         self.migrate_work, self.migrate_away = self.migration.migrate_work, self.migration.migrate_away
-        self.evacuate = self.migration.evacuate
         self.scale, self.scale_work = self.scaling.scale, self.scaling.scale_work
         self.launch, self.launched_before = self.launches.launch, self.launches.launched_before
         self.flag_host_down, self.sync_power_state = self.power.flag_host_down, self.power.sync_power_state

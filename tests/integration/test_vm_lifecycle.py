@@ -205,20 +205,6 @@ def test_migrate_within_cluster_moves_capacity(cloud):
         cloud.vms.migrate_work(demo, vm)
 
 
-def test_evacuating_a_host_moves_every_vm_running_there_within_its_cluster(cloud):
-    admin = caller_of(cloud, "admin")
-    first, _ = _deploy(cloud, admin)
-    zone, offering, template = _catalog()
-    second = cloud.vms.deploy(admin, zone=zone, offering=offering, template=template)
-    _run(cloud, admin, "deployVirtualMachine", cloud.vms.start_work(admin, second, first.host), second)
-    host = first.host
-    assert VirtualMachine.get_by_id(second.id).host_id == host.id
-    cloud.vms.evacuate(host)
-    for vm in (VirtualMachine.get_by_id(first.id), VirtualMachine.get_by_id(second.id)):
-        assert vm.state == "Running" and vm.host_id != host.id and vm.host.cluster_id == host.cluster_id
-    assert _used(host.id) == (0, 0)
-
-
 def test_scale_stopped_vm_and_refuse_running_without_dynamic_scaling(cloud):
     demo = caller_of(cloud, "demo")
     vm, _ = _deploy(cloud, demo)
