@@ -103,7 +103,7 @@ class Cloud:
                              events=self.events, jobs=self.jobs, tags=self.tags, templates=self.templates,
                              networks=self.networks, security_groups=self.security_groups, infra=self.infra,
                              capacity=self.capacity, planner=self.planner,
-                             hypervisors=Hypervisors(self.driver, self.drivers, self.infra))
+                             hypervisors=Hypervisors(self.driver, lambda: self.drivers, self.infra.host_ref))
         # Identity sits below compute: disabling or deleting an account reaches the VMs through these.
         self.accounts.set_vm_stopper(lambda caller, vm: self.vms.stop_work(caller, vm)())
         self.accounts.add_cleanup_hook(self.vms.expunge_owned_by)
