@@ -13,6 +13,7 @@ from backends.compute.placement import PlacementClaims
 from backends.compute.queries import VmQueries
 from backends.compute.start import VmStarter
 from backends.context import Caller
+from backends.core.jobs import Work
 from backends.core.tags import TagManager
 from backends.errors import CloudError, InsufficientCapacity, InvalidParameterValue
 from backends.identity.accounts import AccountManager
@@ -21,6 +22,8 @@ from backends.models import ServiceOffering, Template, VirtualMachine, Zone
 
 @dataclass
 class LaunchRequest:
+    """What a launch asks for: ``min_count`` to ``max_count`` VMs alike."""
+
     zone: Zone
     offering: ServiceOffering
     template: Template
@@ -37,9 +40,11 @@ class LaunchRequest:
 
 @dataclass
 class Launch:
+    """What a launch did: the VMs, and for each new one its start, to schedule on the job created together
+    with the VM (``vm.deploy_job``)."""
+
     vms: list[VirtualMachine]
-    # Each new VM's start, with the job created together with the VM (``vm.deploy_job``) to schedule it on.
-    starts: list[tuple] = field(default_factory=list)
+    starts: list[tuple[Work, VirtualMachine]] = field(default_factory=list)
     repeated: bool = False  # the client token's earlier launch, answered again: nothing new was started
 
 
