@@ -5,6 +5,9 @@ Rows that CloudStack soft-deletes keep ``removed`` set instead of vanishing, so
 jobs and events can still name them. Invariants live in the database too:
 unique keys (one IP per network, one device id per VM, one API key per user)
 and CHECK constraints on capacity so no code path can over-commit a host.
+
+One module on purpose, though long: the schema is read as a whole (foreign keys
+across areas, migrations written against it), and each model is a few lines.
 """
 from __future__ import annotations
 
