@@ -50,11 +50,17 @@ BY_KIND = {
 }
 
 
+def not_found(entity: str, name: str, *, message: str | None = None) -> Ec2Error:
+    """The NotFound answer of the backend ``entity``'s EC2 kind for ``name`` (an EC2 id, or a name where the
+    action takes one). ``message``: the text, when the action words it otherwise (``{}`` stands for ``name``)."""
+    kind = KINDS[entity]
+    return Ec2Error(kind.not_found, (message or kind.not_found_message).format(name))
+
+
 def from_cloud_error(exc) -> Ec2Error:
     # A backend entity that was not found (or is another tenant's: the same answer) -> its kind's code.
-    kind = KINDS.get(getattr(exc, "entity", "")) if exc.kind == "NotFound" else None
-    if kind is not None:
-        return Ec2Error(kind.not_found, kind.not_found_message.format(_ec2_id(exc.entity, exc.value)))
+    if exc.kind == "NotFound" and getattr(exc, "entity", "") in KINDS:
+        return not_found(exc.entity, _ec2_id(exc.entity, exc.value))
     return Ec2Error(BY_KIND.get(exc.kind, "InternalError"), exc.message)
 
 

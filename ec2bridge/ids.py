@@ -11,8 +11,15 @@ import re
 from ec2bridge.errors import Ec2Error
 from ec2bridge.kinds import KINDS
 
+# Prefixes of EC2 ids that name no backend kind of their own (a kind's prefix is its row in ec2bridge/kinds.py):
+# an instance's network interface (ENI) and its attachment are derived from the VM's NIC, a reservation from its
+# launch.
+ENI = "eni"
+ENI_ATTACHMENT = "eni-attach"
+RESERVATION = "r"
+
 # EC2 id prefix -> the code a malformed id of it is reported under. A reservation is no backend kind: its row here.
-MALFORMED = {kind.prefix: kind.malformed for kind in KINDS.values()} | {"r": "InvalidReservationID"}
+MALFORMED = {kind.prefix: kind.malformed for kind in KINDS.values()} | {RESERVATION: "InvalidReservationID"}
 
 
 def to_ec2(prefix: str, uuid: str) -> str:
@@ -22,6 +29,11 @@ def to_ec2(prefix: str, uuid: str) -> str:
 def ec2_id(entity: str, uuid: str) -> str:
     """The EC2 id of the backend ``entity`` with this uuid."""
     return to_ec2(KINDS[entity].prefix, uuid)
+
+
+def uuid_prefix_of(entity: str, ec2_id: str) -> str:
+    """The uuid prefix an EC2 id of the backend ``entity`` stands for; the kind's ``.Malformed`` when it is not one."""
+    return uuid_prefix(KINDS[entity].prefix, ec2_id)
 
 
 def uuid_prefix(prefix: str, ec2_id: str) -> str:

@@ -6,8 +6,8 @@ from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
-from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error
-from ec2bridge.ids import to_ec2, uuid_prefix
+from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error, not_found
+from ec2bridge.ids import ec2_id, uuid_prefix_of
 
 GiB = 1 << 30
 
@@ -143,10 +143,10 @@ def describe_images(ctx: Context, args: dict) -> dict:
     wanted = args.get("ImageIds")
     if wanted:
         for image_id in wanted:
-            uuid_prefix("ami", image_id)
+            uuid_prefix_of("Template", image_id)
         missing = sorted(set(wanted) - {i["ImageId"] for i in items})
         if missing:
-            raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{missing[0]}]' does not exist")
+            raise not_found("Template", missing[0])
         items = [i for i in items if i["ImageId"] in wanted]
     return paginate(args, apply(items, args.get("Filters"), {
         "image-id": lambda i: i["ImageId"], "name": lambda i: i["Name"], "owner-id": lambda i: i["OwnerId"],
@@ -162,7 +162,7 @@ def image_of(template, copy=None) -> dict:
     os_name = template.os_type.name if template.os_type_id else ""
     size = max(1, -(-(copy.size if copy is not None else 0) // GiB))
     return {
-        "ImageId": to_ec2("ami", template.uuid), "Name": template.name, "Description": template.display_text,
+        "ImageId": ec2_id("Template", template.uuid), "Name": template.name, "Description": template.display_text,
         "ImageLocation": template.url or template.name, "State": "available" if ready else "pending",
         "OwnerId": template.account.owner_number,
         "ImageOwnerAlias": "amazon" if template.is_featured else None,
@@ -205,7 +205,7 @@ def register_image(ctx: Context, args: dict) -> dict:
     template = ctx.cloud.templates.register(
         ctx.caller, name=args["Name"], display_text=args.get("Description") or args["Name"], url=location,
         format=fmt, hypervisor=hypervisor, is_dynamically_scalable=True, ssh_key_enabled=True)
-    return {"ImageId": to_ec2("ami", template.uuid)}
+    return {"ImageId": ec2_id("Template", template.uuid)}
 
 
 @action("DeregisterImage")

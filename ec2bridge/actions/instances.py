@@ -9,8 +9,8 @@ from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply, is_exact
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
-from ec2bridge.errors import Ec2Error, from_cloud_error
-from ec2bridge.ids import to_ec2, uuid_prefix
+from ec2bridge.errors import Ec2Error, from_cloud_error, not_found
+from ec2bridge.ids import ENI, ENI_ATTACHMENT, RESERVATION, ec2_id, to_ec2, uuid_prefix_of
 
 GiB = 1 << 30
 TERMINATED_VISIBLE_SECONDS = 3600  # AWS keeps terminated instances listed about an hour
@@ -64,7 +64,7 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
     root = next((v for v in vm.volumes if v.volume_type == "ROOT" and v.removed is None),
                 None) if state != "terminated" else None
     item = {
-        "InstanceId": to_ec2("i", vm.uuid), "ImageId": to_ec2("ami", vm.template.uuid),
+        "InstanceId": ec2_id("VirtualMachine", vm.uuid), "ImageId": ec2_id("Template", vm.template.uuid),
         "State": _state(state), "PrivateDnsName": dns, "PublicDnsName": "", "StateTransitionReason": "",
         "AmiLaunchIndex": 0, "ProductCodes": [],
         "InstanceType": vm.service_offering.instance_type or vm.service_offering.name,
@@ -75,20 +75,22 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
         "Hypervisor": "xen", "EbsOptimized": False, "EnaSupport": True, "SourceDestCheck": True,
         "ClientToken": vm.client_token or "", "Tags": [{"Key": t.key, "Value": t.value} for t in vm.resource_tags],
         # A terminated instance has let go of its groups (they may already be deleted), as in AWS.
-        "SecurityGroups": [{"GroupName": g.name, "GroupId": to_ec2("sg", g.uuid)}
+        "SecurityGroups": [{"GroupName": g.name, "GroupId": ec2_id("SecurityGroup", g.uuid)}
                            for g in vm.security_groups] if state != "terminated" else [],
         "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances", "KeyName": vm.key_pair,
         "CpuOptions": {"CoreCount": vm.cpu_number, "ThreadsPerCore": 1},
         "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {
-            "VolumeId": to_ec2("vol", root.uuid), "Status": "attached", "AttachTime": vm.created,
+            "VolumeId": ec2_id("Volume", root.uuid), "Status": "attached", "AttachTime": vm.created,
             "DeleteOnTermination": True}}] if root is not None else [],
         "NetworkInterfaces": [{
-            "NetworkInterfaceId": to_ec2("eni", nic.uuid), "PrivateIpAddress": ip, "PrivateDnsName": dns,
+            "NetworkInterfaceId": to_ec2(ENI, nic.uuid), "PrivateIpAddress": ip, "PrivateDnsName": dns,
             "MacAddress": nic.mac_address, "Status": "in-use", "SourceDestCheck": True, "InterfaceType": "interface",
             "Description": "",  # the interface made at launch has none, as in AWS
             "OwnerId": vm.account.owner_number,
-            "Groups": [{"GroupName": g.name, "GroupId": to_ec2("sg", g.uuid)} for g in vm.security_groups],
-            "Attachment": {"AttachmentId": to_ec2("eni-attach", nic.uuid), "DeviceIndex": 0, "NetworkCardIndex": 0,
+            "Groups": [{"GroupName": g.name, "GroupId": ec2_id("SecurityGroup", g.uuid)}
+                       for g in vm.security_groups],
+            "Attachment": {"AttachmentId": to_ec2(ENI_ATTACHMENT, nic.uuid), "DeviceIndex": 0,
+                           "NetworkCardIndex": 0,
                            "Status": "attached", "AttachTime": vm.created, "DeleteOnTermination": True},
             "PrivateIpAddresses": [{"PrivateIpAddress": ip, "PrivateDnsName": dns, "Primary": True}],
         }] if nic is not None and state != "terminated" else [],
@@ -106,7 +108,7 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
 
 def _reservation(ctx: Context, vms: list, busy: dict[str, set[str]]) -> dict:
     first = vms[0]
-    return {"ReservationId": to_ec2("r", first.launch_group or first.uuid),
+    return {"ReservationId": to_ec2(RESERVATION, first.launch_group or first.uuid),
             "OwnerId": first.account.owner_number, "Groups": [],
             "Instances": [instance_of(ctx, vm, busy) for vm in vms]}
 
@@ -122,16 +124,16 @@ def run_instances(ctx: Context, args: dict) -> dict:
         raise Ec2Error("InvalidParameterValue", "MinCount must be at least 1 and no more than MaxCount")
     if "ImageId" not in args:
         raise Ec2Error("MissingParameter", "The request must contain the parameter ImageId")
-    template = cloud.lookup_prefix("Template", uuid_prefix("ami", args["ImageId"]), caller)
+    template = cloud.lookup_prefix("Template", uuid_prefix_of("Template", args["ImageId"]), caller)
     if template is None or template.removed is not None or template.is_iso:
-        raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{args['ImageId']}]' does not exist")
+        raise not_found("Template", args["ImageId"])
     type_name = args.get("InstanceType", "m1.small")
     offering = cloud.offerings.by_instance_type(type_name)
     if offering is None:
         raise Ec2Error("InvalidParameterValue", f"Invalid value '{type_name}' for InstanceType.")
     zone = _zone(ctx, (args.get("Placement") or {}).get("AvailabilityZone"))
     if args.get("KeyName") and cloud.keypairs.get(caller, args["KeyName"]) is None:
-        raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair '{args['KeyName']}' does not exist")
+        raise not_found("SSHKeyPair", args["KeyName"])
     request = LaunchRequest(zone=zone, offering=offering, template=template, min_count=low, max_count=high,
                             key_pair=args.get("KeyName"), client_token=args.get("ClientToken"),
                             job_command="RunInstances")
@@ -284,7 +286,7 @@ def _indexed_filters(filters: list[dict]) -> tuple[dict, list[dict]]:
 
 def _prefix_or_none(instance_id: str) -> str | None:
     try:
-        return uuid_prefix("i", instance_id)
+        return uuid_prefix_of("VirtualMachine", instance_id)
     except Ec2Error:
         return None  # a malformed id in a filter matches nothing (AWS does not reject it)
 
@@ -344,7 +346,7 @@ def describe_instance_status(ctx: Context, args: dict) -> dict:
             continue
         checked = "ok" if state == "running" else "not-applicable"
         detail = [{"Name": "reachability", "Status": "passed" if state == "running" else "insufficient-data"}]
-        items.append({"InstanceId": to_ec2("i", vm.uuid), "AvailabilityZone": vm.zone.name,
+        items.append({"InstanceId": ec2_id("VirtualMachine", vm.uuid), "AvailabilityZone": vm.zone.name,
                       "InstanceState": _state(state),
                       "InstanceStatus": {"Status": checked, "Details": detail if state == "running" else []},
                       "SystemStatus": {"Status": checked, "Details": detail if state == "running" else []}})
@@ -376,7 +378,8 @@ def _change(ctx: Context, args: dict, action_name: str, verb: str, work_of, targ
     for vm in vms:
         before = state_of(ctx, vm, busy)
         if before == "terminated" and target != "shutting-down":
-            raise Ec2Error("IncorrectInstanceState", f"The instance '{to_ec2('i', vm.uuid)}' is not in a state "
+            instance_id = ec2_id("VirtualMachine", vm.uuid)
+            raise Ec2Error("IncorrectInstanceState", f"The instance '{instance_id}' is not in a state "
                                                      "from which it can be " + verb)
         after = before
         if before not in (target, _END[target]) and not (target == "shutting-down" and before == "terminated"):
@@ -386,7 +389,7 @@ def _change(ctx: Context, args: dict, action_name: str, verb: str, work_of, targ
                 raise from_cloud_error(exc) from exc
             ctx.run(action_name, work, vm)
             after = target
-        changes.append({"InstanceId": to_ec2("i", vm.uuid), "CurrentState": _state(after),
+        changes.append({"InstanceId": ec2_id("VirtualMachine", vm.uuid), "CurrentState": _state(after),
                         "PreviousState": _state(before)})
     return changes
 

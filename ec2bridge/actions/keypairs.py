@@ -4,12 +4,12 @@ from __future__ import annotations
 from backends.api import CloudError
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
-from ec2bridge.errors import Ec2Error, from_cloud_error
-from ec2bridge.ids import to_ec2, uuid_prefix
+from ec2bridge.errors import Ec2Error, from_cloud_error, not_found
+from ec2bridge.ids import ec2_id, uuid_prefix_of
 
 
 def _item(pair, include_public_key=False) -> dict:
-    item = {"KeyPairId": to_ec2("key", pair.uuid), "KeyFingerprint": pair.fingerprint, "KeyName": pair.name,
+    item = {"KeyPairId": ec2_id("SSHKeyPair", pair.uuid), "KeyFingerprint": pair.fingerprint, "KeyName": pair.name,
             "KeyType": pair.key_type, "CreateTime": pair.created, "Tags": []}
     if include_public_key:
         item["PublicKey"] = pair.public_key
@@ -44,7 +44,7 @@ def import_key_pair(ctx: Context, args: dict) -> dict:
     """RSA/ED25519 public keys as OpenSSH, RFC 4716, PEM or DER (the blob's raw bytes); AWS-style fingerprints."""
     material = args["PublicKeyMaterial"]
     pair = _new(ctx, lambda: ctx.cloud.keypairs.register(ctx.caller, args["KeyName"], material))
-    return {"KeyFingerprint": pair.fingerprint, "KeyName": pair.name, "KeyPairId": to_ec2("key", pair.uuid),
+    return {"KeyFingerprint": pair.fingerprint, "KeyName": pair.name, "KeyPairId": ec2_id("SSHKeyPair", pair.uuid),
             "Tags": []}
 
 
@@ -55,11 +55,11 @@ def describe_key_pairs(ctx: Context, args: dict) -> dict:
     items = [_item(p, args.get("IncludePublicKey", False)) for p in pairs]
     for name in args.get("KeyNames") or []:
         if name not in {i["KeyName"] for i in items}:
-            raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair '{name}' does not exist")
+            raise not_found("SSHKeyPair", name)
     for key_id in args.get("KeyPairIds") or []:
-        uuid_prefix("key", key_id)
+        uuid_prefix_of("SSHKeyPair", key_id)
         if key_id not in {i["KeyPairId"] for i in items}:
-            raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair '{key_id}' does not exist")
+            raise not_found("SSHKeyPair", key_id)
     if args.get("KeyNames"):
         items = [i for i in items if i["KeyName"] in args["KeyNames"]]
     if args.get("KeyPairIds"):
@@ -75,11 +75,11 @@ def delete_key_pair(ctx: Context, args: dict) -> dict:
     name = args.get("KeyName")
     if name is None and args.get("KeyPairId"):
         _, pairs = ctx.cloud.keypairs.list(ctx.caller, scope=ctx.cloud.accounts.scope(ctx.caller))
-        name = next((p.name for p in pairs if to_ec2("key", p.uuid) == args["KeyPairId"]), None)
+        name = next((p.name for p in pairs if ec2_id("SSHKeyPair", p.uuid) == args["KeyPairId"]), None)
         if name is None:
-            raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair '{args['KeyPairId']}' does not exist")
+            raise not_found("SSHKeyPair", args["KeyPairId"])
     if name is None:
         raise Ec2Error("MissingParameter", "The request must contain the parameter KeyName or KeyPairId")
     pair = ctx.cloud.keypairs.get(ctx.caller, name)
     ctx.cloud.keypairs.delete(ctx.caller, name)  # AWS: deleting a missing key pair succeeds
-    return {"Return": True, "KeyPairId": to_ec2("key", pair.uuid) if pair else None}
+    return {"Return": True, "KeyPairId": ec2_id("SSHKeyPair", pair.uuid) if pair else None}

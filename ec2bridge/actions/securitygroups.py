@@ -6,14 +6,14 @@ from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import apply
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
-from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error
-from ec2bridge.ids import to_ec2
+from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error, not_found
+from ec2bridge.ids import ec2_id
 
 PROTOCOL_OUT = {"all": "-1", "tcp": "tcp", "udp": "udp", "icmp": "icmp"}
 
 
 def group_id(group) -> str:
-    return to_ec2("sg", group.uuid)
+    return ec2_id("SecurityGroup", group.uuid)
 
 
 def find(ctx: Context, group_id_: str | None = None, name: str | None = None):
@@ -22,7 +22,7 @@ def find(ctx: Context, group_id_: str | None = None, name: str | None = None):
     if name:
         group = ctx.cloud.security_groups.by_name(ctx.caller, name)
         if group is None:
-            raise Ec2Error("InvalidGroup.NotFound", f"The security group '{name}' does not exist in default VPC")
+            raise not_found("SecurityGroup", name, message="The security group '{}' does not exist in default VPC")
         return group
     raise Ec2Error("MissingParameter", "The request must contain the parameter GroupId or GroupName")
 
@@ -131,7 +131,7 @@ def describe_security_groups(ctx: Context, args: dict) -> dict:
         if wanted:
             missing = sorted(set(wanted) - {i[field] for i in items})
             if missing:
-                raise Ec2Error("InvalidGroup.NotFound", f"The security group '{missing[0]}' does not exist")
+                raise not_found("SecurityGroup", missing[0])
             items = [i for i in items if i[field] in wanted]
     return paginate(args, apply(items, args.get("Filters"), {
         "group-id": lambda i: i["GroupId"], "group-name": lambda i: i["GroupName"],
