@@ -532,6 +532,7 @@ class VirtualMachine(Entity):
     def resource_tags(self) -> list:
         """This VM's tags (listings load them for a whole page at once, see VmManager.list)."""
         if "_tags" not in self.__dict__:
+            # "UserVm": the VM kind's tag type in backends/core/kinds.py, which imports this module.
             self.__dict__["_tags"] = list(ResourceTag.select().where(
                 ResourceTag.resource_type == "UserVm", ResourceTag.resource_uuid == self.uuid).order_by(ResourceTag.key))
         return self.__dict__["_tags"]

@@ -14,6 +14,7 @@ from backends.compute.queries import VmQueries
 from backends.compute.start import VmStarter
 from backends.context import Caller
 from backends.core.jobs import Work
+from backends.core.kinds import KINDS
 from backends.core.tags import TagManager
 from backends.errors import CloudError, InsufficientCapacity, InvalidParameterValue
 from backends.identity.accounts import AccountManager
@@ -91,7 +92,7 @@ class LaunchService:
         launched = self._deploy_most(caller, request)
         if request.tags:
             try:
-                self.tags.create(caller, "UserVm", launched, request.tags)
+                self.tags.create(caller, KINDS["VirtualMachine"].tag_type, launched, request.tags)
             except CloudError:
                 self._discard(caller, launched)
                 raise

@@ -15,6 +15,7 @@ from backends.core import fsm
 from backends.core.config import ConfigManager
 from backends.core.events import EventManager
 from backends.core.jobs import JobManager, JobResult
+from backends.core.kinds import KINDS
 from backends.core.tags import TagManager
 from backends.db import write_tx
 from backends.drivers.base import POWER_OFF, DiskSpec
@@ -190,7 +191,7 @@ class VmLifecycle:
                     Volume.id == volume.id).execute()
             self.networks.release_nics(vm)
             VirtualMachine.update(removed=utcnow()).where(VirtualMachine.id == vm.id).execute()
-            self.tags.forget("UserVm", vm.uuid)
+            self.tags.forget(KINDS["VirtualMachine"].tag_type, vm.uuid)
             record(self.events, "VM.EXPUNGE", f"Successfully expunged VM {vm.name}", vm, caller=caller)
         return JobResult()
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from backends.context import Caller
 from backends.core import prefetch
 from backends.core.config import ConfigManager
+from backends.core.kinds import KINDS
 from backends.core.tags import TagManager
 from backends.db import page_of
 from backends.models import Nic, VirtualMachine, Volume
 from backends.network.securitygroups import SecurityGroupManager
+
+VM_TAGS = KINDS["VirtualMachine"].tag_type  # the resource type a VM's tags are stored under
 
 
 class VmQueries:
@@ -33,7 +36,7 @@ class VmQueries:
             rows = list(query)
             total = len(rows)
         _load_for_listing(rows)
-        tags_of = self.tags.tags_of("UserVm", [vm.uuid for vm in rows])
+        tags_of = self.tags.tags_of(VM_TAGS, [vm.uuid for vm in rows])
         groups = self.security_groups.groups_of(rows)
         for vm in rows:
             vm.__dict__["_tags"] = tags_of.get(vm.uuid, [])
@@ -84,8 +87,8 @@ class VmQueries:
         if keyword:
             query = query.where(VirtualMachine.name.contains(keyword) |
                                 VirtualMachine.display_name.contains(keyword))
-        query = self.tags.where_tagged(query, "UserVm", VirtualMachine.uuid, tags)
-        query = self.tags.where_tagged_any(query, "UserVm", VirtualMachine.uuid, any_tag)
+        query = self.tags.where_tagged(query, VM_TAGS, VirtualMachine.uuid, tags)
+        query = self.tags.where_tagged_any(query, VM_TAGS, VirtualMachine.uuid, any_tag)
         if uuid_prefixes is not None:
             ranges = [(VirtualMachine.uuid >= p) & (VirtualMachine.uuid < p + "~") for p in uuid_prefixes]
             query = query.where(_any_of(ranges) if ranges else VirtualMachine.id < 0)
