@@ -9,10 +9,11 @@ from backends.context import Caller
 from backends.core.config import ConfigManager
 from backends.core.events import EventManager
 from backends.core.jobs import JobResult
+from backends.core.resources import CPU, MEMORY
 from backends.db import write_tx
 from backends.errors import DriverError, InsufficientCapacity, InvalidParameterValue, InvalidState
 from backends.identity.accounts import AccountManager
-from backends.identity.limits import CPU, MEMORY, ResourceLimitManager
+from backends.identity.limits import ResourceLimitManager
 from backends.models import ServiceOffering, VirtualMachine
 
 

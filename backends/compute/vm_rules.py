@@ -9,9 +9,9 @@ import secrets
 from backends.compute.offerings import MAX_INT
 from backends.context import Caller
 from backends.core.events import EventManager
+from backends.core.resources import CPU, MEMORY, PRIMARY_STORAGE, USER_VM, VOLUME
 from backends.errors import InvalidParameterValue
 from backends.identity.accounts import AccountManager
-from backends.identity.limits import CPU, MEMORY, PRIMARY_STORAGE, USER_VM, VOLUME
 from backends.models import ServiceOffering, VirtualMachine
 
 GiB = 1 << 30

@@ -17,18 +17,13 @@ import peewee as pw
 
 from backends.context import ROOT_ADMIN, Caller
 from backends.core.config import ConfigManager
+from backends.core.resources import (CPU, MEMORY, NETWORK, PRIMARY_STORAGE, PUBLIC_IP, RESOURCE_TYPES,
+                                     SECONDARY_STORAGE, SNAPSHOT, TEMPLATE, USER_VM, VOLUME, VPC, type_name)
 from backends.db import is_sqlite, write_tx
 from backends.errors import AccountLimitExceeded, InvalidParameterValue, PermissionDenied
 from backends.identity.access import AccessControl
 from backends.models import Account, Domain, ResourceCount, ResourceLimit, VirtualMachine, Volume
 
-USER_VM, PUBLIC_IP, VOLUME, SNAPSHOT, TEMPLATE, PROJECT, NETWORK, VPC, CPU, MEMORY, PRIMARY_STORAGE, \
-    SECONDARY_STORAGE = range(12)
-RESOURCE_TYPES = {
-    USER_VM: "user_vm", PUBLIC_IP: "public_ip", VOLUME: "volume", SNAPSHOT: "snapshot", TEMPLATE: "template",
-    PROJECT: "project", NETWORK: "network", VPC: "vpc", CPU: "cpu", MEMORY: "memory",
-    PRIMARY_STORAGE: "primary_storage", SECONDARY_STORAGE: "secondary_storage",
-}
 # Account defaults; a type without a setting (project) is unlimited.
 DEFAULT_SETTINGS = {
     USER_VM: "max.account.user.vms", PUBLIC_IP: "max.account.public.ips", VOLUME: "max.account.volumes",
@@ -41,14 +36,6 @@ GiB = 1 << 30
 # VM states that no longer hold resources (their counts were released on the way there).
 VM_NOT_COUNTED = ("Destroyed", "Expunging", "Error")
 VOLUME_NOT_COUNTED = ("Destroy", "Expunging", "Expunged")
-
-
-def type_name(resource_type: int) -> str:
-    """CloudStack's name of a resource type ("user_vm", ...)."""
-    try:
-        return RESOURCE_TYPES[resource_type]
-    except KeyError:
-        raise InvalidParameterValue("Please specify valid resource type") from None
 
 
 class ResourceLimitManager:

@@ -8,12 +8,10 @@ import peewee as pw
 
 from backends.context import Caller
 from backends.core.config import ConfigManager
+from backends.core.fsm import VM_HOLDING_HOST
 from backends.infra.checks import root_only
 from backends.models import (Cluster, Host, HostCapacity, ImageStore, Network, Nic, Pod, StoragePool, VirtualMachine,
                              Zone)
-
-# The VM states whose VMs hold their host's cores (as compute/capacity.py counts them).
-HOLDING_STATES = ("Starting", "Running", "Stopping", "Migrating")
 
 
 @dataclass
@@ -79,7 +77,7 @@ class CapacityReport:
                 lines[8] = (in_use, addresses)
             cores_used = (VirtualMachine.select(pw.fn.SUM(VirtualMachine.cpu_number))
                           .where(VirtualMachine.host.in_(hosts), VirtualMachine.removed.is_null(),
-                                 VirtualMachine.state.in_(HOLDING_STATES)).scalar())
+                                 VirtualMachine.state.in_(VM_HOLDING_HOST)).scalar())
             cores_total = Host.select(pw.fn.SUM(Host.cpu_cores)).where(Host.id.in_(hosts)).scalar()
             lines[90] = (int(cores_used or 0), int(cores_total or 0))
             for kind, (used_value, total_value) in sorted(lines.items()):

@@ -15,7 +15,7 @@ from typing import Protocol
 from urllib.parse import urlparse
 
 from backends.context import Caller
-from backends.core import fsm, prefetch
+from backends.core import fsm, prefetch, resources
 from backends.core.config import ConfigManager
 from backends.core.events import EventManager
 from backends.core.holds import holding_shared_objects, refuse_while_held
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 GiB = 1 << 30
 MiB = 1 << 20
-RT_TEMPLATE = 4
 TEMPLATE_FORMATS = ("QCOW2", "RAW", "VHD", "VHDX", "OVA", "VMDK")
 FILTERS = ("featured", "self", "selfexecutable", "sharedexecutable", "executable", "community", "all")
 
@@ -136,7 +135,7 @@ class TemplateManager:
                 raise InvalidParameterValue(f"Cannot register template: zone {z.name} has no secondary storage")
             stores[z.id] = store
         with write_tx():
-            self._limits.reserve(owner, {RT_TEMPLATE: 1})
+            self._limits.reserve(owner, {resources.TEMPLATE: 1})
             template = Template.create(
                 name=name, display_text=display_text or name, is_iso=is_iso, format=fmt, hypervisor=hypervisor,
                 os_type=os_type.id if os_type else None, account=owner.id, domain=owner.domain_id, url=url,
@@ -322,8 +321,8 @@ class TemplateManager:
                                                     TemplateZone.removed.is_null()).exists()
             if not remaining:
                 Template.update(removed=now, state="Inactive").where(Template.id == template.id).execute()
-                if template.template_type == "USER" and self._limits.count(template.account, RT_TEMPLATE) > 0:
-                    self._limits.release(template.account, {RT_TEMPLATE: 1})
+                if template.template_type == "USER" and self._limits.count(template.account, resources.TEMPLATE) > 0:
+                    self._limits.release(template.account, {resources.TEMPLATE: 1})
             kind = "ISO" if template.is_iso else "TEMPLATE"
             self._events.record(f"{kind}.DELETE", f"Deleted {kind.lower()} {template.name}", caller=caller,
                                 account_id=template.account_id, domain_id=template.domain_id,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from backends.compute.launch import LaunchRequest, LaunchTokenReused, LaunchUnplaced
+from backends.core.resources import USER_VM
 from backends.errors import AccountLimitExceeded, InvalidParameterValue
-from backends.identity.limits import USER_VM
 from backends.models import AsyncJob, VirtualMachine
 from tests.integration.conftest import caller_of
 from tests.integration.test_vm_lifecycle import MiB, _catalog, _total_used
