@@ -162,7 +162,13 @@ def read_tx():
 
 
 def page_of(query, page: int | None, pagesize: int | None) -> tuple[int, list]:
-    """``(total, rows)`` of a list query: the count of all matches and the requested page."""
+    """``(total, rows)`` of a list query: the count of all matches and the requested page. ``query`` may
+    also be a list already built in Python (rows that are not all in the database, as default limits)."""
+    if isinstance(query, list):
+        if pagesize:
+            start = ((page or 1) - 1) * pagesize
+            return len(query), query[start:start + pagesize]
+        return len(query), query
     total = query.count()
     if pagesize:
         query = query.paginate(page or 1, pagesize)

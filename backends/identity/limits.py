@@ -19,7 +19,7 @@ from backends.context import ROOT_ADMIN, Caller
 from backends.core.config import ConfigManager
 from backends.core.resources import (CPU, MEMORY, NETWORK, PRIMARY_STORAGE, PUBLIC_IP, RESOURCE_TYPES,
                                      SECONDARY_STORAGE, SNAPSHOT, TEMPLATE, USER_VM, VOLUME, VPC, type_name)
-from backends.db import is_sqlite, write_tx
+from backends.db import is_sqlite, page_of, write_tx
 from backends.errors import AccountLimitExceeded, InvalidParameterValue, PermissionDenied
 from backends.identity.access import AccessControl
 from backends.models import Account, Domain, ResourceCount, ResourceLimit, VirtualMachine, Volume
@@ -272,11 +272,7 @@ class ResourceLimitManager:
                 rows.append(row)
         if id is not None:
             rows = [row for row in rows if row.id == id]
-        total = len(rows)
-        if pagesize:
-            start = ((page or 1) - 1) * pagesize
-            rows = rows[start:start + pagesize]
-        return total, rows
+        return page_of(rows, page, pagesize)
 
     # ============================================================== internals
     def _ancestors(self, domain: Domain) -> list[Domain]:
