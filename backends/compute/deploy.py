@@ -6,7 +6,7 @@ import json
 import secrets
 
 from backends.compute.offerings import MAX_DISK_GB
-from backends.compute.vm_rules import GiB, check_user_data, limits_of, password, record, shape_of, sync_key
+from backends.compute.vm_rules import GiB, check_user_data, limits_of, password, shape_of, sync_key
 from backends.context import Caller
 from backends.core.events import EventManager
 from backends.core.jobs import JobManager, JobResult
@@ -134,7 +134,7 @@ class VmDeployer:
         Volume.create(name=f"ROOT-{vm.id}", account=account.id, domain=account.domain_id, zone=zone.id,
                       vm=vm.id, device_id=0, volume_type="ROOT", state="Allocated", size=root_bytes,
                       template=template.id, format=template.format)
-        record(self.events, "VM.CREATE", f"Successfully created VM {vm.name}", vm, caller=caller)
+        self.events.record(caller, "VM.CREATE", f"Successfully created VM {vm.name}", resource=vm)
         return vm
 
     @staticmethod

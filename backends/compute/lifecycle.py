@@ -9,7 +9,7 @@ import logging
 
 from backends.compute.capacity import CapacityManager
 from backends.compute.hypervisors import Hypervisors
-from backends.compute.vm_rules import MiB, check_owner, check_user_data, limits_of, record
+from backends.compute.vm_rules import MiB, check_owner, check_user_data, limits_of
 from backends.context import Caller
 from backends.core import fsm
 from backends.core.config import ConfigManager
@@ -69,7 +69,7 @@ class VmLifecycle:
             fsm.transition(vm, fsm.VM, "OperationSucceeded", host=None, last_host=host.id, power_state=POWER_OFF,
                            power_state_updated=utcnow())
             self.capacity.release(host.id, vm.cpu_number * vm.cpu_speed, vm.memory * MiB)
-            record(self.events, "VM.STOP", f"Successfully stopped VM {vm.name}", vm, caller=caller)
+            self.events.record(caller, "VM.STOP", f"Successfully stopped VM {vm.name}", resource=vm)
         return JobResult("VirtualMachine", vm.uuid)
 
     # ---------------------------------------------------------------- reboot
@@ -85,7 +85,7 @@ class VmLifecycle:
             raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be rebooted")
         self.hypervisors.driver(vm.host.hypervisor).reboot_vm(self.hypervisors.ref(vm.host), vm.instance_name)
         with write_tx():
-            record(self.events, "VM.REBOOT", f"Successfully rebooted VM {vm.name}", vm, caller=caller)
+            self.events.record(caller, "VM.REBOOT", f"Successfully rebooted VM {vm.name}", resource=vm)
         return JobResult("VirtualMachine", vm.uuid)
 
     # --------------------------------------------------------------- destroy
@@ -118,7 +118,7 @@ class VmLifecycle:
                     root_bytes += volume.size
                     fsm.transition(volume, fsm.VOLUME, "DestroyRequested")
                 self.limits.release(vm.account, limits_of(vm.cpu_number, vm.memory, root_bytes))
-                record(self.events, "VM.DESTROY", f"Successfully destroyed VM {vm.name}", vm, caller=caller)
+                self.events.record(caller, "VM.DESTROY", f"Successfully destroyed VM {vm.name}", resource=vm)
         if expunge:
             self._do_expunge(caller, vm_id)
         return JobResult("VirtualMachine", vm.uuid)
@@ -148,7 +148,7 @@ class VmLifecycle:
             fsm.transition(vm, fsm.VM, "RecoveryRequested", expunge_after=None)
             for volume in volumes:
                 fsm.transition(volume, fsm.VOLUME, "RecoverRequested")
-            record(self.events, "VM.RECOVER", f"Successfully recovered VM {vm.name}", vm, caller=caller)
+            self.events.record(caller, "VM.RECOVER", f"Successfully recovered VM {vm.name}", resource=vm)
         return vm
 
     # --------------------------------------------------------------- expunge
@@ -192,7 +192,7 @@ class VmLifecycle:
             self.networks.release_nics(vm)
             VirtualMachine.update(removed=utcnow()).where(VirtualMachine.id == vm.id).execute()
             self.tags.forget(KINDS["VirtualMachine"].tag_type, vm.uuid)
-            record(self.events, "VM.EXPUNGE", f"Successfully expunged VM {vm.name}", vm, caller=caller)
+            self.events.record(caller, "VM.EXPUNGE", f"Successfully expunged VM {vm.name}", resource=vm)
         return JobResult()
 
     def expunge_owned_by(self, caller: Caller | None, account) -> int:
@@ -256,7 +256,7 @@ class VmLifecycle:
         if changes:
             with write_tx():
                 VirtualMachine.update(**changes).where(VirtualMachine.id == vm.id).execute()
-                record(self.events, "VM.UPDATE", f"Updated VM {vm.name}", vm, caller=caller)
+                self.events.record(caller, "VM.UPDATE", f"Updated VM {vm.name}", resource=vm)
         return VirtualMachine.get_by_id(vm.id)
 
     def console_output(self, caller: Caller, vm: VirtualMachine) -> str:

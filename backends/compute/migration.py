@@ -6,7 +6,7 @@ from backends.compute.capacity import CapacityManager
 from backends.compute.hypervisors import Hypervisors
 from backends.compute.lifecycle import VmLifecycle
 from backends.compute.planner import DeploymentPlanner
-from backends.compute.vm_rules import MiB, record
+from backends.compute.vm_rules import MiB
 from backends.context import Caller
 from backends.core import fsm
 from backends.core.events import EventManager
@@ -63,8 +63,8 @@ class VmMigration:
         with write_tx():
             fsm.transition(vm, fsm.VM, "OperationSucceeded", last_host=target.id)
             self.capacity.release(source.id, vm.cpu_number * vm.cpu_speed, vm.memory * MiB)
-            record(self.events, "VM.MIGRATE", f"Migrated VM {vm.name} from {source.name} to {target.name}", vm,
-                   caller=caller)
+            self.events.record(caller, "VM.MIGRATE", f"Migrated VM {vm.name} from {source.name} to {target.name}",
+                               resource=vm)
         return JobResult("VirtualMachine", vm.uuid)
 
     def migrate_away(self, vm: VirtualMachine) -> None:

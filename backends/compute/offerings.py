@@ -111,8 +111,7 @@ class OfferingManager:
                 is_system=is_system, is_customized=not all(given), root_disk_size=root_disk_size,
                 domain=domain.id if domain else None, zone=zone.id if zone else None,
                 dynamic_scaling=dynamic_scaling, instance_type=instance_type)
-            self.events.record("SERVICE.OFFERING.CREATE", f"Created service offering {name}", caller=caller,
-                               resource_type="ServiceOffering", resource_uuid=offering.uuid)
+            self.events.record(caller, "SERVICE.OFFERING.CREATE", f"Created service offering {name}", resource=offering)
         return offering
 
     def list_service_offerings(self, caller: Caller, *, id=None, name=None, domain=None, zone=None,
@@ -145,8 +144,8 @@ class OfferingManager:
         with write_tx():
             ServiceOffering.update(removed=utcnow(), state="Inactive").where(
                 ServiceOffering.id == offering.id).execute()
-            self.events.record("SERVICE.OFFERING.DELETE", f"Deleted service offering {offering.name}",
-                               caller=caller, resource_type="ServiceOffering", resource_uuid=offering.uuid)
+            self.events.record(caller, "SERVICE.OFFERING.DELETE", f"Deleted service offering {offering.name}",
+                               resource=offering)
 
     def by_instance_type(self, name: str) -> ServiceOffering | None:
         return ServiceOffering.get_or_none(ServiceOffering.instance_type == name, ServiceOffering.removed.is_null())
@@ -170,8 +169,7 @@ class OfferingManager:
                 name=name, display_text=display_text or name, disk_size=0 if customized else disk_size,
                 is_customized=customized, storage_type=storage_type, provisioning_type=provisioning_type,
                 tags=tags, domain=domain.id if domain else None, zone=zone.id if zone else None)
-            self.events.record("DISK.OFFERING.CREATE", f"Created disk offering {name}", caller=caller,
-                               resource_type="DiskOffering", resource_uuid=offering.uuid)
+            self.events.record(caller, "DISK.OFFERING.CREATE", f"Created disk offering {name}", resource=offering)
         return offering
 
     def list_disk_offerings(self, caller: Caller, *, id=None, name=None, domain=None, zone=None, keyword=None,
@@ -196,8 +194,8 @@ class OfferingManager:
         self._check_admin(caller, offering.domain, "disk offerings", deleting=True)
         with write_tx():
             DiskOffering.update(removed=utcnow(), state="Inactive").where(DiskOffering.id == offering.id).execute()
-            self.events.record("DISK.OFFERING.DELETE", f"Deleted disk offering {offering.name}",
-                               caller=caller, resource_type="DiskOffering", resource_uuid=offering.uuid)
+            self.events.record(caller, "DISK.OFFERING.DELETE", f"Deleted disk offering {offering.name}",
+                               resource=offering)
 
     # ---------------------------------------------------------------- helpers
     def _check_admin(self, caller: Caller, domain: Domain | None, what: str, deleting: bool = False) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backends.compute.capacity import CapacityManager
 from backends.compute.hypervisors import Hypervisors
-from backends.compute.vm_rules import MiB, record
+from backends.compute.vm_rules import MiB
 from backends.core import fsm
 from backends.core.events import EventManager
 from backends.core.jobs import JobManager
@@ -39,8 +39,8 @@ class PowerSync:
                                                 VirtualMachine.state == "Running"):
             VirtualMachine.update(power_state="PowerUnknown", power_state_updated=utcnow()).where(
                 VirtualMachine.id == vm.id).execute()
-            record(self.events, "VM.HOST.DOWN", f"VM {vm.name} was running on host {host.name}, which is down", vm,
-                   level="ERROR")
+            self.events.record(None, "VM.HOST.DOWN", f"VM {vm.name} was running on host {host.name}, which is down",
+                               resource=vm, level="ERROR")
             flagged += 1
         return flagged
 
@@ -63,5 +63,5 @@ class PowerSync:
                     fsm.transition(vm, fsm.VM, "FollowAgentPowerOffReport", host=None, last_host=host.id,
                                    power_state=power or "PowerReportMissing", power_state_updated=utcnow())
                     self.capacity.release(host.id, vm.cpu_number * vm.cpu_speed, vm.memory * MiB)
-                    record(self.events, "VM.STOP", f"VM {vm.name} was found stopped on host {host.name}", vm,
-                           level="WARN")
+                    self.events.record(None, "VM.STOP", f"VM {vm.name} was found stopped on host {host.name}",
+                                       resource=vm, level="WARN")

@@ -7,7 +7,6 @@ import logging
 from backends.compute.capacity import CapacityManager
 from backends.compute.power import PowerSync
 from backends.compute.start import VmStarter
-from backends.compute.vm_rules import record
 from backends.core import fsm
 from backends.core.events import EventManager
 from backends.core.jobs import JobManager, JobResult
@@ -104,5 +103,5 @@ class CrashRecovery:
             fsm.transition(root, fsm.VOLUME, "CreateRequested")
             fsm.transition(root, fsm.VOLUME, "OperationSucceeded")
         self.jobs.complete_cancelled(vm.uuid, JobResult("VirtualMachine", vm.uuid))
-        record(self.events, "VM.START", f"Successfully started VM {vm.name}", vm)
+        self.events.record(None, "VM.START", f"Successfully started VM {vm.name}", resource=vm)
 

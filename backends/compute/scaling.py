@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backends.compute.capacity import CapacityManager
 from backends.compute.hypervisors import Hypervisors
-from backends.compute.vm_rules import MiB, check_owner, record, shape_of
+from backends.compute.vm_rules import MiB, check_owner, shape_of
 from backends.context import Caller
 from backends.core.config import ConfigManager
 from backends.core.events import EventManager
@@ -44,8 +44,8 @@ class VmScaling:
                 self._apply_limit_delta(vm, delta)
                 VirtualMachine.update(service_offering=offering.id, cpu_number=cpus, cpu_speed=speed,
                                       memory=memory).where(VirtualMachine.id == vm.id).execute()
-                record(self.events, "VM.UPGRADE", f"Changed offering of VM {vm.name} to {offering.name}", vm,
-                       caller=caller)
+                self.events.record(caller, "VM.UPGRADE", f"Changed offering of VM {vm.name} to {offering.name}",
+                                   resource=vm)
             return JobResult("VirtualMachine", vm.uuid)
         if vm.state != "Running":
             raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be scaled")
@@ -67,7 +67,7 @@ class VmScaling:
             self._apply_limit_delta(vm, {CPU: cpus - vm.cpu_number, MEMORY: memory - vm.memory})
             VirtualMachine.update(service_offering=offering.id, cpu_number=cpus, cpu_speed=speed,
                                   memory=memory).where(VirtualMachine.id == vm.id).execute()
-            record(self.events, "VM.DYNAMIC.SCALE", f"Scaled VM {vm.name} to {offering.name}", vm, caller=caller)
+            self.events.record(caller, "VM.DYNAMIC.SCALE", f"Scaled VM {vm.name} to {offering.name}", resource=vm)
         return JobResult("VirtualMachine", vm.uuid)
 
     def _apply_limit_delta(self, vm: VirtualMachine, delta: dict[int, int]) -> None:

@@ -9,7 +9,7 @@ import logging
 from backends.compute.capacity import CapacityManager
 from backends.compute.hypervisors import Hypervisors
 from backends.compute.placement import Claim, PlacementClaims
-from backends.compute.vm_rules import MiB, check_owner, limits_of, record
+from backends.compute.vm_rules import MiB, check_owner, limits_of
 from backends.context import Caller
 from backends.core import fsm
 from backends.core.config import ConfigManager
@@ -105,7 +105,7 @@ class VmStarter:
                 if root.state == "Allocated":
                     fsm.transition(root, fsm.VOLUME, "CreateRequested")
                     fsm.transition(root, fsm.VOLUME, "OperationSucceeded")
-                record(self.events, "VM.START", f"Successfully started VM {vm.name}", vm, caller=caller)
+                self.events.record(caller, "VM.START", f"Successfully started VM {vm.name}", resource=vm)
             return JobResult("VirtualMachine", vm.uuid)
         self._start_failed(caller, vm, first)
         if isinstance(last_error, InsufficientCapacity) or last_error is None:
@@ -159,8 +159,7 @@ class VmStarter:
         (inside the caller's write transaction)."""
         fsm.transition(vm, fsm.VM, "OperationFailedToError")
         self._give_back(vm)
-        record(self.events, "VM.CREATE", f"Failed to deploy VM {vm.name}: {reason}", vm, caller=caller,
-               level="ERROR")
+        self.events.record(caller, "VM.CREATE", f"Failed to deploy VM {vm.name}: {reason}", resource=vm, level="ERROR")
 
     def _give_back(self, vm: VirtualMachine) -> None:
         """Release counts, addresses and storage of a VM that will not run again."""

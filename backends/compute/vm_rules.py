@@ -1,5 +1,5 @@
-"""Rules about one VM that need no manager: its shape, what it counts against limits, its user data, who
-owns it, and the event every change to it records."""
+"""Rules about one VM that need no manager: its shape, what it counts against limits, its user data and
+who owns it."""
 from __future__ import annotations
 
 import base64
@@ -8,7 +8,6 @@ import secrets
 
 from backends.compute.offerings import MAX_INT
 from backends.context import Caller
-from backends.core.events import EventManager
 from backends.core.resources import CPU, MEMORY, PRIMARY_STORAGE, USER_VM, VOLUME
 from backends.errors import InvalidParameterValue
 from backends.identity.accounts import AccountManager
@@ -30,13 +29,6 @@ def limits_of(vm_cpu: int, vm_mem: int, root_bytes: int) -> dict[int, int]:
 
 def check_owner(accounts: AccountManager, caller: Caller, vm: VirtualMachine) -> None:
     accounts.check_access(caller, vm.account_id, vm.domain_id, entity="VirtualMachine", uuid=vm.uuid)
-
-
-def record(events: EventManager, event_type: str, text: str, vm: VirtualMachine, *, caller: Caller | None = None,
-           level: str = "INFO") -> None:
-    """An event about ``vm``, owned by its account (inside the transaction that made the change)."""
-    events.record(event_type, text, caller=caller, account_id=vm.account_id, domain_id=vm.domain_id, level=level,
-                  resource_type="VirtualMachine", resource_uuid=vm.uuid)
 
 
 def shape_of(offering: ServiceOffering, details: dict) -> tuple[int, int, int]:

@@ -1,16 +1,33 @@
 """Events: what happened, to what, for whom (CloudStack's listEvents)."""
 from __future__ import annotations
 
+from peewee import Model
+
 from backends.context import Caller
-from backends.models import Event
+from backends.core.kinds import entity_of
+from backends.models import Account, Event
 
 
 class EventManager:
-    def record(self, event_type: str, description: str, *, caller: Caller | None = None,
-               account_id: int | None = None, domain_id: int | None = None,
-               resource_type: str | None = None, resource_uuid: str | None = None,
-               level: str = "INFO", state: str = "Completed") -> Event:
-        """Write one event row; call inside the transaction that made the change."""
+    def record(self, caller: Caller | None, event_type: str, description: str, *, resource: Model | None = None,
+               owner: Account | Caller | Model | None = None, resource_type: str | None = None,
+               resource_uuid: str | None = None, level: str = "INFO", state: str = "Completed") -> Event:
+        """Write one event row; call inside the transaction that made the change.
+
+        ``resource``: the row the event is about (its kind and uuid are recorded). The event is
+        its owner's when it has one (a VM, a template, a key pair...), so listEvents shows it to
+        them; otherwise the caller's. ``owner`` (an account, a caller, an owned row) says whose it
+        is instead. ``resource_type``/``resource_uuid`` name what has no row at hand."""
+        if owner is None and resource is not None and "account" in resource._meta.fields:
+            owner = resource
+        if isinstance(owner, Account):
+            account_id, domain_id = owner.id, owner.domain_id
+        elif owner is not None:
+            account_id, domain_id = owner.account_id, owner.domain_id
+        else:
+            account_id = domain_id = None
+        if resource is not None:
+            resource_type, resource_uuid = entity_of(resource), resource.uuid
         # The bootstrap acts as a system caller with no rows behind it (ids 0).
         return Event.create(
             event_type=event_type, description=description, level=level, state=state,

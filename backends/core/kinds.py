@@ -64,6 +64,19 @@ KINDS: dict[str, Kind] = {kind.entity: kind for kind in _ROWS}
 TAGGABLE: dict[str, Kind] = {kind.tag_type: kind for kind in _ROWS if kind.tag_type}
 
 
+# Model -> the kind its rows are; templates and ISOs share a model (``entity_of`` tells them apart).
+_BY_MODEL: dict[type[Model], str] = {}
+for _kind in _ROWS:
+    _BY_MODEL.setdefault(_kind.model, _kind.entity)
+
+
+def entity_of(row: Model) -> str:
+    """The kind a row is ("VirtualMachine", "Iso"...), as events and job results name it."""
+    if isinstance(row, m.Template):
+        return "Iso" if row.is_iso else "Template"
+    return _BY_MODEL[type(row)]
+
+
 def noun(entity: str) -> str:
     """What an object of ``entity`` is called in errors ("resource" for a name not in the table)."""
     kind = KINDS.get(entity)

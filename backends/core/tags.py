@@ -67,8 +67,7 @@ class TagManager:
                     else:
                         ResourceTag.create(resource_type=kind, resource_uuid=row.uuid, key=key, value=value or "",
                                            account=row.account_id, domain=row.domain_id)
-            self.events.record("CREATE_TAGS", f"Tagged {len(rows)} {kind} resource(s)", caller=caller,
-                               resource_type=kind)
+            self.events.record(caller, "CREATE_TAGS", f"Tagged {len(rows)} {kind} resource(s)", resource_type=kind)
 
     def delete(self, caller: Caller, kind: str, rows: list, tags: dict[str, str | None] | None = None) -> None:
         """Remove the given keys (only where the value matches, when one is given); no tags = all."""
@@ -86,8 +85,8 @@ class TagManager:
                     if value is not None:
                         one = one.where(ResourceTag.value == value)
                     one.execute()
-            self.events.record("DELETE_TAGS", f"Removed tags from {len(rows)} {kind} resource(s)",
-                               caller=caller, resource_type=kind)
+            self.events.record(caller, "DELETE_TAGS", f"Removed tags from {len(rows)} {kind} resource(s)",
+                               resource_type=kind)
 
     def list(self, caller: Caller, *, scope, kind=None, resource_uuid=None, key=None, value=None, customer=None,
              keyword=None, page=None, pagesize=None):

@@ -72,9 +72,8 @@ class Authentication:
         with write_tx():
             User.update(api_key=secrets.token_urlsafe(64), secret_key=secrets.token_urlsafe(64)).where(
                 User.id == user.id).execute()
-            self.events.record("REGISTER.USER.KEY", f"Registered new API keys for user {user.username}",
-                               caller=caller, account_id=user.account_id, domain_id=user.domain_id,
-                               resource_type="User", resource_uuid=user.uuid)
+            self.events.record(caller, "REGISTER.USER.KEY", f"Registered new API keys for user {user.username}",
+                               resource=user)
         return User.get_by_id(user.id)
 
     def get_user_keys(self, caller: Caller, user: User) -> User:

@@ -145,9 +145,9 @@ class AccountControls:
                 users = User.select(User.id).where(User.account == account.id)
                 LoginSession.delete().where(LoginSession.user.in_(users)).execute()
             if changed:
-                self.events.record(f"ACCOUNT.{_EVENT_VERB[state]}", f"Successfully {state} account "
-                                   f"{account.name}", caller=caller, account_id=account.id,
-                                   domain_id=account.domain_id, resource_type="Account", resource_uuid=account.uuid)
+                self.events.record(caller, f"ACCOUNT.{_EVENT_VERB[state]}",
+                                   f"Successfully {state} account {account.name}", resource=account,
+                                   owner=account)
         return Account.get_by_id(account.id)
 
     def _set_user_state(self, caller: Caller, user: User, state: str) -> User:
@@ -157,9 +157,8 @@ class AccountControls:
             if changed and state != "enabled":
                 LoginSession.delete().where(LoginSession.user == user.id).execute()
             if changed:
-                self.events.record(f"USER.{_EVENT_VERB[state]}", f"Successfully {state} user "
-                                   f"{user.username}", caller=caller, account_id=user.account_id,
-                                   domain_id=user.domain_id, resource_type="User", resource_uuid=user.uuid)
+                self.events.record(caller, f"USER.{_EVENT_VERB[state]}", f"Successfully {state} user {user.username}",
+                                   resource=user)
         return User.get_by_id(user.id)
 
     def _stop_vms_of(self, caller: Caller, account: Account) -> None:

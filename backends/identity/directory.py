@@ -76,11 +76,11 @@ class Directory:
                 self.limits.init_counts(account=account)
                 user = _new_user(account, domain, username=username, password=password, email=email,
                                  firstname=firstname, lastname=lastname, timezone=timezone, is_default=True)
-                self.events.record("ACCOUNT.CREATE", f"Successfully created account {name} in domain "
-                                   f"{domain.path}", caller=caller, resource_type="Account",
-                                   resource_uuid=account.uuid)
-                self.events.record("USER.CREATE", f"Successfully created user {username} in account "
-                                   f"{name}", caller=caller, resource_type="User", resource_uuid=user.uuid)
+                self.events.record(caller, "ACCOUNT.CREATE",
+                                   f"Successfully created account {name} in domain {domain.path}", resource=account)
+                # The new user's event is the creating caller's, as the account's is.
+                self.events.record(caller, "USER.CREATE", f"Successfully created user {username} in account {name}",
+                                   resource=user, owner=caller)
         except pw.IntegrityError:
             # Lost a race with an identical request: report what the checks above would have said.
             raise InvalidParameterValue(f"The specified account: {name} already exists or user {username} "
@@ -126,8 +126,8 @@ class Directory:
             User.update(live=None, removed=now, state="removed", api_key=None, secret_key=None).where(
                 User.account == account.id, User.removed.is_null()).execute()
             Account.update(live=None, removed=now, state="removed").where(Account.id == account.id).execute()
-            self.events.record("ACCOUNT.DELETE", f"Successfully deleted account {account.name}",
-                               caller=caller, resource_type="Account", resource_uuid=account.uuid)
+            self.events.record(caller, "ACCOUNT.DELETE", f"Successfully deleted account {account.name}",
+                               resource=account)
         return Account.get_by_id(account.id)
 
     def _check_deletable(self, caller: Caller, account: Account) -> None:
@@ -196,8 +196,9 @@ class Directory:
                 _require_free_username(username, domain)
                 user = _new_user(account, domain, username=username, password=password, email=email,
                                  firstname=firstname, lastname=lastname, timezone=timezone)
-                self.events.record("USER.CREATE", f"Successfully created user {username} in account "
-                                   f"{account.name}", caller=caller, resource_type="User", resource_uuid=user.uuid)
+                self.events.record(caller, "USER.CREATE",
+                                   f"Successfully created user {username} in account {account.name}", resource=user,
+                                   owner=caller)
         except pw.IntegrityError:
             raise InvalidParameterValue(f"The user {username} already exists in domain {domain.uuid}") from None
         return user

@@ -83,8 +83,8 @@ class DomainManager:
                 domain = Domain.create(name=name, parent=parent.id, path=f"{parent.path}{name}/",
                                        level=parent.level + 1, network_domain=network_domain)
                 self.limits.init_counts(domain=domain)
-                self.events.record("DOMAIN.CREATE", f"Successfully created domain {domain.path}",
-                                   caller=caller, resource_type="Domain", resource_uuid=domain.uuid)
+                self.events.record(caller, "DOMAIN.CREATE", f"Successfully created domain {domain.path}",
+                                   resource=domain)
         except pw.IntegrityError:
             raise InvalidParameterValue(taken) from None
         return domain

@@ -134,9 +134,7 @@ class KeyPairManager:
                     raise taken
                 row = SSHKeyPair.create(name=name, account=account.id, domain=account.domain_id, public_key=openssh,
                                         fingerprint=fingerprint(public_key), key_type=key_type)
-                self.events.record("REGISTER.SSH.KEYPAIR", f"Registered key pair {name}", caller=caller,
-                                   account_id=account.id, domain_id=account.domain_id, resource_type="SSHKeyPair",
-                                   resource_uuid=row.uuid)
+                self.events.record(caller, "REGISTER.SSH.KEYPAIR", f"Registered key pair {name}", resource=row)
         except pw.IntegrityError:
             raise taken from None
         return row
@@ -168,7 +166,5 @@ class KeyPairManager:
         self.access.check_access(caller, row.account_id, row.domain_id, entity="SSHKeyPair", uuid=row.uuid)
         with write_tx():
             SSHKeyPair.delete().where(SSHKeyPair.id == row.id).execute()
-            self.events.record("DELETE.SSH.KEYPAIR", f"Deleted key pair {name}", caller=caller,
-                               account_id=row.account_id, domain_id=row.domain_id, resource_type="SSHKeyPair",
-                               resource_uuid=row.uuid)
+            self.events.record(caller, "DELETE.SSH.KEYPAIR", f"Deleted key pair {name}", resource=row)
         return True

@@ -28,8 +28,8 @@ class SessionManager:
             LoginSession.delete().where(LoginSession.expires < now).execute()
             session = LoginSession.create(session_key=secrets.token_urlsafe(20), cookie=secrets.token_urlsafe(32),
                                           user=caller.user_id, created=now, expires=now + self._session_length())
-            self.events.record("USER.LOGIN", f"User {caller.username} logged in", caller=caller,
-                               resource_type="User", resource_uuid=caller.user_uuid)
+            self.events.record(caller, "USER.LOGIN", f"User {caller.username} logged in", resource_type="User",
+                               resource_uuid=caller.user_uuid)
         return session
 
     def session_caller(self, session_key: str, cookie: str) -> Caller | None:

@@ -68,13 +68,12 @@ class HostHeartbeat:
             with write_tx():
                 if host.status in ("Up", "Connecting"):
                     fsm.transition(host, fsm.HOST_STATUS, "PingTimeout", field="status", disconnected=now)
-                    self._events.record("HOST.DISCONNECT", f"Host {host.name} stopped answering: {reason}",
-                                        level="WARN", resource_type="Host", resource_uuid=host.uuid)
+                    self._events.record(None, "HOST.DISCONNECT", f"Host {host.name} stopped answering: {reason}",
+                                        resource=host, level="WARN")
                 elif host.status in ("Disconnected", "Alert") and host.disconnected and \
                         now - host.disconnected >= grace:
                     fsm.transition(host, fsm.HOST_STATUS, "HostDown", field="status")
-                    self._events.record("HOST.DOWN", f"Host {host.name} is down", level="ERROR",
-                                        resource_type="Host", resource_uuid=host.uuid)
+                    self._events.record(None, "HOST.DOWN", f"Host {host.name} is down", resource=host, level="ERROR")
                     for hook in self._host_down_hooks:
                         hook(host)
         except (InvalidState, ConcurrentOperation):

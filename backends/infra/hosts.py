@@ -57,8 +57,8 @@ class HostManager:
                                     capacity_limit=int(cpu_total * cluster.cpu_overcommit))
                 HostCapacity.create(host=host.id, capacity_type=HostCapacity.MEMORY, total=info.memory_bytes,
                                     capacity_limit=int(info.memory_bytes * cluster.memory_overcommit))
-                self._events.record("HOST.ADD", f"Added host {info.name} to cluster {cluster.name}",
-                                    caller=caller, resource_type="Host", resource_uuid=host.uuid)
+                self._events.record(caller, "HOST.ADD", f"Added host {info.name} to cluster {cluster.name}",
+                                    resource=host)
         except pw.IntegrityError:
             raise taken from None
         return host
@@ -115,6 +115,5 @@ class HostManager:
                 fsm.transition(host, fsm.HOST_RESOURCE, event, field="resource_state")
             if host_tags is not None:
                 Host.update(host_tags=host_tags).where(Host.id == host.id).execute()
-            self._events.record("HOST.UPDATE", f"Updated host {host.name}", caller=caller,
-                                resource_type="Host", resource_uuid=host.uuid)
+            self._events.record(caller, "HOST.UPDATE", f"Updated host {host.name}", resource=host)
         return Host.get_by_id(host.id)

@@ -32,8 +32,7 @@ class HostMaintenance:
         live(host, "host")
         with write_tx():
             fsm.transition(host, fsm.HOST_RESOURCE, "AdminAskMaintenance", field="resource_state")
-            self._events.record("MAINT.PREPARE", f"Preparing host {host.name} for maintenance", caller=caller,
-                                resource_type="Host", resource_uuid=host.uuid)
+            self._events.record(caller, "MAINT.PREPARE", f"Preparing host {host.name} for maintenance", resource=host)
 
         def work():
             current = Host.get_by_id(host.id)
@@ -64,8 +63,7 @@ class HostMaintenance:
             current = Host.get_by_id(host.id)
             with write_tx():
                 fsm.transition(current, fsm.HOST_RESOURCE, "AdminCancelMaintenance", field="resource_state")
-                self._events.record("MAINT.CANCEL", f"Cancelled maintenance of host {host.name}",
-                                    caller=caller, resource_type="Host", resource_uuid=host.uuid)
+                self._events.record(caller, "MAINT.CANCEL", f"Cancelled maintenance of host {host.name}", resource=host)
             return JobResult("Host", host.uuid)
 
         return work

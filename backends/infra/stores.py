@@ -52,8 +52,7 @@ class StoreManager:
                 scope=scope, url=url, pool_type=pool_types[parsed.scheme], host_address=parsed.hostname or "localhost",
                 path=parsed.path, provider=provider, hypervisor=hypervisor or (cluster.hypervisor if cluster else None),
                 tags=tags or "", capacity_bytes=capacity_bytes or 10 * TiB)
-            self._events.record("STORAGE.POOL.CREATE", f"Created storage pool {name}", caller=caller,
-                                resource_type="StoragePool", resource_uuid=pool.uuid)
+            self._events.record(caller, "STORAGE.POOL.CREATE", f"Created storage pool {name}", resource=pool)
         return pool
 
     def list_storage_pools(self, caller: Caller, *, id=None, name=None, zone=None, pod=None, cluster=None,
@@ -89,8 +88,7 @@ class StoreManager:
         with write_tx():
             store = ImageStore.create(name=name, zone=zone.id if zone else None, url=url, protocol=parsed.scheme,
                                       provider=provider, scope="ZONE" if zone else "REGION", capacity_bytes=10 * TiB)
-            self._events.record("IMAGE.STORE.ADD", f"Added image store {name}", caller=caller,
-                                resource_type="ImageStore", resource_uuid=store.uuid)
+            self._events.record(caller, "IMAGE.STORE.ADD", f"Added image store {name}", resource=store)
         return store
 
     def list_image_stores(self, caller: Caller, *, id=None, name=None, zone=None, provider=None, protocol=None,

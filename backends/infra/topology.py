@@ -84,8 +84,7 @@ class TopologyManager:
                     network_domain=network_domain, domain=domain.id if domain else None,
                     allocation_state=allocation_state, security_groups_enabled=security_groups_enabled,
                     local_storage_enabled=local_storage_enabled)
-                self._events.record("ZONE.CREATE", f"Created zone {name}", caller=caller,
-                                    resource_type="Zone", resource_uuid=zone.uuid)
+                self._events.record(caller, "ZONE.CREATE", f"Created zone {name}", resource=zone)
         except pw.IntegrityError:
             raise taken from None
         return zone
@@ -117,8 +116,7 @@ class TopologyManager:
         if changes:
             with write_tx():
                 Zone.update(**changes).where(Zone.id == zone.id).execute()
-                self._events.record("ZONE.EDIT", f"Updated zone {zone.name}", caller=caller,
-                                    resource_type="Zone", resource_uuid=zone.uuid)
+                self._events.record(caller, "ZONE.EDIT", f"Updated zone {zone.name}", resource=zone)
         return Zone.get_by_id(zone.id)
 
     def delete_zone(self, caller: Caller, zone: Zone) -> None:
@@ -131,8 +129,7 @@ class TopologyManager:
             Network.update(removed=utcnow(), state="Destroy").where(Network.zone == zone.id,
                                                                     Network.removed.is_null()).execute()
             Zone.update(removed=utcnow(), live=None).where(Zone.id == zone.id).execute()
-            self._events.record("ZONE.DELETE", f"Deleted zone {zone.name}", caller=caller,
-                                resource_type="Zone", resource_uuid=zone.uuid)
+            self._events.record(caller, "ZONE.DELETE", f"Deleted zone {zone.name}", resource=zone)
 
     def list_zones(self, caller: Caller, *, id=None, ids=None, name=None, available=None, network_type=None,
                    domain=None, keyword=None, page=None, pagesize=None):
@@ -181,8 +178,7 @@ class TopologyManager:
         with write_tx():
             pod = Pod.create(name=name, zone=zone.id, gateway=gateway, netmask=netmask, start_ip=start_ip,
                              end_ip=end_ip, allocation_state=allocation_state)
-            self._events.record("POD.CREATE", f"Created pod {name} in zone {zone.name}", caller=caller,
-                                resource_type="Pod", resource_uuid=pod.uuid)
+            self._events.record(caller, "POD.CREATE", f"Created pod {name} in zone {zone.name}", resource=pod)
         return pod
 
     def list_pods(self, caller: Caller, *, id=None, name=None, zone=None, allocation_state=None, keyword=None,
@@ -225,8 +221,7 @@ class TopologyManager:
             cluster = Cluster.create(name=name, pod=pod.id, zone=zone.id, hypervisor=hypervisor,
                                      cluster_type=cluster_type, allocation_state=allocation_state,
                                      cpu_overcommit=cpu, memory_overcommit=mem)
-            self._events.record("CLUSTER.CREATE", f"Added cluster {name}", caller=caller,
-                                resource_type="Cluster", resource_uuid=cluster.uuid)
+            self._events.record(caller, "CLUSTER.CREATE", f"Added cluster {name}", resource=cluster)
         return cluster
 
     def list_clusters(self, caller: Caller, *, id=None, name=None, zone=None, pod=None, hypervisor=None,

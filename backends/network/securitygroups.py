@@ -77,9 +77,7 @@ class SecurityGroupManager:
                                              domain=account.domain_id)
                 # New groups allow all outbound traffic, as both CloudStack and AWS start them.
                 SecurityGroupRule.create(group=group.id, direction="egress", protocol="all", cidr="0.0.0.0/0")
-                self._events.record("SG.CREATE", f"Created security group {name}", caller=caller,
-                                    account_id=account.id, domain_id=account.domain_id,
-                                    resource_type="SecurityGroup", resource_uuid=group.uuid)
+                self._events.record(caller, "SG.CREATE", f"Created security group {name}", resource=group)
         except pw.IntegrityError:
             raise taken from None
         return group
@@ -135,9 +133,7 @@ class SecurityGroupManager:
         with write_tx():
             VmSecurityGroup.delete().where(VmSecurityGroup.group == group.id).execute()
             SecurityGroup.delete().where(SecurityGroup.id == group.id).execute()
-            self._events.record("SG.DELETE", f"Deleted security group {group.name}", caller=caller,
-                                account_id=group.account_id, domain_id=group.domain_id,
-                                resource_type="SecurityGroup", resource_uuid=group.uuid)
+            self._events.record(caller, "SG.DELETE", f"Deleted security group {group.name}", resource=group)
 
     # ---------------------------------------------------------------- rules
     def authorize(self, caller: Caller, group: SecurityGroup, direction: str, specs: list[RuleSpec]) -> list:
@@ -157,10 +153,8 @@ class SecurityGroupManager:
                     group=group.id, direction=direction, protocol=spec.protocol, start_port=spec.start_port,
                     end_port=spec.end_port, cidr=spec.cidr,
                     source_group=spec.source_group.id if spec.source_group else None, description=spec.description))
-            self._events.record(f"SG.AUTH.{direction.upper()}", f"Authorized {len(created)} rule(s) on "
-                                f"{group.name}", caller=caller, account_id=group.account_id,
-                                domain_id=group.domain_id, resource_type="SecurityGroup",
-                                resource_uuid=group.uuid)
+            self._events.record(caller, f"SG.AUTH.{direction.upper()}",
+                                f"Authorized {len(created)} rule(s) on {group.name}", resource=group)
         return created
 
     def revoke(self, caller: Caller, group: SecurityGroup, direction: str, specs: list[RuleSpec]) -> None:

@@ -145,9 +145,7 @@ class TemplateManager:
                 template_type="USER", cross_zones=zone is None)
             copies = [TemplateZone.create(template=template.id, zone=z.id, image_store=stores[z.id]) for z in zones]
             kind = "ISO" if is_iso else "TEMPLATE"
-            self._events.record(f"{kind}.CREATE", f"Registered {kind.lower()} {name}", caller=caller,
-                                account_id=owner.id, domain_id=owner.domain_id,
-                                resource_type="Iso" if is_iso else "Template", resource_uuid=template.uuid)
+            self._events.record(caller, f"{kind}.CREATE", f"Registered {kind.lower()} {name}", resource=template)
         for copy in copies:
             self._schedule(copy.id)
         return template
@@ -324,10 +322,7 @@ class TemplateManager:
                 if template.template_type == "USER" and self._limits.count(template.account, resources.TEMPLATE) > 0:
                     self._limits.release(template.account, {resources.TEMPLATE: 1})
             kind = "ISO" if template.is_iso else "TEMPLATE"
-            self._events.record(f"{kind}.DELETE", f"Deleted {kind.lower()} {template.name}", caller=caller,
-                                account_id=template.account_id, domain_id=template.domain_id,
-                                resource_type="Iso" if template.is_iso else "Template",
-                                resource_uuid=template.uuid)
+            self._events.record(caller, f"{kind}.DELETE", f"Deleted {kind.lower()} {template.name}", resource=template)
 
 
 def _entity(template: Template) -> str:
