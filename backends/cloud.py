@@ -51,7 +51,6 @@ class Cloud:
     def start(self) -> "Cloud":
         """Connect, migrate, build the managers, recover from a crash, start timers."""
         from backends.compute.capacity import CapacityManager
-        from backends.compute.hypervisors import Hypervisors
         from backends.compute.offerings import OfferingManager
         from backends.compute.planner import DeploymentPlanner
         from backends.compute.vms import VmManager
@@ -103,7 +102,7 @@ class Cloud:
                              events=self.events, jobs=self.jobs, tags=self.tags, templates=self.templates,
                              networks=self.networks, security_groups=self.security_groups, infra=self.infra,
                              capacity=self.capacity, planner=self.planner,
-                             hypervisors=Hypervisors(self.driver, lambda: self.drivers, self.infra.host_ref))
+                             hypervisors=self.infra.hypervisors)
         # Identity sits below compute: disabling or deleting an account reaches the VMs through these.
         self.accounts.set_vm_stopper(lambda caller, vm: self.vms.stop_work(caller, vm)())
         self.accounts.add_cleanup_hook(self.vms.expunge_owned_by)

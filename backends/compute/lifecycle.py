@@ -8,7 +8,6 @@ import json
 import logging
 
 from backends.compute.capacity import CapacityManager
-from backends.compute.hypervisors import Hypervisors
 from backends.compute.vm_rules import MiB, check_owner, check_user_data, limits_of
 from backends.context import Caller
 from backends.core import fsm
@@ -22,6 +21,7 @@ from backends.drivers.base import POWER_OFF, DiskSpec
 from backends.errors import CloudError, DriverError, InvalidState, PermissionDenied
 from backends.identity.accounts import AccountManager
 from backends.identity.limits import ResourceLimitManager
+from backends.infra.hypervisors import Hypervisors
 from backends.models import VirtualMachine, Volume, utcnow
 from backends.network.networks import NetworkManager
 
@@ -168,7 +168,7 @@ class VmLifecycle:
         with write_tx():
             fsm.transition(vm, fsm.VM, "ExpungeOperation")
         host = vm.last_host
-        driver = self.hypervisors.driver(vm.hypervisor) if self.hypervisors.available(vm.hypervisor) else None
+        driver = self.hypervisors.driver(vm.hypervisor) if self.hypervisors.drives(vm.hypervisor) else None
         volumes = list(vm.volumes.where(Volume.removed.is_null()))
         if driver is not None and host is not None and host.removed is None:
             ref = self.hypervisors.ref(host)
@@ -263,6 +263,6 @@ class VmLifecycle:
         """The VM's serial console log as its hypervisor keeps it (empty when it is not on a host)."""
         check_owner(self.accounts, caller, vm)
         host = vm.host if vm.host_id is not None else vm.last_host
-        if host is None or not self.hypervisors.available(vm.hypervisor):
+        if host is None or not self.hypervisors.drives(vm.hypervisor):
             return ""
         return self.hypervisors.driver(vm.hypervisor).console_output(self.hypervisors.ref(host), vm.instance_name)

@@ -3,7 +3,6 @@ empty a host going into maintenance)."""
 from __future__ import annotations
 
 from backends.compute.capacity import CapacityManager
-from backends.compute.hypervisors import Hypervisors
 from backends.compute.lifecycle import VmLifecycle
 from backends.compute.planner import DeploymentPlanner
 from backends.compute.vm_rules import MiB
@@ -14,6 +13,7 @@ from backends.core.jobs import JobResult
 from backends.db import write_tx
 from backends.drivers.base import VmSpec
 from backends.errors import DriverError, InsufficientCapacity, InvalidParameterValue, InvalidState, PermissionDenied
+from backends.infra.hypervisors import Hypervisors
 from backends.models import Host, VirtualMachine, Volume
 
 

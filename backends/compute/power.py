@@ -3,7 +3,6 @@ it), and the VMs of a host that went Down are flagged."""
 from __future__ import annotations
 
 from backends.compute.capacity import CapacityManager
-from backends.compute.hypervisors import Hypervisors
 from backends.compute.vm_rules import MiB
 from backends.core import fsm
 from backends.core.events import EventManager
@@ -11,6 +10,7 @@ from backends.core.jobs import JobManager
 from backends.db import write_tx
 from backends.drivers.base import POWER_ON
 from backends.errors import CloudError, DriverError
+from backends.infra.hypervisors import Hypervisors
 from backends.models import Host, VirtualMachine, utcnow
 
 

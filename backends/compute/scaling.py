@@ -3,7 +3,6 @@ headroom it booted with, when dynamic scaling is on."""
 from __future__ import annotations
 
 from backends.compute.capacity import CapacityManager
-from backends.compute.hypervisors import Hypervisors
 from backends.compute.vm_rules import MiB, check_owner, shape_of
 from backends.context import Caller
 from backends.core.config import ConfigManager
@@ -14,6 +13,7 @@ from backends.db import write_tx
 from backends.errors import DriverError, InsufficientCapacity, InvalidParameterValue, InvalidState
 from backends.identity.accounts import AccountManager
 from backends.identity.limits import ResourceLimitManager
+from backends.infra.hypervisors import Hypervisors
 from backends.models import ServiceOffering, VirtualMachine
 
 

@@ -7,7 +7,6 @@ import json
 import logging
 
 from backends.compute.capacity import CapacityManager
-from backends.compute.hypervisors import Hypervisors
 from backends.compute.placement import Claim, PlacementClaims
 from backends.compute.vm_rules import MiB, check_owner, limits_of
 from backends.context import Caller
@@ -20,6 +19,7 @@ from backends.drivers.base import POWER_ON, DiskSpec, NicSpec, VmSpec
 from backends.errors import CloudError, DriverError, InsufficientCapacity, InvalidState, PermissionDenied
 from backends.identity.accounts import AccountManager
 from backends.identity.limits import ResourceLimitManager
+from backends.infra.hypervisors import Hypervisors
 from backends.models import Host, Nic, VirtualMachine, Volume, utcnow
 from backends.network.networks import NetworkManager
 from backends.storage.templates import TemplateManager

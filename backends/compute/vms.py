@@ -12,7 +12,6 @@ from __future__ import annotations
 from backends.compute import vm_rules
 from backends.compute.capacity import CapacityManager
 from backends.compute.deploy import VmDeployer
-from backends.compute.hypervisors import Hypervisors
 from backends.compute.launch import LaunchService
 from backends.compute.lifecycle import VmLifecycle
 from backends.compute.migration import VmMigration
@@ -31,6 +30,7 @@ from backends.core.tags import TagManager
 from backends.identity.accounts import AccountManager
 from backends.identity.keypairs import KeyPairManager
 from backends.identity.limits import ResourceLimitManager
+from backends.infra.hypervisors import Hypervisors
 from backends.infra.infrastructure import InfrastructureManager
 from backends.models import VirtualMachine
 from backends.network.networks import NetworkManager

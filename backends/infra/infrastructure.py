@@ -37,7 +37,9 @@ class InfrastructureManager:
         """``driver_for(name)``: the driver of a hypervisor (raising InvalidParameterValue, with what to
         install, when it is not available); ``hypervisors()``: the names available here; ``installable()``:
         names known but needing an install."""
-        self.hypervisors = Hypervisors(driver_for, hypervisors, installable)
+        # Hosts are built after, and keep the cache of host refs: look them up when asked.
+        self.hypervisors = Hypervisors(driver_for, hypervisors, installable,
+                                       host_ref=lambda host: self.hosts.host_ref(host))
         self.topology = TopologyManager(events, config, self.hypervisors, region_name)
         self.hosts = HostManager(events, self.hypervisors)
         self.maintenance = HostMaintenance(events)
