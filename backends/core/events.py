@@ -5,6 +5,7 @@ from peewee import Model
 
 from backends.context import Caller
 from backends.core.kinds import entity_of
+from backends.db import page_of
 from backends.models import Account, Event
 
 
@@ -56,8 +57,4 @@ class EventManager:
             query = query.where(Event.resource_type == resource_type)
         if keyword:
             query = query.where(Event.event_type.contains(keyword) | Event.description.contains(keyword))
-        total = query.count()
-        query = query.order_by(Event.id.desc())
-        if pagesize:
-            query = query.paginate(page or 1, pagesize)
-        return total, list(query)
+        return page_of(query.order_by(Event.id.desc()), page, pagesize)

@@ -21,7 +21,7 @@ from typing import Callable
 import peewee as pw
 
 from backends.context import Caller
-from backends.db import database, write_tx
+from backends.db import database, page_of, write_tx
 from backends.errors import CloudError, NotFound
 from backends.models import AsyncJob, utcnow
 
@@ -209,10 +209,7 @@ class JobManager:
             query = query.where(AsyncJob.created >= since)
         if keyword:
             query = query.where(AsyncJob.command.contains(keyword))
-        total = query.count()
-        if pagesize:
-            query = query.paginate(page or 1, pagesize)
-        return total, list(query)
+        return page_of(query, page, pagesize)
 
     def pending_commands(self, instance_uuids) -> dict[str, set[str]]:
         """instance uuid -> the commands of its jobs still pending (on any node)."""
