@@ -13,6 +13,7 @@ from backends.compute.launch import LaunchRequest, LaunchTokenReused, LaunchUnpl
 from backends.context import ROLE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_RESOURCE_ADMIN, ROLE_USER, Caller
 from backends.core.jobs import JobResult
 from backends.core.kinds import TAGGABLE
+from backends.core.resources import RESOURCE_TYPES
 from backends.errors import CloudError, InvalidParameterValue, NotFound, PermissionDenied
 from backends.identity.access import Scope
 from backends.network.securitygroups import RuleSpec
@@ -20,5 +21,6 @@ from backends.network.securitygroups import RuleSpec
 __all__ = [
     "Caller", "Cloud", "CloudError", "InvalidParameterValue", "JobResult", "LaunchRequest", "LaunchTokenReused",
     "LaunchUnplaced", "NotFound", "PermissionDenied",
-    "ROLE_ADMIN", "ROLE_DOMAIN_ADMIN", "ROLE_RESOURCE_ADMIN", "ROLE_USER", "RuleSpec", "Scope", "TAGGABLE",
+    "RESOURCE_TYPES", "ROLE_ADMIN", "ROLE_DOMAIN_ADMIN", "ROLE_RESOURCE_ADMIN", "ROLE_USER", "RuleSpec", "Scope",
+    "TAGGABLE",
 ]

@@ -1,7 +1,7 @@
 """Domains, accounts, users, API keys and resource limits."""
 from __future__ import annotations
 
-from backends.api import InvalidParameterValue
+from backends.api import RESOURCE_TYPES, InvalidParameterValue
 from native_api import fields as f
 from native_api.commands.jobs import submit
 from native_api.registry import ADMINS, LIST, SUCCESS, command
@@ -218,8 +218,7 @@ def lock_user(call):
 LIMIT_TYPE_HELP = ("Type of resource. Values are 0, 1, 2, 3, 4, 6, 7, 8, 9, 10 and 11. 0 - Instance. 1 - IP. "
                    "2 - Volume. 3 - Snapshot. 4 - Template. 5 - Project. 6 - Network. 7 - VPC. 8 - CPU. "
                    "9 - Memory. 10 - PrimaryStorage. 11 - SecondaryStorage.")
-TYPE_NAMES = {"user_vm": 0, "public_ip": 1, "volume": 2, "snapshot": 3, "template": 4, "project": 5,
-              "network": 6, "vpc": 7, "cpu": 8, "memory": 9, "primary_storage": 10, "secondary_storage": 11}
+TYPE_NAMES = {name: number for number, name in RESOURCE_TYPES.items()}
 
 
 def _resource_type(call):

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from marshmallow import fields
 
+from backends.api import RESOURCE_TYPES
 from native_api.views import Date, Fn, Ref, View
 
 ROLE_TYPE_NAMES = {0: "User", 1: "Admin", 2: "DomainAdmin", 3: "ResourceAdmin"}
-RESOURCE_TYPE_NAMES = {0: "user_vm", 1: "public_ip", 2: "volume", 3: "snapshot", 4: "template", 5: "project",
-                       6: "network", 7: "vpc", 8: "cpu", 9: "memory", 10: "primary_storage",
-                       11: "secondary_storage"}
 
 
 def _has_child(domain) -> bool:
@@ -111,5 +109,5 @@ class ResourceLimit(View):
     domain = Ref("domain.name")
     domainpath = Fn(lambda r: _domain_path(r.domain) if r.domain is not None else None)
     resourcetype = Fn(lambda r: str(r.resource_type))
-    resourcetypename = Fn(lambda r: RESOURCE_TYPE_NAMES.get(r.resource_type))
+    resourcetypename = Fn(lambda r: RESOURCE_TYPES.get(r.resource_type))
     max = fields.Integer(attribute="max_value")
