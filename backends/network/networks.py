@@ -20,7 +20,7 @@ from backends.errors import InsufficientAddressCapacity, InvalidParameterValue
 from backends.identity.access import ancestor_ids
 from backends.models import Account, Domain, Network, Nic, Zone
 
-ATTEMPTS = 8
+ATTEMPTS = 64  # lost races in a row before giving up; each costs a few indexed queries
 
 
 class NetworkManager:
@@ -101,15 +101,20 @@ class NetworkManager:
             except pw.IntegrityError:
                 raise InvalidParameterValue(f"The requested ip address {requested_ip} is already in use in "
                                             f"network {network.name}") from None
+        lost = None  # the last address a concurrent allocation took first
         for _ in range(ATTEMPTS):
             candidate = self._free_address(network)
+            if candidate is not None and lost is not None and candidate <= lost < network.end_ip:
+                # Under MySQL's repeatable read this transaction's reads do not show the rows that beat it,
+                # so they would offer the same address again: move past it instead.
+                candidate = lost + 1
             if candidate is None:
                 break
             try:
                 with database.atomic():  # a savepoint: a lost race leaves the outer transaction intact
                     return self._insert(vm, network, candidate, device_id, is_default)
             except pw.IntegrityError:
-                continue
+                lost = candidate
         raise InsufficientAddressCapacity(f"Insufficient address capacity in network {network.name}")
 
     def release_nics(self, vm) -> int:
