@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import peewee as pw
 
 from backends.context import Caller
+from backends.core.checks import root_only
 from backends.core.config import ConfigManager
 from backends.core.fsm import VM_HOLDING_HOST
-from backends.infra.checks import root_only
 from backends.models import (Cluster, Host, HostCapacity, ImageStore, Network, Nic, Pod, StoragePool, VirtualMachine,
                              Zone)
 

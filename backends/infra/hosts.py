@@ -11,11 +11,11 @@ import peewee as pw
 
 from backends.context import Caller
 from backends.core import fsm, prefetch
+from backends.core.checks import live, root_only
 from backends.core.events import EventManager
 from backends.db import page_of, write_tx
 from backends.drivers.base import HostRef
 from backends.errors import InvalidParameterValue
-from backends.infra.checks import live, root_only
 from backends.infra.hypervisors import Hypervisors
 from backends.models import Cluster, Host, HostCapacity, Pod, Zone, utcnow
 

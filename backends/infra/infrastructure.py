@@ -6,7 +6,7 @@ The work is done by one class per concern, built here from the collaborators the
 - ``hosts.HostManager``: adding, listing and updating hosts, and how drivers address them;
 - ``maintenance.HostMaintenance``: emptying a host for maintenance and back;
 - ``heartbeat.HostHeartbeat``: pinging hosts, their status transitions (Up, Disconnected, Down);
-- ``stores.StoreManager``: primary storage pools and image stores;
+- ``backends.storage.stores.StoreManager``: primary storage pools and image stores (storage's own, offered here);
 - ``capacity_report.CapacityReport``: listCapacity.
 
 The compute area, above this one, reacts to hosts through hooks registered at wiring time
@@ -24,8 +24,8 @@ from backends.infra.heartbeat import HostHeartbeat
 from backends.infra.hosts import HostManager
 from backends.infra.hypervisors import Hypervisors
 from backends.infra.maintenance import HostMaintenance
-from backends.infra.stores import StoreManager
 from backends.infra.topology import TopologyManager
+from backends.storage.stores import StoreManager
 
 __all__ = ["CapacitySummary", "InfrastructureManager"]
 

@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 from backends.context import Caller
 from backends.core import fsm
+from backends.core.checks import live, root_only
 from backends.core.events import EventManager
 from backends.core.jobs import JobResult
 from backends.db import write_tx
 from backends.errors import CloudError, InvalidState
-from backends.infra.checks import live, root_only
 from backends.models import Host, VirtualMachine
 
 

@@ -11,15 +11,14 @@ import peewee as pw
 
 from backends.context import Caller
 from backends.core import prefetch
+from backends.core.checks import ip_address, live, root_only
 from backends.core.config import ConfigManager
 from backends.core.events import EventManager
 from backends.db import Compiled, page_of, write_tx
 from backends.errors import InvalidParameterValue, ResourceInUse
 from backends.identity.access import ancestor_ids
-from backends.infra.checks import ip_address, live, root_only
 from backends.infra.hypervisors import Hypervisors
-from backends.models import (Cluster, Domain, ImageStore, Network, Pod, Region, StoragePool, VirtualMachine, Zone,
-                             utcnow)
+from backends.models import Cluster, Domain, ImageStore, Network, Pod, Region, StoragePool, VirtualMachine, Zone, utcnow
 
 
 class TopologyManager:

@@ -1,4 +1,4 @@
-"""The checks every infra operation starts with: root admins only, live rows, well-formed addresses."""
+"""Checks many operations start with: root admins only, live rows, well-formed addresses."""
 from __future__ import annotations
 
 import ipaddress

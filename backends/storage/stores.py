@@ -6,10 +6,10 @@ from urllib.parse import urlparse
 
 from backends.context import Caller
 from backends.core import prefetch
+from backends.core.checks import live, root_only
 from backends.core.events import EventManager
 from backends.db import page_of, write_tx
 from backends.errors import InvalidParameterValue
-from backends.infra.checks import live, root_only
 from backends.models import Cluster, ImageStore, Pod, StoragePool, Zone
 
 TiB = 1 << 40
