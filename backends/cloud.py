@@ -67,6 +67,7 @@ class Cloud:
         from backends.network.networks import NetworkManager
         from backends.network.securitygroups import SecurityGroupManager
         from backends.storage.templates import TemplateManager
+        from backends.storage.volumes import VolumeManager
 
         os.makedirs(self.data_dir, exist_ok=True)
         self.database = dbmod.connect(self.db_url)
@@ -94,6 +95,7 @@ class Cloud:
         self.offerings = OfferingManager(self.accounts, self.events)
         self.templates = TemplateManager(events=self.events, config=self.config, accounts=self.accounts,
                                          limits=self.limits, driver_for=self.driver, hypervisors=lambda: self.drivers)
+        self.volumes = VolumeManager()
         self.networks = NetworkManager()
         self.tags = TagManager(self.events, access)
         self.keypairs = KeyPairManager(self.events, access)

@@ -61,7 +61,7 @@ class VmManager:
 
         # The public surface, each method where its service has it.
         self.list, self.list_keys = self.queries.list, self.queries.list_keys
-        self.current_states, self.list_volumes = self.queries.current_states, self.queries.list_volumes
+        self.current_states = self.queries.current_states
         self.launched_with_token = self.queries.launched_with_token
         self.deploy, self.deploy_many = self.deployer.deploy, self.deployer.deploy_many
         self.created_work = self.deployer.created_work

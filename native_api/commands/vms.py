@@ -213,7 +213,7 @@ def list_virtual_machines(call):
 }, shape=LIST, response=Volume, description="Lists all volumes.")
 def list_volumes(call):
     id_given = call.get("id") is not None or bool(call.get("ids"))
-    return call.cloud.vms.list_volumes(
+    return call.cloud.volumes.list(
         call.caller, scope=call.scope(id_given=id_given), id=call.get("id"), ids=call.get("ids"), name=call.get("name"),
         volume_type=call.get("type"), vm=call.get("virtualmachineid"), zone=call.get("zoneid"),
         state=call.get("state"), keyword=call.get("keyword"), **call.paging())
