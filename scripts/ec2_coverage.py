@@ -23,6 +23,13 @@ def render() -> str:
     for name in sorted(ACTIONS):
         doc = (ACTIONS[name].__doc__ or "").strip().splitlines()
         out.append(f"| `{name}` | {doc[0] if doc else ''} |")
+    out += ["", "## Filters", "",
+            "Each `Describe*` below accepts these filter names (with `*` and `?` wildcards); any other name "
+            "answers `InvalidParameterValue` (`The filter 'NAME' is invalid`).", ""]
+    for name in sorted(ACTIONS):
+        declared = getattr(ACTIONS[name], "filters", None)
+        if declared is not None:
+            out.append(f"- `{name}`: " + ", ".join(f"`{f}`" for f in declared.names()))
     return "\n".join(out) + "\n"
 
 

@@ -6,7 +6,7 @@ import binascii
 
 from backends.api import CloudError, LaunchRequest, LaunchTokenReused, LaunchUnplaced
 from ec2bridge.actions import Context, action
-from ec2bridge.actions.filters import apply, is_exact
+from ec2bridge.actions.filters import FilterSet, apply, is_exact, iso_time
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, from_cloud_error, not_found
@@ -214,35 +214,94 @@ def _zone(ctx: Context, name: str | None):
 
 # ------------------------------------------------------------- describe
 
-FILTERS = {
-    "instance-id": lambda i: i["InstanceId"], "instance-state-name": lambda i: i["State"]["Name"],
-    "instance-state-code": lambda i: i["State"]["Code"], "instance-type": lambda i: i["InstanceType"],
-    "image-id": lambda i: i["ImageId"], "availability-zone": lambda i: i["Placement"]["AvailabilityZone"],
-    "private-ip-address": lambda i: i.get("PrivateIpAddress"), "key-name": lambda i: i.get("KeyName"),
-    "reservation-id": lambda i: i["_reservation"], "owner-id": lambda i: i["_owner"],
-    "private-dns-name": lambda i: i["PrivateDnsName"], "architecture": lambda i: i["Architecture"],
-    "root-device-type": lambda i: i["RootDeviceType"], "client-token": lambda i: i["ClientToken"],
-}
+def _groups(item: dict, field: str) -> list:
+    return [g[field] for g in item["SecurityGroups"]]
 
 
-def _with_tag_filters(filters: list[dict]) -> dict:
-    """FILTERS plus ``tag:KEY``, ``tag-key`` and ``tag-value`` for the filter names this request uses."""
-    fields = dict(FILTERS)
-    fields["tag-key"] = lambda i: [t["Key"] for t in i["Tags"]]
-    fields["tag-value"] = lambda i: [t["Value"] for t in i["Tags"]]
-    for flt in filters:
-        name = flt.get("Name", "")
-        if name.startswith("tag:"):
-            key = name[4:]
-            fields[name] = lambda i, key=key: [t["Value"] for t in i["Tags"] if t["Key"] == key]
-    return fields
+def _nics(read):
+    """A filter over the instance's network interfaces: any interface may match."""
+    return lambda item: [read(nic) for nic in item["NetworkInterfaces"]]
+
+
+def _disks(read):
+    return lambda item: [read(disk) for disk in item["BlockDeviceMappings"]]
+
+
+# Every DescribeInstances filter, read from the instance item (``_reservation`` and ``_owner`` are added
+# from its reservation while matching). A member the instance does not have matches no value.
+FILTERS = FilterSet({
+    "architecture": lambda i: i["Architecture"],
+    "availability-zone": lambda i: i["Placement"]["AvailabilityZone"],
+    "block-device-mapping.attach-time": _disks(lambda d: iso_time(d["Ebs"]["AttachTime"])),
+    "block-device-mapping.delete-on-termination": _disks(lambda d: d["Ebs"]["DeleteOnTermination"]),
+    "block-device-mapping.device-name": _disks(lambda d: d["DeviceName"]),
+    "block-device-mapping.status": _disks(lambda d: d["Ebs"]["Status"]),
+    "block-device-mapping.volume-id": _disks(lambda d: d["Ebs"]["VolumeId"]),
+    "client-token": lambda i: i["ClientToken"] or None,
+    "cpu-options.core-count": lambda i: i["CpuOptions"]["CoreCount"],
+    "cpu-options.threads-per-core": lambda i: i["CpuOptions"]["ThreadsPerCore"],
+    "dns-name": lambda i: i.get("PublicDnsName") or None,
+    "ebs-optimized": lambda i: i["EbsOptimized"],
+    "ena-support": lambda i: i["EnaSupport"],
+    "group-id": lambda i: _groups(i, "GroupId"),
+    "group-name": lambda i: _groups(i, "GroupName"),
+    "hypervisor": lambda i: i["Hypervisor"],
+    "image-id": lambda i: i["ImageId"],
+    "instance-id": lambda i: i["InstanceId"],
+    "instance-state-code": lambda i: i["State"]["Code"],
+    "instance-state-name": lambda i: i["State"]["Name"],
+    "instance-type": lambda i: i["InstanceType"],
+    "instance.group-id": lambda i: _groups(i, "GroupId"),
+    "instance.group-name": lambda i: _groups(i, "GroupName"),
+    "ip-address": lambda i: i.get("PublicIpAddress"),
+    "key-name": lambda i: i.get("KeyName"),
+    "launch-index": lambda i: i["AmiLaunchIndex"],
+    "launch-time": lambda i: iso_time(i["LaunchTime"]),
+    "monitoring-state": lambda i: i["Monitoring"]["State"],
+    "network-interface.addresses.primary": _nics(lambda n: [a["Primary"] for a in n["PrivateIpAddresses"]]),
+    "network-interface.addresses.private-ip-address":
+        _nics(lambda n: [a["PrivateIpAddress"] for a in n["PrivateIpAddresses"]]),
+    "network-interface.attachment.attach-time": _nics(lambda n: iso_time(n["Attachment"]["AttachTime"])),
+    "network-interface.attachment.attachment-id": _nics(lambda n: n["Attachment"]["AttachmentId"]),
+    "network-interface.attachment.delete-on-termination":
+        _nics(lambda n: n["Attachment"]["DeleteOnTermination"]),
+    "network-interface.attachment.device-index": _nics(lambda n: n["Attachment"]["DeviceIndex"]),
+    "network-interface.attachment.network-card-index": _nics(lambda n: n["Attachment"]["NetworkCardIndex"]),
+    "network-interface.attachment.status": _nics(lambda n: n["Attachment"]["Status"]),
+    "network-interface.description": _nics(lambda n: n["Description"] or None),
+    "network-interface.group-id": _nics(lambda n: [g["GroupId"] for g in n["Groups"]]),
+    "network-interface.group-name": _nics(lambda n: [g["GroupName"] for g in n["Groups"]]),
+    "network-interface.interface-type": _nics(lambda n: n["InterfaceType"]),
+    "network-interface.mac-address": _nics(lambda n: n["MacAddress"]),
+    "network-interface.network-interface-id": _nics(lambda n: n["NetworkInterfaceId"]),
+    "network-interface.owner-id": _nics(lambda n: n["OwnerId"]),
+    "network-interface.private-dns-name": _nics(lambda n: n["PrivateDnsName"]),
+    "network-interface.source-dest-check": _nics(lambda n: n["SourceDestCheck"]),
+    "network-interface.status": _nics(lambda n: n["Status"]),
+    "owner-id": lambda i: i["_owner"],
+    "placement-group-name": lambda i: i["Placement"].get("GroupName") or None,
+    "platform-details": lambda i: i["PlatformDetails"],
+    "private-dns-name": lambda i: i["PrivateDnsName"] or None,
+    "private-ip-address": lambda i: i.get("PrivateIpAddress"),
+    "product-code": lambda i: [p["ProductCodeId"] for p in i["ProductCodes"]],
+    "reservation-id": lambda i: i["_reservation"],
+    "root-device-name": lambda i: i["RootDeviceName"],
+    "root-device-type": lambda i: i["RootDeviceType"],
+    "source-dest-check": lambda i: i["SourceDestCheck"],
+    "state-reason-code": lambda i: (i.get("StateReason") or {}).get("Code"),
+    "subnet-id": lambda i: i.get("SubnetId"),
+    "tenancy": lambda i: i["Placement"]["Tenancy"],
+    "usage-operation": lambda i: i["UsageOperation"],
+    "virtualization-type": lambda i: i["VirtualizationType"],
+    "vpc-id": lambda i: i.get("VpcId"),
+}, tags=lambda i: i["Tags"])
 
 
 @action("DescribeInstances")
 def describe_instances(ctx: Context, args: dict) -> dict:
-    """Reservations per launch request; InstanceIds, filters incl. tag:KEY, tag-key, tag-value, instance-state-name."""
+    """Reservations per launch request; InstanceIds; every filter AWS documents for instances (see below)."""
     cloud, caller = ctx.cloud, ctx.caller
-    apply([], args.get("Filters"), _with_tag_filters(args.get("Filters") or []))  # unknown names fail at once
+    FILTERS.check(args.get("Filters"))  # unknown names fail at once
     wanted = args.get("InstanceIds")
     if wanted:
         found = {vm.id: vm for vm in (find_owned(ctx, "VirtualMachine", instance_id) for instance_id in wanted)}
@@ -264,6 +323,9 @@ def describe_instances(ctx: Context, args: dict) -> dict:
     page = paginate(args, list(groups.values()), "Reservations", bounds=(5, 1000))
     page["Reservations"] = _reservations(ctx, _load(ctx, [i for ids in page["Reservations"] for i in ids]), None)
     return page
+
+
+describe_instances.filters = FILTERS  # listed in the coverage table
 
 
 def _indexed_filters(filters: list[dict]) -> tuple[dict, list[dict]]:
@@ -315,13 +377,12 @@ def _reservations(ctx: Context, vms: list, filters: list[dict] | None) -> list[d
     for vm in vms:
         groups.setdefault(vm.launch_group or vm.uuid, []).append(vm)
     reservations = []
-    fields = _with_tag_filters(filters or [])
     for members in groups.values():
         reservation = _reservation(ctx, members, busy)
         if filters:
             for item in reservation["Instances"]:
                 item["_reservation"], item["_owner"] = reservation["ReservationId"], reservation["OwnerId"]
-            reservation["Instances"] = apply(reservation["Instances"], filters, fields)
+            reservation["Instances"] = FILTERS.apply(reservation["Instances"], filters)
             for item in reservation["Instances"]:
                 del item["_reservation"], item["_owner"]
         if reservation["Instances"]:
