@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from backends.api import CloudError, RuleSpec
 from ec2bridge.actions import Context, action
-from ec2bridge.actions.filters import apply
+from ec2bridge.actions.filters import FilterSet
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error, not_found
@@ -133,13 +133,39 @@ def describe_security_groups(ctx: Context, args: dict) -> dict:
             if missing:
                 raise not_found("SecurityGroup", missing[0])
             items = [i for i in items if i[field] in wanted]
-    return paginate(args, apply(items, args.get("Filters"), {
-        "group-id": lambda i: i["GroupId"], "group-name": lambda i: i["GroupName"],
-        "description": lambda i: i["Description"], "owner-id": lambda i: i["OwnerId"],
-        "ip-permission.protocol": lambda i: [p["IpProtocol"] for p in i["IpPermissions"]],
-        "ip-permission.from-port": lambda i: [p.get("FromPort") for p in i["IpPermissions"]],
-        "ip-permission.cidr": lambda i: [r["CidrIp"] for p in i["IpPermissions"] for r in p["IpRanges"]]}),
-        "SecurityGroups", bounds=(5, 1000))
+    return paginate(args, FILTERS.apply(items, args.get("Filters")), "SecurityGroups", bounds=(5, 1000))
+
+
+def _rules(member: str, read):
+    """A filter over the group's ingress (``IpPermissions``) or egress rules: any rule may match."""
+    return lambda item: [read(rule) for rule in item[member]]
+
+
+def _rule_filters(prefix: str, member: str) -> dict:
+    return {
+        f"{prefix}.cidr": _rules(member, lambda r: [x["CidrIp"] for x in r["IpRanges"]]),
+        f"{prefix}.from-port": _rules(member, lambda r: r.get("FromPort")),
+        f"{prefix}.group-id": _rules(member, lambda r: [p["GroupId"] for p in r["UserIdGroupPairs"]]),
+        f"{prefix}.group-name": _rules(member, lambda r: [p.get("GroupName") for p in r["UserIdGroupPairs"]]),
+        f"{prefix}.ipv6-cidr": _rules(member, lambda r: [x["CidrIpv6"] for x in r.get("Ipv6Ranges", [])]),
+        f"{prefix}.prefix-list-id": _rules(member, lambda r: [x["PrefixListId"] for x in r.get("PrefixListIds", [])]),
+        f"{prefix}.protocol": _rules(member, lambda r: r["IpProtocol"]),
+        f"{prefix}.to-port": _rules(member, lambda r: r.get("ToPort")),
+        f"{prefix}.user-id": _rules(member, lambda r: [p.get("UserId") for p in r["UserIdGroupPairs"]]),
+    }
+
+
+# Every DescribeSecurityGroups filter AWS documents, read from the group item.
+FILTERS = FilterSet({
+    "description": lambda i: i["Description"],
+    "group-id": lambda i: i["GroupId"],
+    "group-name": lambda i: i["GroupName"],
+    "owner-id": lambda i: i["OwnerId"],
+    "vpc-id": lambda i: i.get("VpcId"),
+    **_rule_filters("ip-permission", "IpPermissions"),
+    **_rule_filters("egress.ip-permission", "IpPermissionsEgress"),
+}, tags=lambda i: i["Tags"])
+describe_security_groups.filters = FILTERS  # listed in the coverage table
 
 
 @action("DeleteSecurityGroup")
