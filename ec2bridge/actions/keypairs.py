@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from backends.api import CloudError
 from ec2bridge.actions import Context, action
-from ec2bridge.actions.filters import apply
+from ec2bridge.actions.filters import FilterSet
 from ec2bridge.errors import Ec2Error, from_cloud_error, not_found
 from ec2bridge.ids import ec2_id, uuid_prefix_of
 
@@ -50,7 +50,7 @@ def import_key_pair(ctx: Context, args: dict) -> dict:
 
 @action("DescribeKeyPairs")
 def describe_key_pairs(ctx: Context, args: dict) -> dict:
-    """KeyNames, KeyPairIds, IncludePublicKey, filters key-name, fingerprint, key-pair-id, key-type."""
+    """KeyNames, KeyPairIds, IncludePublicKey; filters as AWS documents them (see below)."""
     _, pairs = ctx.cloud.keypairs.list(ctx.caller, scope=ctx.cloud.accounts.scope(ctx.caller))
     items = [_item(p, args.get("IncludePublicKey", False)) for p in pairs]
     for name in args.get("KeyNames") or []:
@@ -64,9 +64,17 @@ def describe_key_pairs(ctx: Context, args: dict) -> dict:
         items = [i for i in items if i["KeyName"] in args["KeyNames"]]
     if args.get("KeyPairIds"):
         items = [i for i in items if i["KeyPairId"] in args["KeyPairIds"]]
-    return {"KeyPairs": apply(items, args.get("Filters"), {
-        "key-name": lambda i: i["KeyName"], "fingerprint": lambda i: i["KeyFingerprint"],
-        "key-pair-id": lambda i: i["KeyPairId"], "key-type": lambda i: i["KeyType"]})}
+    return {"KeyPairs": FILTERS.apply(items, args.get("Filters"))}
+
+
+# Every DescribeKeyPairs filter AWS documents, read from the key pair item.
+FILTERS = FilterSet({
+    "fingerprint": lambda i: i["KeyFingerprint"],
+    "key-name": lambda i: i["KeyName"],
+    "key-pair-id": lambda i: i["KeyPairId"],
+    "key-type": lambda i: i["KeyType"],
+}, tags=lambda i: i["Tags"])
+describe_key_pairs.filters = FILTERS  # listed in the coverage table
 
 
 @action("DeleteKeyPair")
