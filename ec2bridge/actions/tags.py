@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from backends.api import TAGGABLE, CloudError
 from ec2bridge.actions import Context, action
-from ec2bridge.actions.filters import apply
+from ec2bridge.actions.filters import FilterSet
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, from_cloud_error
@@ -77,12 +77,19 @@ def delete_tags(ctx: Context, args: dict) -> None:
 
 @action("DescribeTags")
 def describe_tags(ctx: Context, args: dict) -> dict:
-    """Filters key, value, resource-id, resource-type; MaxResults/NextToken."""
+    """Filters as AWS documents them (see below); MaxResults/NextToken."""
     scope = ctx.cloud.accounts.scope(ctx.caller)
     _, rows = ctx.cloud.tags.list(ctx.caller, scope=scope)
     items = [_described(t) for t in rows]
-    items = apply(items, args.get("Filters"), {
-        "key": lambda i: i["Key"], "value": lambda i: i["Value"], "resource-id": lambda i: i["ResourceId"],
-        "resource-type": lambda i: i["ResourceType"], "tag-key": lambda i: i["Key"],
-        "tag-value": lambda i: i["Value"]})
-    return paginate(args, items, "Tags", bounds=(5, 1000))
+    return paginate(args, FILTERS.apply(items, args.get("Filters")), "Tags", bounds=(5, 1000))
+
+
+# Every DescribeTags filter AWS documents, read from the tag item (a tag's own key and value: ``tag:KEY``
+# there means "this tag has key KEY and one of these values").
+FILTERS = FilterSet({
+    "key": lambda i: i["Key"],
+    "resource-id": lambda i: i["ResourceId"],
+    "resource-type": lambda i: i["ResourceType"],
+    "value": lambda i: i["Value"],
+}, tags=lambda i: [{"Key": i["Key"], "Value": i["Value"]}])
+describe_tags.filters = FILTERS  # listed in the coverage table
