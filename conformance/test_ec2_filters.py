@@ -130,3 +130,57 @@ def test_awscli_filters_by_group_name(emulator, launched):
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [item["InstanceId"]]
+
+
+# ------------------------------------------------------------- the other Describe* actions, the same way
+
+def _kinds(ec2, launched) -> dict:
+    """Per action: its declaration, the item to find, how to list with filters, and how to name an item."""
+    from ec2bridge.actions import catalog, keypairs, securitygroups, tags
+
+    item, _ = launched
+    group_id = item["SecurityGroups"][0]["GroupId"]
+    if not ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]["IpPermissions"]:
+        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
+             "UserIdGroupPairs": [{"GroupId": group_id}]}])
+    image = next(i for i in ec2.describe_images(Owners=["amazon"])["Images"] if i["Name"] == "debian-12")
+    return {
+        "DescribeImages": (catalog.IMAGE_FILTERS, image, lambda f: ec2.describe_images(Filters=f)["Images"],
+                           lambda i: i["ImageId"]),
+        "DescribeSecurityGroups": (
+            securitygroups.FILTERS, ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0],
+            lambda f: ec2.describe_security_groups(Filters=f)["SecurityGroups"], lambda i: i["GroupId"]),
+        "DescribeKeyPairs": (keypairs.FILTERS, ec2.describe_key_pairs(KeyNames=["filter-key"])["KeyPairs"][0],
+                             lambda f: ec2.describe_key_pairs(Filters=f)["KeyPairs"], lambda i: i["KeyPairId"]),
+        "DescribeTags": (tags.FILTERS, {"Key": "Name", "Value": "filter-[one]", "ResourceType": "instance",
+                                        "ResourceId": item["InstanceId"]},
+                         lambda f: ec2.describe_tags(Filters=f)["Tags"], lambda i: (i["ResourceId"], i["Key"])),
+    }
+
+
+def _declared_other_filters() -> list[tuple[str, str]]:
+    from ec2bridge.actions import ACTIONS
+
+    return [(action, name.replace("<key>", "Name")) for action in
+            ("DescribeImages", "DescribeSecurityGroups", "DescribeKeyPairs", "DescribeTags")
+            for name in ACTIONS[action].filters.names()]
+
+
+@pytest.mark.parametrize("action,name", _declared_other_filters())
+def test_every_declared_filter_of_the_other_describes(ec2, launched, action, name):
+    declared, item, listed, key = _kinds(ec2, launched)[action]
+    values = _scalars(declared.getter(name)(item))
+    if values:
+        assert key(item) in {key(i) for i in listed([{"Name": name, "Values": [NO_MATCH, values[0]]}])}
+    assert key(item) not in {key(i) for i in listed([{"Name": name, "Values": [NO_MATCH]}])}
+
+
+@pytest.mark.parametrize("action", ["DescribeImages", "DescribeSecurityGroups", "DescribeKeyPairs", "DescribeTags"])
+def test_an_unknown_filter_of_the_other_describes_is_invalid(ec2, launched, action):
+    from botocore.exceptions import ClientError
+
+    _, _, listed, _ = _kinds(ec2, launched)[action]
+    with pytest.raises(ClientError) as caught:
+        listed([{"Name": "no-such-filter", "Values": ["x"]}])
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
