@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from dataclasses import dataclass
 
 from backends.context import ROLE_ADMIN, Caller
@@ -49,6 +50,17 @@ ISO = ("alpine-3.19-virt", "Alpine Linux 3.19 virt ISO", "Other Linux (64-bit)",
        "http://images.ec2bridge.local/alpine-virt-3.19.1-x86_64.iso")
 
 DISK_OFFERINGS = [("Small", 5), ("Medium", 20), ("Large", 100)]
+
+# Built-in images have ids derived from their identity, not drawn at random: a reset or a rebuilt database gives
+# them the same ids again, so a client (a test suite) may keep the ids it read. Only the home region's bootstrap
+# seeds images (other regions get copies of the same rows) and their names are distinct there.
+IMAGE_NAMESPACE = uuid.UUID("8a0f3c52-6b1e-5d4f-9c27-3e5b7a9d1f40")
+
+
+def image_uuid(region: str, name: str) -> str:
+    """The stable uuid of the built-in image ``name`` seeded in ``region``."""
+    return str(uuid.uuid5(IMAGE_NAMESPACE, f"{region}/{name}"))
+
 
 SIM_HOST_URL = "http://sim/{zone}/c{cluster}/h{host}?cpucore=64&cpuspeed={speed}&memory={memory}"
 HOST_MEMORY = 256 << 30
@@ -118,12 +130,12 @@ def _build(cloud, root) -> None:
         cloud.templates.seed_ready_template(
             caller, name=name, display_text=text, url=url, format="QCOW2", hypervisor=SIMULATOR,
             os_type=os_types.get(os_name), zones=zones, is_public=True, is_featured=True,
-            template_type="BUILTIN", password_enabled=False, ssh_key_enabled=True, is_dynamically_scalable=True)
+            uuid=image_uuid(cloud.region_name, name), template_type="BUILTIN", password_enabled=False, ssh_key_enabled=True, is_dynamically_scalable=True)
     name, text, os_name, url = ISO
     cloud.templates.seed_ready_template(
         caller, name=name, display_text=text, url=url, format="ISO", hypervisor="None",
         os_type=os_types.get(os_name), zones=zones, is_public=True, is_featured=True, is_iso=True,
-        template_type="USER")
+        uuid=image_uuid(cloud.region_name, name), template_type="USER")
 
 
 def _build_zones(cloud, caller, region, letters: str, root) -> list:
@@ -204,8 +216,9 @@ def _build_hosts_zone(cloud, caller, region, letter: str, root, primary_url: str
                                         domain=root)
     os_types = {t.name: t for t in cloud.offerings.list_os_types()[1]}
     for name, text, os_name, url in TEMPLATES:
+        name = f"{name}-{spec.prefix}"
         cloud.templates.seed_ready_template(
-            caller, name=f"{name}-{spec.prefix}", display_text=text.replace("(Simulator)", f"({hypervisor})"),
+            caller, name=name, uuid=image_uuid(region.name, name), display_text=text.replace("(Simulator)", f"({hypervisor})"),
             url=url, format="QCOW2", hypervisor=hypervisor, os_type=os_types.get(os_name), zones=[zone],
             is_public=True, is_featured=True, template_type="BUILTIN", password_enabled=False, ssh_key_enabled=True,
             is_dynamically_scalable=True)

@@ -72,13 +72,16 @@ class TemplateManager:
     def seed_ready_template(self, caller: Caller, *, name, display_text, url, format, hypervisor, os_type, zones,
                             is_public=False, is_featured=False, template_type="USER", password_enabled=False,
                             ssh_key_enabled=False, is_dynamically_scalable=False, is_iso=False,
-                            bootable=True) -> Template:
-        """A template already present in every given zone (the demo cloud's images)."""
+                            bootable=True, uuid: str | None = None) -> Template:
+        """A template already present in every given zone (the demo cloud's images); ``uuid`` when its id
+        must not change (a random one otherwise, also when a template seeded earlier, since removed, holds it)."""
         owner = self._accounts.get_caller_account(caller)
         size = 300 * MiB if is_iso else 2 * GiB
         with write_tx():
+            if uuid and Template.select().where(Template.uuid == uuid).exists():
+                uuid = None
             template = Template.create(
-                name=name, display_text=display_text, is_iso=is_iso, format=format, hypervisor=hypervisor,
+                **({"uuid": uuid} if uuid else {}), name=name, display_text=display_text, is_iso=is_iso, format=format, hypervisor=hypervisor,
                 os_type=os_type.id if os_type else None, account=owner.id, domain=owner.domain_id, url=url,
                 is_public=is_public, is_featured=is_featured, password_enabled=password_enabled,
                 ssh_key_enabled=ssh_key_enabled, bootable=bootable, is_dynamically_scalable=is_dynamically_scalable,
