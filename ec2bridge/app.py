@@ -24,9 +24,10 @@ PRESIGNED_BODY = ("A presigned request takes its parameters from its signed quer
                   "query, or sign the request with an Authorization header to send them in the body")
 
 
-def blueprint(cloud, *, emulator: bool = False, on_reset=None) -> Blueprint:
-    """The EC2 endpoint; in ``emulator`` mode any access key is accepted (one tenant per key) and
-    ``POST /moto-api/reset`` restores the demo cloud, as moto's server mode does."""
+def blueprint(cloud, *, emulator: bool = False, on_reset=None, validate_amis: bool = False) -> Blueprint:
+    """The EC2 endpoint; in ``emulator`` mode any access key is accepted (one tenant per key),
+    ``POST /moto-api/reset`` restores the demo cloud and a launch from an unknown AMI runs on a stand-in
+    (unless ``validate_amis``), as moto's server mode does."""
     bp = Blueprint("ec2", __name__)
 
     if emulator:
@@ -41,7 +42,7 @@ def blueprint(cloud, *, emulator: bool = False, on_reset=None) -> Blueprint:
     def endpoint():
         request_id = str(uuid.uuid4())
         try:
-            body = _handle(cloud, request_id, emulator)
+            body = _handle(cloud, request_id, emulator, stand_in_images=emulator and not validate_amis)
             return Response(body, status=200, content_type="text/xml;charset=UTF-8")
         except Ec2Error as exc:
             return Response(codec.error_body([(exc.code, exc.message)], request_id), status=exc.status,
@@ -54,7 +55,7 @@ def blueprint(cloud, *, emulator: bool = False, on_reset=None) -> Blueprint:
     return bp
 
 
-def _handle(cloud, request_id: str, emulator: bool = False) -> bytes:
+def _handle(cloud, request_id: str, emulator: bool = False, stand_in_images: bool = False) -> bytes:
     raw = request.get_data(cache=True)
     query = list(request.args.items(multi=True))
     params = dict(query)
@@ -81,14 +82,14 @@ def _handle(cloud, request_id: str, emulator: bool = False) -> bytes:
     if args.pop("DryRun", False):
         # Checked all the way through (ids, ownership, limits), then undone: the error it would have
         # met (UnauthorizedOperation for another tenant's image, say), else DryRunOperation.
-        ctx = Context(cloud, caller, region, rehearsal=True)
+        ctx = Context(cloud, caller, region, rehearsal=True, stand_in_images=stand_in_images)
         try:
             with cloud.rehearsal():
                 handler(ctx, args)
         except CloudError as exc:
             raise from_cloud_error(exc) from exc
         raise Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
-    ctx = Context(cloud, caller, region, synchronous=emulator)
+    ctx = Context(cloud, caller, region, synchronous=emulator, stand_in_images=stand_in_images)
     try:
         result = handler(ctx, args)
     except CloudError as exc:

@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, cloud: Cloud | None = None) -> 
     cloud = cloud or create_cloud(settings)
     app = Flask("ec2bridge")
     app.register_blueprint(native_blueprint(cloud))
-    app.register_blueprint(ec2_blueprint(cloud, emulator=settings.emulator,
+    app.register_blueprint(ec2_blueprint(cloud, emulator=settings.emulator, validate_amis=settings.validate_amis,
                                          on_reset=lambda: credentials.write(settings, cloud.reset())))
 
     @app.teardown_request

@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--emulator", action="store_true", default=None,
                        help="EC2 emulator mode (like moto's server): any access key is accepted, each key is its "
                             "own tenant, POST /moto-api/reset restores the demo cloud")
+    serve.add_argument("--validate-amis", action="store_true", default=None,
+                       help="emulator mode: refuse a launch from an AMI this cloud does not have (by default it "
+                            "runs on a stand-in image and reports the id it was given, as moto does)")
     for entry in driver_registry.entries():  # what each registered driver takes
         if entry.zone is not None:
             serve.add_argument(entry.zone.host_flag, dest=_hosts_dest(entry), action="append",
@@ -50,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     given = {s.name: getattr(args, _dest(s)) for s in driver_registry.settings() if getattr(args, _dest(s)) is not None}
     try:
         settings = Settings.from_env(host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
-                                     region=args.region, emulator=args.emulator, threads=args.threads,
+                                     region=args.region, emulator=args.emulator, validate_amis=args.validate_amis,
+                                     threads=args.threads,
                                      zone_hosts=hosts, zone_primary=primary, driver_settings=given)
         from server import startup
 

@@ -23,6 +23,7 @@ class Settings:
     job_workers: int = 8
     threads: int = 16  # request threads of the serving process
     emulator: bool = False  # EC2 emulator mode: any access key, one tenant per key, /moto-api/reset
+    validate_amis: bool = False  # emulator mode: refuse unknown AMIs (moto's MOTO_ENABLE_AMI_VALIDATION)
     # Real hosts for a zone of their own beside the simulated ones, by hypervisor (--kvm-host: libvirt URIs),
     # and that zone's primary storage (--kvm-primary; default: a directory pool in the data dir)
     zone_hosts: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -51,6 +52,7 @@ class Settings:
             job_workers=env.get("EC2BRIDGE_JOB_WORKERS", cls.job_workers),
             threads=env.get("EC2BRIDGE_THREADS", cls.threads),
             emulator=env.get("EC2BRIDGE_EMULATOR", "").lower() in ("1", "true", "yes"),
+            validate_amis=env.get("EC2BRIDGE_VALIDATE_AMIS", "").lower() in ("1", "true", "yes"),
         )
         zoned = [e for e in driver_registry.entries() if e.zone is not None]
         hosts = {e.name: tuple(u.strip() for u in env.get(e.zone.hosts_env, "").split(",") if u.strip())

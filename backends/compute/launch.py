@@ -4,6 +4,7 @@ client token. Capacity is decided before the answer: every VM launched has a hos
 Whatever a launch created and does not keep is undone before it answers."""
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ class LaunchRequest:
     tags: dict[str, str] = field(default_factory=dict)  # for every VM launched
     client_token: str | None = None
     job_command: str | None = None  # the command each VM's deploy job is recorded under
+    notes: dict[str, str] = field(default_factory=dict)  # kept in every VM's details as given (the front door's)
 
 
 @dataclass
@@ -77,6 +79,7 @@ class LaunchService:
         earlier = self.queries.launched_with_token(account, request.client_token)
         same = all(vm.template_id == request.template.id and vm.service_offering_id == request.offering.id
                    and vm.zone_id == request.zone.id and (vm.key_pair or None) == (request.key_pair or None)
+                   and request.notes.items() <= json.loads(vm.details or "{}").items()
                    for vm in earlier) and request.min_count <= len(earlier) <= request.max_count
         if earlier and not same:
             raise LaunchTokenReused(f"Client token {request.client_token} was used by another launch")
@@ -114,7 +117,8 @@ class LaunchService:
                     owner=self.accounts.get_caller_account(caller), user_data=request.user_data,
                     key_pair=request.key_pair, root_disk_size_gb=request.root_disk_size_gb,
                     launch_group=str(uuid.uuid4()), client_token=request.client_token,
-                    security_groups=request.security_groups, job_command=request.job_command)
+                    security_groups=request.security_groups, job_command=request.job_command,
+                    details=dict(request.notes) or None)
         try:
             return self.deployer.deploy_many(caller, count=high, **spec)
         except CloudError as exc:

@@ -94,6 +94,16 @@ class TemplateManager:
                                                  f"{format.lower()}")
         return template
 
+    def stand_in(self, zone: Zone) -> Template | None:
+        """The built-in template a launch runs on when it names an image this cloud does not have (an
+        emulator of another cloud accepts such ids): the first public built-in template ready in ``zone``."""
+        return (Template.select().join(TemplateZone, on=(TemplateZone.template == Template.id))
+                .where(Template.removed.is_null(), Template.is_public == True,  # noqa: E712
+                       Template.is_iso == False, Template.template_type == "BUILTIN",  # noqa: E712
+                       TemplateZone.zone == zone.id, TemplateZone.removed.is_null(),
+                       TemplateZone.download_state == "DOWNLOADED")
+                .order_by(Template.id).first())
+
     def copy_builtin_to(self, zones) -> None:
         """Give new zones a ready copy of every public seeded image (templates and ISOs of the demo cloud)."""
         seeded = Template.select().where(Template.removed.is_null(), Template.is_featured == True,  # noqa: E712

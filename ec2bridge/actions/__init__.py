@@ -22,6 +22,8 @@ class Context:
     synchronous: bool = False
     # DryRun: the handler runs inside a rehearsal that is rolled back, so it must start no work.
     rehearsal: bool = False
+    # Emulator mode without AMI validation: a launch naming an AMI this cloud lacks runs on a stand-in image.
+    stand_in_images: bool = False
     _jobs: list = field(default_factory=list)
 
     def run(self, command: str, work, vm) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 
 from backends.api import CloudError, LaunchRequest, LaunchTokenReused, LaunchUnplaced
 from ec2bridge.actions import Context, action
@@ -18,6 +19,10 @@ STATES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "s
 BY_VM_STATE = {"Starting": "pending", "Running": "running", "Migrating": "running", "Stopping": "stopping",
                "Stopped": "stopped", "Destroyed": "terminated", "Expunging": "terminated", "Error": "terminated"}
 
+
+# The VM detail that keeps the image id a launch named when it ran on a stand-in image (emulator mode: an
+# AMI this cloud does not have); the instance reports that id, as moto does.
+NAMED_IMAGE = "ec2.ImageId"
 
 PENDING_REASON = {"Code": "pending", "Message": "pending"}  # what AWS reports while an instance is pending
 
@@ -64,7 +69,7 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
     root = next((v for v in vm.volumes if v.volume_type == "ROOT" and v.removed is None),
                 None) if state != "terminated" else None
     item = {
-        "InstanceId": ec2_id("VirtualMachine", vm.uuid), "ImageId": ec2_id("Template", vm.template.uuid),
+        "InstanceId": ec2_id("VirtualMachine", vm.uuid), "ImageId": _image_id(vm),
         "State": _state(state), "PrivateDnsName": dns, "PublicDnsName": "", "StateTransitionReason": "",
         "AmiLaunchIndex": 0, "ProductCodes": [],
         "InstanceType": vm.service_offering.instance_type or vm.service_offering.name,
@@ -106,6 +111,12 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
     return item
 
 
+def _image_id(vm) -> str:
+    """The image id the instance was launched with: its template's, or the one it named (a stand-in's launch)."""
+    named = json.loads(vm.details or "{}").get(NAMED_IMAGE) if NAMED_IMAGE in (vm.details or "") else None
+    return named or ec2_id("Template", vm.template.uuid)
+
+
 def _reservation(ctx: Context, vms: list, busy: dict[str, set[str]]) -> dict:
     first = vms[0]
     return {"ReservationId": to_ec2(RESERVATION, first.launch_group or first.uuid),
@@ -124,19 +135,18 @@ def run_instances(ctx: Context, args: dict) -> dict:
         raise Ec2Error("InvalidParameterValue", "MinCount must be at least 1 and no more than MaxCount")
     if "ImageId" not in args:
         raise Ec2Error("MissingParameter", "The request must contain the parameter ImageId")
-    template = cloud.lookup_prefix("Template", uuid_prefix_of("Template", args["ImageId"]), caller)
-    if template is None or template.removed is not None or template.is_iso:
-        raise not_found("Template", args["ImageId"])
+    template = _named_image(ctx, args["ImageId"])
     type_name = args.get("InstanceType", "m1.small")
     offering = cloud.offerings.by_instance_type(type_name)
     if offering is None:
         raise Ec2Error("InvalidParameterValue", f"Invalid value '{type_name}' for InstanceType.")
     zone = _zone(ctx, (args.get("Placement") or {}).get("AvailabilityZone"))
+    template, notes = (template, {}) if template is not None else _stand_in(ctx, args["ImageId"], zone)
     if args.get("KeyName") and cloud.keypairs.get(caller, args["KeyName"]) is None:
         raise not_found("SSHKeyPair", args["KeyName"])
     request = LaunchRequest(zone=zone, offering=offering, template=template, min_count=low, max_count=high,
                             key_pair=args.get("KeyName"), client_token=args.get("ClientToken"),
-                            job_command="RunInstances")
+                            job_command="RunInstances", notes=notes)
     try:
         # A repeated token is answered before the rest of the request is looked at, as the launch it repeats.
         earlier = cloud.vms.launched_before(caller, request)
@@ -166,6 +176,27 @@ def run_instances(ctx: Context, args: dict) -> dict:
     for item in reservation["Instances"]:  # AWS answers pending at once, whatever the job has done
         item["State"], item["StateReason"] = _state("pending"), dict(PENDING_REASON)
     return reservation
+
+
+def _named_image(ctx: Context, image_id: str):
+    """The template an ImageId names; None for an id that names no image at all when, in emulator mode without
+    AMI validation, such a launch runs on a stand-in (see :func:`_stand_in`)."""
+    prefix = uuid_prefix_of("Template", image_id)
+    template = ctx.cloud.lookup_prefix("Template", prefix, ctx.caller)
+    if template is not None and template.removed is None and not template.is_iso:
+        return template
+    if ctx.stand_in_images and template is None and ctx.cloud.lookup_prefix("Template", prefix) is None:
+        return None
+    raise not_found("Template", image_id)
+
+
+def _stand_in(ctx: Context, image_id: str, zone):
+    """The template a launch from an unknown AMI runs on in ``zone``, and the notes its VMs keep: the id it was
+    given, which the instances report as their image (moto launches any well-formed AMI id so)."""
+    stand_in = ctx.cloud.templates.stand_in(zone)
+    if stand_in is None:
+        raise not_found("Template", image_id)
+    return stand_in, {NAMED_IMAGE: image_id}
 
 
 def _launch_details(ctx: Context, args: dict, request: LaunchRequest) -> None:
