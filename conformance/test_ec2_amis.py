@@ -107,3 +107,38 @@ def test_a_malformed_ami_id_is_malformed_in_every_mode(server, emulator, validat
     for ec2 in (ec2_client(server), _client(emulator), _client(validating)):
         assert _error(ec2.run_instances, ImageId=image_id, InstanceType="t2.micro", MinCount=1, MaxCount=1) == \
             ("InvalidAMIID.Malformed", f'Invalid id: "{image_id}" (expecting "ami-...")')
+
+
+def test_awscli_launches_an_unknown_ami_in_emulator_mode(emulator):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIACLI", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+
+    def aws(*args):
+        result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "aws"), "--endpoint-url",
+                                 emulator.url, "--output", "json", "ec2", *args], env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    instance_id = aws("run-instances", "--image-id", UNKNOWN_AMI, "--instance-type", "t2.micro",
+                      "--query", "Instances[0].InstanceId")
+    assert aws("describe-instances", "--instance-ids", instance_id,
+               "--query", "Reservations[0].Instances[0].ImageId") == UNKNOWN_AMI
+
+
+def test_a_stand_in_launch_is_rehearsed_and_repeated_by_its_own_id(emulator):
+    ec2 = _client(emulator, key="AKIATOKENS")
+    run = dict(InstanceType="t2.micro", MinCount=1, MaxCount=1)
+    assert _error(ec2.run_instances, ImageId=UNKNOWN_AMI, DryRun=True, **run)[0] == "DryRunOperation"
+    assert not ec2.describe_instances()["Reservations"]
+    first = ec2.run_instances(ImageId=UNKNOWN_AMI, ClientToken="t-1", **run)["Instances"][0]
+    again = ec2.run_instances(ImageId=UNKNOWN_AMI, ClientToken="t-1", **run)["Instances"][0]
+    assert (again["InstanceId"], again["ImageId"]) == (first["InstanceId"], UNKNOWN_AMI)
+    # Another unknown AMI runs on the same stand-in, but is another request.
+    assert _error(ec2.run_instances, ImageId="ami-0000beef", ClientToken="t-1", **run)[0] == \
+        "IdempotentParameterMismatch"

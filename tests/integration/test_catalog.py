@@ -127,3 +127,27 @@ def test_host_that_stops_answering_goes_disconnected_then_down(cloud):
     cloud.simulator.configure("PingCommand", "clear", host=host.guid)
     cloud.infra.ping_hosts()
     assert Host.get_by_id(host.id).status == "Up"
+
+
+def test_built_in_images_have_ids_of_their_region_and_name(cloud):
+    from backends import bootstrap
+
+    built_in = Template.select().where(Template.template_type == "BUILTIN")
+    assert {t.uuid for t in built_in} == {bootstrap.image_uuid("us-east-1", name) for name, *_ in bootstrap.TEMPLATES}
+    assert bootstrap.image_uuid("us-east-1", "debian-12") != bootstrap.image_uuid("eu-west-3", "debian-12")
+    # A region created later copies the same rows (no new ids to collide); the stand-in is one of them.
+    bootstrap.ensure_region(cloud, "eu-west-3")
+    assert Template.select().where(Template.template_type == "BUILTIN").count() == len(bootstrap.TEMPLATES)
+    paris = Zone.get(Zone.name == "eu-west-3c")
+    assert cloud.templates.stand_in(paris).uuid == bootstrap.image_uuid("us-east-1", bootstrap.TEMPLATES[0][0])
+
+
+def test_a_stable_id_already_taken_falls_back_to_a_random_one(cloud):
+    from backends import bootstrap
+
+    admin = caller_of(cloud, "admin")
+    taken = bootstrap.image_uuid("us-east-1", "debian-12")
+    again = cloud.templates.seed_ready_template(
+        admin, name="debian-12", display_text="again", url="http://img/d.qcow2", format="QCOW2",
+        hypervisor="Simulator", os_type=None, zones=[], uuid=taken)
+    assert again.uuid != taken
