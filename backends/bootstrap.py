@@ -130,7 +130,8 @@ def _build(cloud, root) -> None:
         cloud.templates.seed_ready_template(
             caller, name=name, display_text=text, url=url, format="QCOW2", hypervisor=SIMULATOR,
             os_type=os_types.get(os_name), zones=zones, is_public=True, is_featured=True,
-            uuid=image_uuid(cloud.region_name, name), template_type="BUILTIN", password_enabled=False, ssh_key_enabled=True, is_dynamically_scalable=True)
+            uuid=image_uuid(cloud.region_name, name), template_type="BUILTIN", password_enabled=False,
+            ssh_key_enabled=True, is_dynamically_scalable=True)
     name, text, os_name, url = ISO
     cloud.templates.seed_ready_template(
         caller, name=name, display_text=text, url=url, format="ISO", hypervisor="None",
@@ -218,7 +219,8 @@ def _build_hosts_zone(cloud, caller, region, letter: str, root, primary_url: str
     for name, text, os_name, url in TEMPLATES:
         name = f"{name}-{spec.prefix}"
         cloud.templates.seed_ready_template(
-            caller, name=name, uuid=image_uuid(region.name, name), display_text=text.replace("(Simulator)", f"({hypervisor})"),
+            caller, name=name, uuid=image_uuid(region.name, name),
+            display_text=text.replace("(Simulator)", f"({hypervisor})"),
             url=url, format="QCOW2", hypervisor=hypervisor, os_type=os_types.get(os_name), zones=[zone],
             is_public=True, is_featured=True, template_type="BUILTIN", password_enabled=False, ssh_key_enabled=True,
             is_dynamically_scalable=True)

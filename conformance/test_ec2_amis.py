@@ -115,8 +115,8 @@ def test_awscli_launches_an_unknown_ami_in_emulator_mode(emulator):
     import subprocess
     import sys
 
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIACLI", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "AKIACLI", "AWS_SECRET_ACCESS_KEY": "x",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
 
     def aws(*args):
         result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "aws"), "--endpoint-url",

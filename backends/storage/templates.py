@@ -81,7 +81,8 @@ class TemplateManager:
             if uuid and Template.select().where(Template.uuid == uuid).exists():
                 uuid = None
             template = Template.create(
-                **({"uuid": uuid} if uuid else {}), name=name, display_text=display_text, is_iso=is_iso, format=format, hypervisor=hypervisor,
+                **({"uuid": uuid} if uuid else {}), name=name, display_text=display_text, is_iso=is_iso,
+                format=format, hypervisor=hypervisor,
                 os_type=os_type.id if os_type else None, account=owner.id, domain=owner.domain_id, url=url,
                 is_public=is_public, is_featured=is_featured, password_enabled=password_enabled,
                 ssh_key_enabled=ssh_key_enabled, bootable=bootable, is_dynamically_scalable=is_dynamically_scalable,
