@@ -16,11 +16,12 @@ from backends.core.kinds import TAGGABLE
 from backends.core.resources import RESOURCE_TYPES
 from backends.errors import CloudError, InvalidParameterValue, NotFound, PermissionDenied
 from backends.identity.access import Scope
+from backends.identity.authentication import DEFAULT_EMULATOR_ACCOUNT, is_account_number
 from backends.network.securitygroups import RuleSpec
 
 __all__ = [
-    "Caller", "Cloud", "CloudError", "InvalidParameterValue", "JobResult", "LaunchRequest", "LaunchTokenReused",
+    "Caller", "Cloud", "CloudError", "DEFAULT_EMULATOR_ACCOUNT", "InvalidParameterValue", "JobResult", "LaunchRequest", "LaunchTokenReused",
     "LaunchUnplaced", "NotFound", "PermissionDenied",
     "RESOURCE_TYPES", "ROLE_ADMIN", "ROLE_DOMAIN_ADMIN", "ROLE_RESOURCE_ADMIN", "ROLE_USER", "RuleSpec", "Scope",
-    "TAGGABLE",
+    "TAGGABLE", "is_account_number",
 ]

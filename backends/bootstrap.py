@@ -9,6 +9,7 @@ created through the managers, exactly as an operator would through the API.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import uuid
 from dataclasses import dataclass
@@ -63,7 +64,10 @@ def image_uuid(region: str, name: str) -> str:
 
 
 SIM_HOST_URL = "http://sim/{zone}/c{cluster}/h{host}?cpucore=64&cpuspeed={speed}&memory={memory}"
+HOST_CORES = 64
 HOST_MEMORY = 256 << 30
+CLUSTERS, HOSTS_PER_CLUSTER = 2, 4  # per zone
+POOL_BYTES = 20 << 40
 
 
 @dataclass
@@ -142,6 +146,7 @@ def _build(cloud, root) -> None:
 def _build_zones(cloud, caller, region, letters: str, root) -> list:
     """Zones ``<region><letter>``, each with a pod, two clusters of four simulated hosts, primary storage
     per cluster, an image store and a guest network of its own /16."""
+    cpu_overcommit, memory_overcommit, pool_bytes = _sized_for(cloud.zone_capacity)
     zones = []
     for letter in letters:
         index = Zone.select().count()  # zone number across regions: distinct pod and guest ranges
@@ -155,18 +160,33 @@ def _build_zones(cloud, caller, region, letters: str, root) -> list:
                                      end_ip=f"172.{16 + index}.255.250")
         cloud.infra.add_image_store(caller, name=f"{zone.name}-images", url=f"nfs://images.{zone.name}/export",
                                     zone=zone, provider="NFS")
-        for c in (1, 2):
+        for c in range(1, CLUSTERS + 1):
             cluster = cloud.infra.add_cluster(caller, zone, pod, name=f"{zone.name}-cluster{c}",
-                                              hypervisor=SIMULATOR)
+                                              hypervisor=SIMULATOR, cpu_overcommit=cpu_overcommit,
+                                              memory_overcommit=memory_overcommit)
             cloud.infra.create_storage_pool(caller, zone, name=f"{zone.name}-primary{c}",
                                             url=f"nfs://storage.{zone.name}/primary{c}", scope="CLUSTER",
-                                            pod=pod, cluster=cluster, capacity_bytes=20 << 40)
-            for h in range(1, 5):
+                                            pod=pod, cluster=cluster, capacity_bytes=pool_bytes)
+            for h in range(1, HOSTS_PER_CLUSTER + 1):
                 url = SIM_HOST_URL.format(zone=zone.name, cluster=c, host=h, speed=CPU_SPEED, memory=HOST_MEMORY)
                 cloud.infra.add_host(caller, zone, pod, url=url, hypervisor=SIMULATOR, cluster=cluster)
         cloud.networks.create_guest_network(zone, name=f"{zone.name}-guest", cidr=f"10.{index + 1}.0.0/16",
                                             domain=root)
     return zones
+
+
+def _sized_for(zone_capacity: int | None) -> tuple[float | None, float | None, int]:
+    """(CPU over-commit, memory over-commit, bytes per primary pool) giving a zone room for
+    ``zone_capacity`` t2.micro-sized VMs (the emulator's bootstrap) with root disks of up to 8 GiB;
+    None: the settings' factors and real-sized pools. The hosts stay the same and capacity stays
+    real: an operator can still disable hosts or clusters through the native API."""
+    if zone_capacity is None:
+        return None, None, POOL_BYTES
+    cpus, memory_mib = INSTANCE_TYPES["t2.micro"]
+    hosts = CLUSTERS * HOSTS_PER_CLUSTER
+    cpu = max(1, math.ceil(zone_capacity * cpus / (hosts * HOST_CORES)))
+    mem = max(1, math.ceil(zone_capacity * (memory_mib << 20) / (hosts * HOST_MEMORY)))
+    return float(cpu), float(mem), max(POOL_BYTES, zone_capacity * (8 << 30) // CLUSTERS)
 
 
 _region_lock = threading.Lock()

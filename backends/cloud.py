@@ -32,8 +32,12 @@ log = logging.getLogger(__name__)
 class Cloud:
     def __init__(self, db_url: str, *, data_dir: str = "data", region: str = "us-east-1",
                  node_id: str | None = None, job_workers: int = 8, background: bool = True,
-                 drivers: dict[str, Driver] | None = None, driver_settings: Mapping[str, str] | None = None):
+                 drivers: dict[str, Driver] | None = None, driver_settings: Mapping[str, str] | None = None,
+                 zone_capacity: int | None = None):
         self.db_url = db_url
+        # The EC2 emulator's bootstrap: room for this many t2.micro-sized VMs in each simulated zone
+        # (None: the demo cloud's real-sized hosts).
+        self.zone_capacity = zone_capacity
         self.data_dir = data_dir
         self.region_name = region
         self.node_id = node_id or socket.gethostname()

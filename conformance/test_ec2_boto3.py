@@ -325,7 +325,7 @@ def emulator(tmp_path_factory):
     srv.stop()
 
 
-def test_emulator_mode_any_key_is_a_tenant_and_reset_restores_the_demo_cloud(emulator):
+def test_emulator_mode_any_key_is_an_account_and_reset_restores_the_demo_cloud(emulator):
     import boto3
     import requests
 
@@ -333,7 +333,7 @@ def test_emulator_mode_any_key_is_a_tenant_and_reset_restores_the_demo_cloud(emu
         return boto3.client("ec2", endpoint_url=emulator.url, region_name="us-east-1", aws_access_key_id=key,
                             aws_secret_access_key="anything")
 
-    alice, bob = client("AKIAALICE"), client("AKIABOB")
+    alice, bob = client("111111111111"), client("222222222222")  # 12-digit keys: two accounts
     image = next(i for i in alice.describe_images(Owners=["amazon"])["Images"] if i["Name"] == "debian-12")
     instance = alice.run_instances(ImageId=image["ImageId"], InstanceType="t2.micro", MinCount=1,
                                    MaxCount=1)["Instances"][0]["InstanceId"]
@@ -346,8 +346,8 @@ def test_emulator_mode_any_key_is_a_tenant_and_reset_restores_the_demo_cloud(emu
     assert not bob.describe_instances()["Reservations"]
 
     # Any region works: it is created on first use with three zones and the demo images.
-    paris = boto3.client("ec2", endpoint_url=emulator.url, region_name="eu-west-3", aws_access_key_id="AKIAALICE",
-                         aws_secret_access_key="x")
+    paris = boto3.client("ec2", endpoint_url=emulator.url, region_name="eu-west-3",
+                         aws_access_key_id="111111111111", aws_secret_access_key="x")
     assert [z["ZoneName"] for z in paris.describe_availability_zones()["AvailabilityZones"]] == \
         ["eu-west-3a", "eu-west-3b", "eu-west-3c"]
     paris_image = next(i for i in paris.describe_images(Owners=["amazon"])["Images"] if i["Name"] == "debian-12")

@@ -8,27 +8,32 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, request
 
-from backends.api import CloudError, PermissionDenied
+from backends.api import DEFAULT_EMULATOR_ACCOUNT, CloudError, PermissionDenied, is_account_number
 from ec2bridge import auth, codec
 from ec2bridge.actions import ACTIONS, Context
 from ec2bridge.errors import Ec2Error, from_cloud_error
 
 log = logging.getLogger(__name__)
 STS_VERSION = "2011-06-15"
+# What moto's server answers as the UserId of a key it did not issue.
+MOTO_USER_ID = "AKIAIOSFODNN7EXAMPLE"
 # The body of a presigned request is not signed, so it may not carry parameters.
 PRESIGNED_BODY = ("A presigned request takes its parameters from its signed query string only; send them in the "
                   "query, or sign the request with an Authorization header to send them in the body")
 
 
-def blueprint(cloud, *, emulator: bool = False, on_reset=None, validate_amis: bool = False) -> Blueprint:
-    """The EC2 endpoint; in ``emulator`` mode any access key is accepted (one tenant per key),
-    ``POST /moto-api/reset`` restores the demo cloud and a launch from an unknown AMI runs on a stand-in
-    (unless ``validate_amis``), as moto's server mode does."""
+def blueprint(cloud, *, emulator: bool = False, on_reset=None, validate_amis: bool = False,
+              emulator_account: str = DEFAULT_EMULATOR_ACCOUNT) -> Blueprint:
+    """The EC2 endpoint; in ``emulator`` mode any access key is accepted (a 12-digit key is that account,
+    any other unknown key ``emulator_account``), ``POST /moto-api/reset`` restores the demo cloud and a launch
+    from an unknown AMI runs on a stand-in (unless ``validate_amis``), as moto's server mode does."""
     bp = Blueprint("ec2", __name__)
+    emulated = Emulated(emulator_account, stand_in_images=not validate_amis) if emulator else None
 
     if emulator:
         @bp.route("/moto-api/reset", methods=["POST"])
@@ -42,7 +47,7 @@ def blueprint(cloud, *, emulator: bool = False, on_reset=None, validate_amis: bo
     def endpoint():
         request_id = str(uuid.uuid4())
         try:
-            body = _handle(cloud, request_id, emulator, stand_in_images=emulator and not validate_amis)
+            body = _handle(cloud, request_id, emulated)
             return Response(body, status=200, content_type="text/xml;charset=UTF-8")
         except Ec2Error as exc:
             return Response(codec.error_body([(exc.code, exc.message)], request_id), status=exc.status,
@@ -55,7 +60,17 @@ def blueprint(cloud, *, emulator: bool = False, on_reset=None, validate_amis: bo
     return bp
 
 
-def _handle(cloud, request_id: str, emulator: bool = False, stand_in_images: bool = False) -> bytes:
+@dataclass(frozen=True)
+class Emulated:
+    """Emulator mode's settings: the account a key that names none acts as; whether a launch from an AMI
+    this cloud does not have runs on a stand-in image."""
+    default_account: str
+    stand_in_images: bool = True
+
+
+def _handle(cloud, request_id: str, emulated: Emulated | None = None) -> bytes:
+    emulator = emulated is not None
+    stand_in_images = emulator and emulated.stand_in_images
     raw = request.get_data(cache=True)
     query = list(request.args.items(multi=True))
     params = dict(query)
@@ -66,14 +81,14 @@ def _handle(cloud, request_id: str, emulator: bool = False, stand_in_images: boo
     name = params.get("Action")
     if not name:
         raise Ec2Error("MissingAction", "The request must contain the parameter Action")
-    caller, region = _emulated(cloud, query) if emulator else _authenticate(cloud, query, raw, name)
+    caller, region = _emulated(cloud, query, emulated) if emulator else _authenticate(cloud, query, raw, name)
     if emulator:
         cloud.ensure_region(region)
     elif not cloud.has_region(region):
         raise Ec2Error("AuthFailure", f"Credential should be scoped to a valid region, not '{region}'. "
                                       "This cloud serves: " + ", ".join(r.name for r in cloud.infra.list_regions()[1]))
     if name == "GetCallerIdentity":
-        return _caller_identity(cloud, caller, request_id)
+        return _caller_identity(cloud, caller, request_id, emulator=emulator, region=region)
     op = codec.operation(name)
     handler = ACTIONS.get(name)
     if handler is None:
@@ -118,21 +133,39 @@ def _authenticate(cloud, query, raw: bytes, action: str):
     return caller, signed.region
 
 
-def _emulated(cloud, query):
-    """Emulator mode: whoever signs with whatever key is that key's tenant; only the scope is read."""
+def _emulated(cloud, query, emulated: Emulated):
+    """Emulator mode: whoever signs with whatever key is the account it names (moto's
+    ``x-moto-account-id`` header, else a 12-digit key), else the default one; only the scope is read."""
     signed = auth.parse(request.method, request.headers, query)
+    named = request.headers.get("x-moto-account-id")
     try:
-        return cloud.accounts.caller_for_any_key(signed.access_key), signed.region
+        return cloud.accounts.caller_for_any_key(
+            signed.access_key, default_account=emulated.default_account,
+            account=named if named and is_account_number(named) else None), signed.region
     except PermissionDenied:
         raise Ec2Error("AuthFailure", auth.AUTH_FAILED) from None
     except CloudError as exc:
         raise from_cloud_error(exc) from exc
 
 
-def _caller_identity(cloud, caller, request_id: str) -> bytes:
-    """sts:GetCallerIdentity on the same endpoint (awscli and Terraform check credentials with it)."""
+def _caller_identity(cloud, caller, request_id: str, *, emulator: bool = False, region: str = "") -> bytes:
+    """sts:GetCallerIdentity on the same endpoint (awscli and Terraform check credentials with it); in
+    emulator mode as moto's server answers a key it did not issue: its example key id and user ``moto``."""
     op = codec.operation("GetCallerIdentity", service="sts")
     account = cloud.accounts.get_caller_account(caller)
-    result = {"UserId": caller.user_uuid or str(caller.user_id), "Account": account.owner_number,
-              "Arn": f"arn:aws:iam::{account.owner_number}:user/{caller.username}"}
+    if emulator:
+        result = {"UserId": MOTO_USER_ID, "Account": account.owner_number,
+                  "Arn": f"arn:{_partition(region)}:sts::{account.owner_number}:user/moto"}
+    else:
+        result = {"UserId": caller.user_uuid or str(caller.user_id), "Account": account.owner_number,
+                  "Arn": f"arn:aws:iam::{account.owner_number}:user/{caller.username}"}
     return codec.encode_query(op, result, request_id)
+
+
+def _partition(region: str) -> str:
+    """The ARN partition of ``region`` (as moto names it)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"

@@ -17,7 +17,8 @@ def create_cloud(settings: Settings, *, background: bool = True) -> Cloud:
     """Start the backend; bootstrap the demo cloud on an empty database."""
     cloud = Cloud(settings.db_url, data_dir=settings.data_dir, region=settings.region, node_id=settings.node_id,
                   job_workers=settings.job_workers, background=background,
-                  driver_settings=settings.driver_settings).start()
+                  driver_settings=settings.driver_settings,
+                  zone_capacity=settings.emulator_capacity if settings.emulator else None).start()
     creds = bootstrap.ensure_demo_cloud(cloud)
     for hypervisor, uris in settings.zone_hosts.items():  # zones of real hosts (--kvm-host...)
         bootstrap.ensure_hosts_zone(cloud, hypervisor, list(uris), settings.zone_primary_url(hypervisor))
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, cloud: Cloud | None = None) -> 
     app = Flask("ec2bridge")
     app.register_blueprint(native_blueprint(cloud))
     app.register_blueprint(ec2_blueprint(cloud, emulator=settings.emulator, validate_amis=settings.validate_amis,
+                                         emulator_account=settings.emulator_account,
                                          on_reset=lambda: credentials.write(settings, cloud.reset())))
 
     @app.teardown_request

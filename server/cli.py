@@ -22,11 +22,17 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir", help="data directory (default ./data)")
     serve.add_argument("--region", help="region name of the demo cloud (default us-east-1)")
     serve.add_argument("--emulator", action="store_true", default=None,
-                       help="EC2 emulator mode (like moto's server): any access key is accepted, each key is its "
-                            "own tenant, POST /moto-api/reset restores the demo cloud")
+                       help="EC2 emulator mode (like moto's server): any access key is accepted (a 12-digit key "
+                            "is that account, any other the default account), POST /moto-api/reset restores the "
+                            "demo cloud")
     serve.add_argument("--validate-amis", action="store_true", default=None,
                        help="emulator mode: refuse a launch from an AMI this cloud does not have (by default it "
                             "runs on a stand-in image and reports the id it was given, as moto does)")
+    serve.add_argument("--emulator-account", metavar="ACCOUNT_ID",
+                       help="emulator mode: the account of access keys that are no 12-digit number "
+                            "(default 123456789012)")
+    serve.add_argument("--emulator-capacity", metavar="N",
+                       help="emulator mode: t2.micro-sized instances each zone has room for (default 10000)")
     for entry in driver_registry.entries():  # what each registered driver takes
         if entry.zone is not None:
             serve.add_argument(entry.zone.host_flag, dest=_hosts_dest(entry), action="append",
@@ -54,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(host=args.host, port=args.port, db=args.db, data_dir=args.data_dir,
                                      region=args.region, emulator=args.emulator, validate_amis=args.validate_amis,
-                                     threads=args.threads,
+                                     threads=args.threads, emulator_account=args.emulator_account,
+                                     emulator_capacity=args.emulator_capacity,
                                      zone_hosts=hosts, zone_primary=primary, driver_settings=given)
         from server import startup
 

@@ -22,8 +22,13 @@ class Settings:
     node_id: str | None = None
     job_workers: int = 8
     threads: int = 16  # request threads of the serving process
-    emulator: bool = False  # EC2 emulator mode: any access key, one tenant per key, /moto-api/reset
+    emulator: bool = False  # EC2 emulator mode: any access key, accounts as moto maps them, /moto-api/reset
     validate_amis: bool = False  # emulator mode: refuse unknown AMIs (moto's MOTO_ENABLE_AMI_VALIDATION)
+    # Emulator mode: the account an access key that is no 12-digit number acts as (moto's default account)
+    emulator_account: str = "123456789012"
+    # Emulator mode: how many t2.micro-sized instances each zone has room for (the simulated hosts' clusters
+    # are over-provisioned to fit them)
+    emulator_capacity: int = 10_000
     # Real hosts for a zone of their own beside the simulated ones, by hypervisor (--kvm-host: libvirt URIs),
     # and that zone's primary storage (--kvm-primary; default: a directory pool in the data dir)
     zone_hosts: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -53,6 +58,8 @@ class Settings:
             threads=env.get("EC2BRIDGE_THREADS", cls.threads),
             emulator=env.get("EC2BRIDGE_EMULATOR", "").lower() in ("1", "true", "yes"),
             validate_amis=env.get("EC2BRIDGE_VALIDATE_AMIS", "").lower() in ("1", "true", "yes"),
+            emulator_account=env.get("EC2BRIDGE_EMULATOR_ACCOUNT", cls.emulator_account),
+            emulator_capacity=env.get("EC2BRIDGE_EMULATOR_CAPACITY", cls.emulator_capacity),
         )
         zoned = [e for e in driver_registry.entries() if e.zone is not None]
         hosts = {e.name: tuple(u.strip() for u in env.get(e.zone.hosts_env, "").split(",") if u.strip())
@@ -68,6 +75,12 @@ class Settings:
         values["port"] = _number("port (--port, EC2BRIDGE_PORT)", values["port"], 1, 65535)
         values["job_workers"] = _number("job workers (EC2BRIDGE_JOB_WORKERS)", values["job_workers"], 1, 1024)
         values["threads"] = _number("request threads (--threads, EC2BRIDGE_THREADS)", values["threads"], 1, 1024)
+        values["emulator_capacity"] = _number("emulator capacity (--emulator-capacity, EC2BRIDGE_EMULATOR_CAPACITY)",
+                                              values["emulator_capacity"], 1, 10_000_000)
+        account = str(values["emulator_account"])
+        if not (len(account) == 12 and account.isascii() and account.isdigit()):
+            raise StartupError(f"the emulator account (--emulator-account, EC2BRIDGE_EMULATOR_ACCOUNT) must be a "
+                               f"12-digit AWS account id, not {account!r}")
         return cls(**values)
 
 

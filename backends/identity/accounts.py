@@ -6,7 +6,7 @@
 | ``domains.py`` | ROOT, the built-in roles, the domain tree |
 | ``directory.py`` | accounts and their users: create, list, delete |
 | ``controls.py`` | disable, enable and lock accounts and users |
-| ``authentication.py`` | API keys, password logins, the emulator's tenant per key |
+| ``authentication.py`` | API keys, password logins, the emulator's accounts by key |
 | ``sessions.py`` | login sessions |
 | ``passwords.py`` | password hashing |
 | ``limits.py``, ``keypairs.py`` | resource limits and counts; SSH key pairs |

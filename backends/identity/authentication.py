@@ -1,8 +1,7 @@
 """Who is calling: API keys (and their registration), password logins, and the emulator's
-tenant-per-key; every path ends in a :class:`Caller`."""
+accounts by key; every path ends in a :class:`Caller`."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from backends.context import ROOT_ADMIN, Caller
@@ -14,6 +13,9 @@ from backends.identity.directory import Directory
 from backends.identity.domains import DomainManager
 from backends.identity.passwords import burn_time, same_secret, verify_password
 from backends.models import Account, Domain, Role, User
+
+# The account a key that names none is, in emulator mode (moto's DEFAULT_ACCOUNT_ID).
+DEFAULT_EMULATOR_ACCOUNT = "123456789012"
 
 
 class Authentication:
@@ -38,32 +40,44 @@ class Authentication:
                       account_uuid=account_uuid, account_name=account_name, username=username,
                       domain_uuid=domain_uuid, firstname=firstname, lastname=lastname), secret
 
-    def caller_for_any_key(self, api_key: str) -> Caller:
-        """Emulator mode: the user owning ``api_key``, created (with an account of its own) on first use,
-        so every distinct key a test suite invents is a separate tenant."""
+    def caller_for_any_key(self, api_key: str, *, default_account: str = DEFAULT_EMULATOR_ACCOUNT,
+                           account: str | None = None) -> Caller:
+        """Emulator mode, accounts as moto's server maps them: a key of a user here is that user; a key
+        that is a 12-digit number is the account with that owner number; any other key is
+        ``default_account``. ``account`` (moto's x-moto-account-id header) names the account outright.
+        An account named so is created on first use, without resource limits, its user's API key being
+        its number (so the next request finds it in one lookup)."""
         found = self.authenticate_key(api_key)
         if found is not None:
             return found[0]
-        if any(same_secret(user.api_key, api_key)
-               for user in User.select(User.api_key).where(User.api_key == api_key, User.live == True)):  # noqa: E712
-            # The key's tenant exists but is disabled or locked: refused as in strict mode.
+        if _refused(api_key):
             raise PermissionDenied("The user or account owning this access key is disabled or locked")
+        number = account or (api_key if is_account_number(api_key) else default_account)
+        if number != api_key:
+            found = self.authenticate_key(number)
+            if found is not None:
+                return found[0]
+            if _refused(number):
+                raise PermissionDenied("The account of this access key is disabled or locked")
+        return self._create_emulated_account(number)
+
+    def _create_emulated_account(self, number: str) -> Caller:
         root = self.domains.root_domain()
         system = Caller(user_id=0, account_id=0, domain_id=root.id, domain_path=root.path, account_type=ROOT_ADMIN,
                         role_type="Admin", account_name="system", username="system", domain_uuid=root.uuid)
-        name = "emu-" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
         try:
             account = self.directory.create_account(
-                system, username=name, password=secrets.token_urlsafe(16), email=f"{name}@emulator.local",
-                firstname="Emulated", lastname="Tenant", account_type=0, account_name=name, domain=root)
+                system, username=number, password=secrets.token_urlsafe(16), email=f"{number}@emulator.local",
+                firstname="Emulated", lastname="Account", account_type=0, account_name=number, domain=root,
+                owner_number=number, unlimited=True)
             with write_tx():
-                User.update(api_key=api_key, secret_key=secrets.token_urlsafe(32)).where(
+                User.update(api_key=number, secret_key=secrets.token_urlsafe(32)).where(
                     User.account == account.id).execute()
         except InvalidParameterValue:
             pass  # another request created it first
-        found = self.authenticate_key(api_key)
+        found = self.authenticate_key(number)
         if found is None:
-            raise InvalidParameterValue("Unable to create an account for this access key")
+            raise InvalidParameterValue(f"Unable to create account {number} for this access key")
         return found[0]
 
     def register_user_keys(self, caller: Caller, user: User) -> User:
@@ -120,6 +134,17 @@ class Authentication:
             raise PermissionDenied(f"Failed to authenticate user {username} in domain {domain.uuid}; please "
                                    "provide valid credentials")
         return caller_for(user)
+
+
+def is_account_number(text: str) -> bool:
+    """An AWS account id: exactly 12 ASCII digits."""
+    return len(text) == 12 and text.isascii() and text.isdigit()
+
+
+def _refused(api_key: str) -> bool:
+    """The key belongs to a user here who may not call now (disabled or locked, or in such an account)."""
+    return any(same_secret(user.api_key, api_key)
+               for user in User.select(User.api_key).where(User.api_key == api_key, User.live == True))  # noqa: E712
 
 
 def caller_for(user: User) -> Caller:

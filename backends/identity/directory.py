@@ -42,9 +42,11 @@ class Directory:
     def create_account(self, caller: Caller, *, username: str, password: str, email: str, firstname: str,
                        lastname: str, account_type: int | None = None, role: Role | None = None,
                        account_name: str | None = None, domain: Domain | None = None,
-                       timezone: str | None = None, network_domain: str | None = None) -> Account:
+                       timezone: str | None = None, network_domain: str | None = None,
+                       owner_number: str | None = None, unlimited: bool = False) -> Account:
         """createAccount: the account and its first user. The role decides the type;
-        a bare type means the built-in role of that type."""
+        a bare type means the built-in role of that type. ``owner_number`` (the EC2 emulator's accounts:
+        the 12 digits a test suite names) instead of a random one; ``unlimited``: no resource limits."""
         if role is None and account_type is None:
             raise InvalidParameterValue("Neither account type and role ID are not provided")
         if not caller.is_admin:
@@ -72,8 +74,11 @@ class Directory:
                     raise InvalidParameterValue(f"The specified account: {name} already exists")
                 _require_free_username(username, domain)
                 account = Account.create(name=name, account_type=account_type, role=role.id, domain=domain.id,
-                                         network_domain=network_domain, owner_number=_new_owner_number())
+                                         network_domain=network_domain,
+                                         owner_number=owner_number or _new_owner_number())
                 self.limits.init_counts(account=account)
+                if unlimited:
+                    self.limits.lift_limits(account)
                 user = _new_user(account, domain, username=username, password=password, email=email,
                                  firstname=firstname, lastname=lastname, timezone=timezone, is_default=True)
                 self.events.record(caller, "ACCOUNT.CREATE",

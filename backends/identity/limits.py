@@ -67,6 +67,12 @@ class ResourceLimitManager:
         value = self.config.get(setting) if setting else None
         return UNLIMITED if value in (None, "") else int(float(value))
 
+    def lift_limits(self, account: Account) -> None:
+        """Every limit of the account unlimited (the EC2 emulator's accounts start so, as moto's do); an
+        admin can still lower any of them with updateResourceLimit. Inside the transaction creating it."""
+        ResourceLimit.insert_many([dict(account=account.id, domain=account.domain_id, resource_type=t,
+                                        max_value=UNLIMITED) for t in RESOURCE_TYPES]).execute()
+
     # ================================================================ counts
     def init_counts(self, *, account: Account | None = None, domain: Domain | None = None) -> None:
         """Zero count rows for a new account or domain, inside the transaction creating it.
