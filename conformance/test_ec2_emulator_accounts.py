@@ -134,3 +134,22 @@ def test_a_locked_account_is_refused_not_created_again(emulator):
     finally:
         admin.enableAccount(id=account["id"])
     assert ec2.get_caller_identity()["Account"] == DEFAULT_ACCOUNT
+
+
+def test_awscli_sees_the_account_its_key_names(emulator):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    def identity(key: str) -> dict:
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+               "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+        result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "aws"), "--endpoint-url", emulator.url,
+                                 "--output", "json", "sts", "get-caller-identity"], env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert identity("AKIAFROMCLI")["Arn"] == f"arn:aws:sts::{DEFAULT_ACCOUNT}:user/moto"
+    assert identity("565656565656")["Account"] == "565656565656"
