@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from backends.context import ROLE_ADMIN, Caller
+from backends.core.resources import RESOURCE_TYPES
 from backends.core.config import ConfigManager
 from backends.core.events import EventManager
 from backends.errors import CloudError, InvalidParameterValue, NotFound, PermissionDenied, ResourceInUse
@@ -390,6 +391,32 @@ def test_disabled_user_or_account_cannot_authenticate(db):
 
     Account.update(state="enabled").where(Account.id == tree.alice.account_id).execute()
     assert cloud.accounts.authenticate_key(key)[0] == tree.alice
+
+
+def test_emulator_keys_map_to_accounts_as_moto_does(db):
+    cloud = make_cloud()
+    tree = make_tree(cloud)
+    alice_key = cloud.accounts.register_user_keys(tree.alice, user_of(tree.alice)).api_key
+    assert cloud.accounts.caller_for_any_key(alice_key) == tree.alice  # a key of a user here is that user
+
+    default = cloud.accounts.caller_for_any_key("AKIAANYTHING")
+    assert cloud.accounts.caller_for_any_key("testing") == default
+    account = Account.get_by_id(default.account_id)
+    assert (account.name, account.owner_number) == ("123456789012", "123456789012")
+    # Created without limits, as moto's accounts are; an admin may lower them again.
+    assert all(cloud.limits.account_limit(account, t) == -1 for t in RESOURCE_TYPES)
+
+    other = cloud.accounts.caller_for_any_key("111122223333")
+    assert Account.get_by_id(other.account_id).owner_number == "111122223333" != account.owner_number
+    assert cloud.accounts.caller_for_any_key("AKIA", default_account="444455556666").account_id not in (
+        default.account_id, other.account_id)
+    assert cloud.accounts.caller_for_any_key("AKIA", account="111122223333") == other
+
+    Account.update(state="locked").where(Account.id == other.account_id).execute()
+    for key, named in (("111122223333", None), ("AKIA", "111122223333")):
+        with pytest.raises(PermissionDenied):
+            cloud.accounts.caller_for_any_key(key, account=named)
+    assert Account.select().where(Account.owner_number == "111122223333").count() == 1
 
 
 def test_password_authentication(db):
