@@ -153,3 +153,18 @@ def test_awscli_sees_the_account_its_key_names(emulator):
 
     assert identity("AKIAFROMCLI")["Arn"] == f"arn:aws:sts::{DEFAULT_ACCOUNT}:user/moto"
     assert identity("565656565656")["Account"] == "565656565656"
+
+
+def test_capacity_stays_real_hosts_disabled_through_the_native_api_leave_no_room(emulator):
+    ec2 = _client(emulator, "787878787878", region="eu-north-1")
+    image = _image_id(ec2)  # the region is created on first use
+    admin = _admin(emulator)
+    zone = admin.listZones(name="eu-north-1a")["zone"][0]
+    for host in admin.listHosts(zoneid=zone["id"], type="Routing")["host"]:
+        admin.updateHost(id=host["id"], allocationstate="Disable")
+    with pytest.raises(ClientError) as refused:
+        ec2.run_instances(ImageId=image, InstanceType="t2.micro", MinCount=1, MaxCount=1,
+                          Placement={"AvailabilityZone": "eu-north-1a"})
+    assert refused.value.response["Error"]["Code"] == "InsufficientInstanceCapacity"
+    assert ec2.run_instances(ImageId=image, InstanceType="t2.micro", MinCount=1, MaxCount=1,
+                             Placement={"AvailabilityZone": "eu-north-1b"})["Instances"]
