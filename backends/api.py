@@ -20,8 +20,8 @@ from backends.identity.authentication import DEFAULT_EMULATOR_ACCOUNT, is_accoun
 from backends.network.securitygroups import RuleSpec
 
 __all__ = [
-    "Caller", "Cloud", "CloudError", "DEFAULT_EMULATOR_ACCOUNT", "InvalidParameterValue", "JobResult", "LaunchRequest", "LaunchTokenReused",
-    "LaunchUnplaced", "NotFound", "PermissionDenied",
+    "Caller", "Cloud", "CloudError", "DEFAULT_EMULATOR_ACCOUNT", "InvalidParameterValue", "JobResult",
+    "LaunchRequest", "LaunchTokenReused", "LaunchUnplaced", "NotFound", "PermissionDenied",
     "RESOURCE_TYPES", "ROLE_ADMIN", "ROLE_DOMAIN_ADMIN", "ROLE_RESOURCE_ADMIN", "ROLE_USER", "RuleSpec", "Scope",
     "TAGGABLE", "is_account_number",
 ]
