@@ -78,7 +78,7 @@ def test_ami_ids_survive_a_restart_and_match_a_fresh_database(tmp_path, emulator
 
 @pytest.mark.parametrize("image_id", [UNKNOWN_AMI, "ami-0123456789abcdef0"])
 def test_an_unknown_ami_launches_on_a_stand_in_and_is_reported(emulator, image_id):
-    ec2 = _client(emulator, key="AKIASTANDIN")
+    ec2 = _client(emulator, key="111111111111")  # an account of its own (12 digits)
     instance = _launch(ec2, image_id)
     assert instance["ImageId"] == image_id
     described = ec2.describe_instances(InstanceIds=[instance["InstanceId"]])["Reservations"][0]["Instances"][0]
@@ -132,7 +132,7 @@ def test_awscli_launches_an_unknown_ami_in_emulator_mode(emulator):
 
 
 def test_a_stand_in_launch_is_rehearsed_and_repeated_by_its_own_id(emulator):
-    ec2 = _client(emulator, key="AKIATOKENS")
+    ec2 = _client(emulator, key="222222222222")  # an account of its own (12 digits)
     run = dict(InstanceType="t2.micro", MinCount=1, MaxCount=1)
     assert _error(ec2.run_instances, ImageId=UNKNOWN_AMI, DryRun=True, **run)[0] == "DryRunOperation"
     assert not ec2.describe_instances()["Reservations"]
