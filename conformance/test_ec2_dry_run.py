@@ -1,0 +1,140 @@
+"""DryRun on every implemented EC2 action whose botocore input shape has a DryRun member, through boto3.
+
+The list of actions comes from botocore's model and ``ACTIONS``, so a new action joins it by itself; each
+needs a "valid request" in ``REQUESTS`` below (the test fails for one that has none). A dry run answers
+DryRunOperation, or the error the real request would meet, and leaves the caller's world as it found it.
+"""
+from __future__ import annotations
+
+import pytest
+from botocore import xform_name
+from botocore.exceptions import ClientError
+
+from ec2bridge.actions import ACTIONS
+from ec2bridge.codec import service_model
+
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPmNYV4wkvALIR/JWze/rlird69II3L+t+gMzI6S1nq/ dry"
+NEW_RULE = [{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": [{"CidrIp": "10.9.0.0/16"}]}]
+HELD_RULE = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.8.0.0/16"}]}]
+
+DRY_RUN_ACTIONS = sorted(name for name in ACTIONS
+                         if "DryRun" in getattr(service_model().operation_model(name).input_shape, "members", {}))
+
+# A valid request per action, from the resources the ``world`` fixture made (``w``).
+REQUESTS = {
+    "AuthorizeSecurityGroupEgress": lambda w: {"GroupId": w["group"], "IpPermissions": NEW_RULE},
+    "AuthorizeSecurityGroupIngress": lambda w: {"GroupId": w["group"], "IpPermissions": NEW_RULE},
+    "CreateKeyPair": lambda w: {"KeyName": "dry-new-key"},
+    "CreateSecurityGroup": lambda w: {"GroupName": "dry-new-group", "Description": "never made"},
+    "CreateTags": lambda w: {"Resources": [w["instance"], w["own_image"]], "Tags": [{"Key": "new", "Value": "no"}]},
+    "DeleteKeyPair": lambda w: {"KeyName": w["key"]},
+    "DeleteSecurityGroup": lambda w: {"GroupId": w["group"]},
+    "DeleteTags": lambda w: {"Resources": [w["instance"]], "Tags": [{"Key": "kept"}]},
+    "DeregisterImage": lambda w: {"ImageId": w["own_image"]},
+    "DescribeAccountAttributes": lambda w: {},
+    "DescribeAvailabilityZones": lambda w: {},
+    "DescribeImages": lambda w: {"Owners": ["self"]},
+    "DescribeInstanceAttribute": lambda w: {"InstanceId": w["instance"], "Attribute": "userData"},
+    "DescribeInstanceStatus": lambda w: {"InstanceIds": [w["instance"]]},
+    "DescribeInstanceTypes": lambda w: {"InstanceTypes": ["t2.micro"]},
+    "DescribeInstances": lambda w: {"InstanceIds": [w["instance"]]},
+    "DescribeKeyPairs": lambda w: {"KeyNames": [w["key"]]},
+    "DescribeRegions": lambda w: {},
+    "DescribeSecurityGroups": lambda w: {"GroupIds": [w["group"]]},
+    "DescribeTags": lambda w: {},
+    "GetConsoleOutput": lambda w: {"InstanceId": w["instance"]},
+    "ImportKeyPair": lambda w: {"KeyName": "dry-imported", "PublicKeyMaterial": PUBLIC_KEY.encode()},
+    "ModifyInstanceAttribute": lambda w: {"InstanceId": w["instance"], "UserData": {"Value": b"#changed"}},
+    "RebootInstances": lambda w: {"InstanceIds": [w["instance"]]},
+    "RegisterImage": lambda w: {"Name": "dry-new-image", "ImageLocation": "http://images.example.org/dry.qcow2"},
+    "RevokeSecurityGroupEgress": lambda w: {"GroupId": w["group"], "IpPermissions": HELD_RULE},
+    "RevokeSecurityGroupIngress": lambda w: {"GroupId": w["group"], "IpPermissions": HELD_RULE},
+    "RunInstances": lambda w: {"ImageId": w["public_image"], "InstanceType": "t2.nano", "MinCount": 2,
+                               "MaxCount": 2, "KeyName": w["key"], "SecurityGroupIds": [w["group"]]},
+    "StartInstances": lambda w: {"InstanceIds": [w["stopped"]]},
+    "StopInstances": lambda w: {"InstanceIds": [w["instance"]]},
+    "TerminateInstances": lambda w: {"InstanceIds": [w["instance"], w["stopped"]]},
+}
+
+WAIT = {"Delay": 1, "MaxAttempts": 60}
+
+
+def _error(call, **params):
+    with pytest.raises(ClientError) as info:
+        call(**params)
+    error = info.value.response["Error"]
+    return error["Code"], error["Message"], info.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+@pytest.fixture(scope="module")
+def world(ec2):
+    """The caller's resources every request above can name: two instances (one running, one stopped), a
+    key pair, a security group holding a rule each way, a tag, an image of its own and a public one."""
+    public = next(i for i in ec2.describe_images(Owners=["amazon"])["Images"] if i["Name"] == "ubuntu-22.04")
+    own = ec2.register_image(Name="dry-own-image", ImageLocation="http://images.example.org/own.qcow2")["ImageId"]
+    ec2.create_key_pair(KeyName="dry-key")
+    group = ec2.create_security_group(GroupName="dry-group", Description="dry run")["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=HELD_RULE)
+    ec2.authorize_security_group_egress(GroupId=group, IpPermissions=HELD_RULE)
+    ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=public["ImageId"], InstanceType="t2.nano", MinCount=2,
+                                                      MaxCount=2, UserData="#original")["Instances"]]
+    ec2.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig=WAIT)
+    ec2.stop_instances(InstanceIds=[ids[1]])
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[ids[1]], WaiterConfig=WAIT)
+    ec2.get_waiter("image_available").wait(ImageIds=[own], WaiterConfig=WAIT)
+    ec2.create_tags(Resources=[ids[0]], Tags=[{"Key": "kept", "Value": "yes"}])
+    yield {"instance": ids[0], "stopped": ids[1], "key": "dry-key", "group": group, "own_image": own,
+           "public_image": public["ImageId"]}
+    ec2.terminate_instances(InstanceIds=ids)
+
+
+def _state(ec2, user_cs, world) -> dict:
+    """What a dry run could have changed, as the caller sees it: through EC2, and its jobs natively."""
+    instances = {i["InstanceId"]: i["State"]["Name"]
+                 for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]}
+    return {
+        "instances": instances,
+        "user_data": ec2.describe_instance_attribute(InstanceId=world["instance"], Attribute="userData")["UserData"],
+        "key_pairs": sorted((k["KeyName"], k["KeyFingerprint"]) for k in ec2.describe_key_pairs()["KeyPairs"]),
+        "groups": sorted((g["GroupId"], g["GroupName"], repr(g["IpPermissions"]), repr(g["IpPermissionsEgress"]))
+                         for g in ec2.describe_security_groups()["SecurityGroups"]),
+        "tags": sorted((t["ResourceId"], t["Key"], t["Value"]) for t in ec2.describe_tags()["Tags"]),
+        "images": sorted(i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]),
+        "jobs": sorted(j["jobid"] for j in user_cs.listAsyncJobs().get("asyncjobs", [])),
+    }
+
+
+def test_every_implemented_action_with_dry_run_has_a_request():
+    assert DRY_RUN_ACTIONS, "botocore's model declares DryRun on EC2 actions"
+    assert [a for a in DRY_RUN_ACTIONS if a not in REQUESTS] == []
+
+
+@pytest.mark.parametrize("action", DRY_RUN_ACTIONS)
+def test_dry_run_answers_dry_run_operation_and_changes_nothing(ec2, user_cs, world, action):
+    if action not in REQUESTS:
+        pytest.fail(f"{action} takes DryRun: give it a valid request in REQUESTS")
+    before = _state(ec2, user_cs, world)
+    code, message, status = _error(getattr(ec2, xform_name(action)), DryRun=True, **REQUESTS[action](world))
+    assert (code, message, status) == ("DryRunOperation", "Request would have succeeded, but DryRun flag is set.",
+                                       412)
+    assert _state(ec2, user_cs, world) == before
+
+
+def test_a_dry_run_meets_the_error_the_real_request_would(ec2, user_cs, world):
+    """Deregistering a public image the caller does not own, and acting on what does not exist: the dry run
+    answers what the real request answers, and nothing changes either way."""
+    before = _state(ec2, user_cs, world)
+    requests = [(ec2.deregister_image, {"ImageId": world["public_image"]}),
+                (ec2.terminate_instances, {"InstanceIds": ["i-0123456789abcdef0"]}),
+                (ec2.delete_security_group, {"GroupId": "sg-0123456789abcdef0"}),
+                (ec2.create_key_pair, {"KeyName": world["key"]}),
+                (ec2.create_security_group, {"GroupName": "dry-group", "Description": "again"}),
+                (ec2.modify_instance_attribute, {"InstanceId": world["instance"],
+                                                 "InstanceType": {"Value": "t3.small"}}),
+                (ec2.run_instances, {"ImageId": world["public_image"], "InstanceType": "t2.nano", "MinCount": 500,
+                                     "MaxCount": 500})]
+    for call, params in requests:
+        dry = _error(call, DryRun=True, **params)
+        assert dry[0] != "DryRunOperation", (call, dry)
+        assert dry == _error(call, **params), call
+    assert _state(ec2, user_cs, world) == before
