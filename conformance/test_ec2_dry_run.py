@@ -10,6 +10,7 @@ import pytest
 from botocore import xform_name
 from botocore.exceptions import ClientError
 
+from conformance.conftest import start_server
 from ec2bridge.actions import ACTIONS
 from ec2bridge.codec import service_model
 
@@ -44,7 +45,8 @@ REQUESTS = {
     "DescribeTags": lambda w: {},
     "GetConsoleOutput": lambda w: {"InstanceId": w["instance"]},
     "ImportKeyPair": lambda w: {"KeyName": "dry-imported", "PublicKeyMaterial": PUBLIC_KEY.encode()},
-    "ModifyInstanceAttribute": lambda w: {"InstanceId": w["instance"], "UserData": {"Value": b"#changed"}},
+    "ModifyInstanceAttribute": lambda w: {"InstanceId": w["stopped"], "InstanceType": {"Value": "t3.small"},
+                                          "UserData": {"Value": b"#changed"}},
     "RebootInstances": lambda w: {"InstanceIds": [w["instance"]]},
     "RegisterImage": lambda w: {"Name": "dry-new-image", "ImageLocation": "http://images.example.org/dry.qcow2"},
     "RevokeSecurityGroupEgress": lambda w: {"GroupId": w["group"], "IpPermissions": HELD_RULE},
@@ -57,6 +59,21 @@ REQUESTS = {
 }
 
 WAIT = {"Delay": 1, "MaxAttempts": 60}
+
+
+@pytest.fixture(scope="module", params=["strict", "emulator", pytest.param("mariadb", marks=pytest.mark.mysql)])
+def server(request, tmp_path_factory):
+    """Both modes (the emulator runs its real requests to the end before answering, its dry runs must not),
+    and MariaDB, whose transactions the rehearsal rolls back too."""
+    from tests.conftest import database_url
+
+    data_dir = str(tmp_path_factory.mktemp(request.param))
+    url, cleanup = database_url("mysql", data_dir) if request.param == "mariadb" else (None, lambda: None)
+    emulator = ("--emulator",) if request.param == "emulator" else ()
+    srv = start_server(data_dir, db=url, args=("--log-level", "WARNING", *emulator))
+    yield srv
+    srv.stop()
+    cleanup()
 
 
 def _error(call, **params):
@@ -90,11 +107,12 @@ def world(ec2):
 
 def _state(ec2, user_cs, world) -> dict:
     """What a dry run could have changed, as the caller sees it: through EC2, and its jobs natively."""
-    instances = {i["InstanceId"]: i["State"]["Name"]
+    instances = {i["InstanceId"]: (i["State"]["Name"], i["InstanceType"])
                  for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]}
     return {
         "instances": instances,
-        "user_data": ec2.describe_instance_attribute(InstanceId=world["instance"], Attribute="userData")["UserData"],
+        "user_data": [ec2.describe_instance_attribute(InstanceId=world[name], Attribute="userData")["UserData"]
+                      for name in ("instance", "stopped")],
         "key_pairs": sorted((k["KeyName"], k["KeyFingerprint"]) for k in ec2.describe_key_pairs()["KeyPairs"]),
         "groups": sorted((g["GroupId"], g["GroupName"], repr(g["IpPermissions"]), repr(g["IpPermissionsEgress"]))
                          for g in ec2.describe_security_groups()["SecurityGroups"]),
