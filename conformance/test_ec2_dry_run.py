@@ -151,6 +151,10 @@ def test_a_dry_run_meets_the_error_the_real_request_would(ec2, user_cs, world):
                                                  "InstanceType": {"Value": "t3.small"}}),
                 (ec2.run_instances, {"ImageId": world["public_image"], "InstanceType": "t2.nano", "MinCount": 500,
                                      "MaxCount": 500})]
+    # As AWS words it: the image is visible to all, deregistering it is its owner's alone.
+    public = world["public_image"]
+    assert _error(ec2.deregister_image, ImageId=public, DryRun=True)[:2] == \
+        ("AuthFailure", f"Not authorized for image:{public}")
     for call, params in requests:
         dry = _error(call, DryRun=True, **params)
         assert dry[0] != "DryRunOperation", (call, dry)
