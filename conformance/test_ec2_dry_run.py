@@ -105,8 +105,9 @@ def world(ec2):
     ec2.terminate_instances(InstanceIds=ids)
 
 
-def _state(ec2, user_cs, world) -> dict:
-    """What a dry run could have changed, as the caller sees it: through EC2, and its jobs natively."""
+def _state(ec2, user_cs, admin_cs, world) -> dict:
+    """What a dry run could have changed: what the caller sees through EC2, and natively its jobs and the
+    cloud's capacity in use."""
     instances = {i["InstanceId"]: (i["State"]["Name"], i["InstanceType"])
                  for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]}
     return {
@@ -119,6 +120,8 @@ def _state(ec2, user_cs, world) -> dict:
         "tags": sorted((t["ResourceId"], t["Key"], t["Value"]) for t in ec2.describe_tags()["Tags"]),
         "images": sorted(i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]),
         "jobs": sorted(j["jobid"] for j in user_cs.listAsyncJobs().get("asyncjobs", [])),
+        "capacity": sorted((c["type"], c["zoneid"], c["capacityused"])
+                           for c in admin_cs.listCapacity().get("capacity", [])),
     }
 
 
@@ -128,20 +131,21 @@ def test_every_implemented_action_with_dry_run_has_a_request():
 
 
 @pytest.mark.parametrize("action", DRY_RUN_ACTIONS)
-def test_dry_run_answers_dry_run_operation_and_changes_nothing(ec2, user_cs, world, action):
+def test_dry_run_answers_dry_run_operation_and_changes_nothing(ec2, user_cs, admin_cs, world, action):
     if action not in REQUESTS:
         pytest.fail(f"{action} takes DryRun: give it a valid request in REQUESTS")
-    before = _state(ec2, user_cs, world)
+    before = _state(ec2, user_cs, admin_cs, world)
+    assert len(before["instances"]) == 2 and before["capacity"], before  # what the comparison must see
     code, message, status = _error(getattr(ec2, xform_name(action)), DryRun=True, **REQUESTS[action](world))
     assert (code, message, status) == ("DryRunOperation", "Request would have succeeded, but DryRun flag is set.",
                                        412)
-    assert _state(ec2, user_cs, world) == before
+    assert _state(ec2, user_cs, admin_cs, world) == before
 
 
-def test_a_dry_run_meets_the_error_the_real_request_would(ec2, user_cs, world):
+def test_a_dry_run_meets_the_error_the_real_request_would(ec2, user_cs, admin_cs, world):
     """Deregistering a public image the caller does not own, and acting on what does not exist: the dry run
     answers what the real request answers, and nothing changes either way."""
-    before = _state(ec2, user_cs, world)
+    before = _state(ec2, user_cs, admin_cs, world)
     requests = [(ec2.deregister_image, {"ImageId": world["public_image"]}),
                 (ec2.terminate_instances, {"InstanceIds": ["i-0123456789abcdef0"]}),
                 (ec2.delete_security_group, {"GroupId": "sg-0123456789abcdef0"}),
@@ -159,4 +163,4 @@ def test_a_dry_run_meets_the_error_the_real_request_would(ec2, user_cs, world):
         dry = _error(call, DryRun=True, **params)
         assert dry[0] != "DryRunOperation", (call, dry)
         assert dry == _error(call, **params), call
-    assert _state(ec2, user_cs, world) == before
+    assert _state(ec2, user_cs, admin_cs, world) == before
