@@ -164,3 +164,9 @@ def test_a_dry_run_meets_the_error_the_real_request_would(ec2, user_cs, admin_cs
         assert dry[0] != "DryRunOperation", (call, dry)
         assert dry == _error(call, **params), call
     assert _state(ec2, user_cs, admin_cs, world) == before
+
+
+def test_the_dry_runs_left_no_work_behind(server, world):
+    """Last of each server's tests: a job started inside a rehearsal fails on rows that were rolled back."""
+    log = server.log()
+    assert "Traceback" not in log and " ERROR " not in log, log[-3000:]
