@@ -6,6 +6,7 @@ DryRunOperation, or the error the real request would meet, and leaves the caller
 """
 from __future__ import annotations
 
+import boto3
 import pytest
 from botocore import xform_name
 from botocore.exceptions import ClientError
@@ -165,6 +166,26 @@ def test_a_dry_run_meets_the_error_the_real_request_would(ec2, user_cs, admin_cs
         assert dry == _error(call, **params), call
     assert _state(ec2, user_cs, admin_cs, world) == before
 
+
+def test_another_tenants_dry_run_finds_nothing(server, ec2, user_cs, admin_cs, world):
+    """The isolation rule holds in rehearsal too: the caller's resources answer another tenant exactly as
+    ids that name nothing do (NotFound, not UnauthorizedOperation)."""
+    account = admin_cs.createAccount(username="dry-outsider", password="pw", email="o@example.com",
+                                     firstname="O", lastname="Ut", accounttype=0)["account"]
+    keys = admin_cs.registerUserKeys(id=account["user"][0]["id"])["userkeys"]
+    other = boto3.client("ec2", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id=keys["apikey"],
+                         aws_secret_access_key=keys["secretkey"])
+    before = _state(ec2, user_cs, admin_cs, world)
+    nobody = {"instance": "i-0123456789abcdef0", "stopped": "i-0123456789abcdef1", "group": "sg-0123456789abcdef0",
+              "own_image": "ami-0123456789abcdef0", "key": "nobody-has-this-key"}
+    for action in ("StopInstances", "StartInstances", "TerminateInstances", "RebootInstances",
+                   "ModifyInstanceAttribute", "GetConsoleOutput", "DeleteSecurityGroup", "AuthorizeSecurityGroupIngress",
+                   "RevokeSecurityGroupEgress", "DeregisterImage", "CreateTags", "DeleteTags"):
+        call = getattr(other, xform_name(action))
+        theirs = _error(call, DryRun=True, **REQUESTS[action](world))
+        unknown = _error(call, DryRun=True, **REQUESTS[action]({**world, **nobody}))
+        assert theirs[0] == unknown[0] and theirs[0].endswith("NotFound"), (action, theirs, unknown)
+    assert _state(ec2, user_cs, admin_cs, world) == before
 
 def test_the_dry_runs_left_no_work_behind(server, world):
     """Last of each server's tests: a job started inside a rehearsal fails on rows that were rolled back."""
