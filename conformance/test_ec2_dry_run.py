@@ -180,7 +180,8 @@ def test_another_tenants_dry_run_finds_nothing(server, ec2, user_cs, admin_cs, w
               "own_image": "ami-0123456789abcdef0", "key": "nobody-has-this-key"}
     for action in ("StopInstances", "StartInstances", "TerminateInstances", "RebootInstances",
                    "ModifyInstanceAttribute", "GetConsoleOutput", "DeleteSecurityGroup",
-                   "AuthorizeSecurityGroupIngress", "RevokeSecurityGroupEgress", "DeregisterImage", "CreateTags", "DeleteTags"):
+                   "AuthorizeSecurityGroupIngress", "RevokeSecurityGroupEgress", "DeregisterImage",
+                   "CreateTags", "DeleteTags"):
         call = getattr(other, xform_name(action))
         theirs = _error(call, DryRun=True, **REQUESTS[action](world))
         unknown = _error(call, DryRun=True, **REQUESTS[action]({**world, **nobody}))
