@@ -123,8 +123,9 @@ class TemplateManager:
     def register(self, caller: Caller, *, name, display_text, url, format, hypervisor, os_type=None, zone=None,
                  is_iso=False, is_public=False, is_featured=False, is_extractable=False, password_enabled=False,
                  ssh_key_enabled=False, bootable=True, is_dynamically_scalable=False, requires_hvm=True, bits=64,
-                 checksum=None, owner: Account | None = None) -> Template:
-        """Record the template and a copy per zone (all zones when ``zone`` is None), then download."""
+                 checksum=None, owner: Account | None = None, download: bool = True) -> Template:
+        """Record the template and a copy per zone (all zones when ``zone`` is None), then download (not when
+        ``download`` is false: a rehearsal that will be rolled back must start no work)."""
         owner = owner or self._accounts.get_caller_account(caller)
         if urlparse(url).scheme not in ("http", "https", "ftp"):
             raise InvalidParameterValue(f"Unsupported scheme for url: {url}")
@@ -160,8 +161,9 @@ class TemplateManager:
             copies = [TemplateZone.create(template=template.id, zone=z.id, image_store=stores[z.id]) for z in zones]
             kind = "ISO" if is_iso else "TEMPLATE"
             self._events.record(caller, f"{kind}.CREATE", f"Registered {kind.lower()} {name}", resource=template)
-        for copy in copies:
-            self._schedule(copy.id)
+        if download:
+            for copy in copies:
+                self._schedule(copy.id)
         return template
 
     def _schedule(self, copy_id: int) -> None:

@@ -236,7 +236,8 @@ def register_image(ctx: Context, args: dict) -> dict:
     fmt = "RAW" if location.lower().endswith((".raw", ".img")) else "QCOW2"
     template = ctx.cloud.templates.register(
         ctx.caller, name=args["Name"], display_text=args.get("Description") or args["Name"], url=location,
-        format=fmt, hypervisor=hypervisor, is_dynamically_scalable=True, ssh_key_enabled=True)
+        format=fmt, hypervisor=hypervisor, is_dynamically_scalable=True, ssh_key_enabled=True,
+        download=not ctx.rehearsal)
     return {"ImageId": ec2_id("Template", template.uuid)}
 
 

@@ -151,3 +151,17 @@ def test_a_stable_id_already_taken_falls_back_to_a_random_one(cloud):
         admin, name="debian-12", display_text="again", url="http://img/d.qcow2", format="QCOW2",
         hypervisor="Simulator", os_type=None, zones=[], uuid=taken)
     assert again.uuid != taken
+
+
+def test_a_registration_told_not_to_download_starts_no_download(cloud):
+    """What a rehearsal (EC2 DryRun) registers is rolled back: it must not have queued a download."""
+    demo = caller_of(cloud, "demo")
+    zone = Zone.get(Zone.name == "us-east-1a")
+    quiet = cloud.templates.register(demo, name="quiet", display_text="q", url="http://img/q.qcow2",
+                                     format="QCOW2", hypervisor="Simulator", zone=zone, download=False)
+    loud = cloud.templates.register(demo, name="loud", display_text="l", url="http://img/l.qcow2",
+                                    format="QCOW2", hypervisor="Simulator", zone=zone)
+    cloud.templates.wait_for_downloads(timeout=30)
+    state = {c.template_id: c.download_state for c in
+             TemplateZone.select().where(TemplateZone.template.in_([quiet.id, loud.id]))}
+    assert state == {quiet.id: "NOT_DOWNLOADED", loud.id: "DOWNLOADED"}
