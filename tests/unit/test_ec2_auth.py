@@ -11,6 +11,7 @@ import pytest
 from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from werkzeug.datastructures import Headers  # case-insensitive, as the server's request headers
 
 from ec2bridge import auth
 from ec2bridge.errors import Ec2Error
@@ -19,24 +20,11 @@ URL = "http://127.0.0.1:8080/"
 BODY = b"Action=DescribeRegions&Version=2016-11-15"
 
 
-class _Headers(dict):
-    """Case-insensitive like werkzeug's."""
-
-    def get(self, name, default=None):
-        for key, value in self.items():
-            if key.lower() == name.lower():
-                return value
-        return default
-
-    def __contains__(self, name):
-        return self.get(name) is not None
-
-
 def _header_signed(service="ec2", region="us-east-1", body=BODY):
     request = AWSRequest(method="POST", url=URL, data=body,
                          headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     SigV4Auth(Credentials("AKID", "s3cret"), service, region).add_auth(request)
-    headers = _Headers(request.headers.items())
+    headers = Headers(request.headers.items())
     headers["Host"] = "127.0.0.1:8080"
     return headers
 
@@ -73,8 +61,8 @@ def test_host_must_be_signed():
     code, status, message = _error(auth.check_scope, req, headers, action="DescribeRegions")
     assert (code, status) == ("IncompleteSignature", 400) and "'Host'" in message
     query = [(k, "x-amz-date" if k == "X-Amz-SignedHeaders" else v) for k, v in _presigned()]
-    req = auth.parse("GET", _Headers(Host="127.0.0.1:8080"), query)
-    assert _error(auth.check_scope, req, _Headers(), action="DescribeRegions")[0] == "IncompleteSignature"
+    req = auth.parse("GET", Headers({"Host": "127.0.0.1:8080"}), query)
+    assert _error(auth.check_scope, req, Headers(), action="DescribeRegions")[0] == "IncompleteSignature"
 
 
 def test_header_auth_needs_a_signed_date():
@@ -90,7 +78,7 @@ def test_header_auth_needs_a_signed_date():
 
 def test_an_http_date_header_stands_for_x_amz_date():
     when = dt.datetime(2026, 12, 1, 16, 30, 5, tzinfo=dt.timezone.utc)
-    headers = _Headers({"Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20261201/us-east-1/ec2/aws4_request, "
+    headers = Headers({"Authorization": "AWS4-HMAC-SHA256 Credential=AKID/20261201/us-east-1/ec2/aws4_request, "
                                          "SignedHeaders=date;host, Signature=00",
                         "Date": "Tue, 01 Dec 2026 16:30:05 GMT", "Host": "h"})
     req = auth.parse("POST", headers, [])
@@ -104,27 +92,27 @@ def test_an_http_date_header_stands_for_x_amz_date():
                                               ("3e2", "number"), ("99999999999999999999", "less than a week")])
 def test_x_amz_expires_within_a_week(expires, message):
     query = [(k, expires if k == "X-Amz-Expires" else v) for k, v in _presigned()]
-    code, status, text = _error(auth.parse, "GET", _Headers(), query)
+    code, status, text = _error(auth.parse, "GET", Headers(), query)
     assert (code, status) == ("AuthFailure", 401) and message in text
 
 
 def test_x_amz_expires_is_required_in_a_presigned_url():
     query = [(k, v) for k, v in _presigned() if k != "X-Amz-Expires"]
-    assert _error(auth.parse, "GET", _Headers(), query)[:2] == ("AuthFailure", 401)
+    assert _error(auth.parse, "GET", Headers(), query)[:2] == ("AuthFailure", 401)
 
 
 def test_x_amz_algorithm_must_be_sigv4():
     for query in ([(k, v) for k, v in _presigned() if k != "X-Amz-Algorithm"],
                   [(k, "AWS4-HMAC-SHA1" if k == "X-Amz-Algorithm" else v) for k, v in _presigned()]):
-        assert _error(auth.parse, "GET", _Headers(), query)[:2] == ("IncompleteSignature", 400)
+        assert _error(auth.parse, "GET", Headers(), query)[:2] == ("IncompleteSignature", 400)
 
 
 def test_a_week_is_accepted():
-    assert auth.parse("GET", _Headers(), _presigned(expires=604800)).expires == 604800
+    assert auth.parse("GET", Headers(), _presigned(expires=604800)).expires == 604800
 
 
 def test_presigned_window_is_honoured_to_the_second():
-    req = auth.parse("GET", _Headers(), _presigned(expires=300))
+    req = auth.parse("GET", Headers(), _presigned(expires=300))
     signed_at = dt.datetime.strptime(req.amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.timezone.utc)
     auth.check_time(req, now=signed_at)
     auth.check_time(req, now=signed_at + dt.timedelta(seconds=300))

@@ -10,6 +10,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.parsers import EC2QueryParser
 from botocore.serialize import create_serializer
+from werkzeug.datastructures import Headers  # case-insensitive, as the server's request headers
 
 from ec2bridge import auth, codec
 from ec2bridge.errors import Ec2Error
@@ -90,20 +91,9 @@ def _signed(secret="s3cret", body=b"Action=DescribeRegions&Version=2016-11-15"):
     return headers, body
 
 
-class _Headers(dict):
-    def get(self, name, default=None):
-        for key, value in self.items():
-            if key.lower() == name.lower():
-                return value
-        return default
-
-    def __contains__(self, name):
-        return self.get(name) is not None
-
-
 def test_sigv4_header_form_verifies_and_a_wrong_secret_fails():
     headers, body = _signed()
-    headers = _Headers(headers)
+    headers = Headers(headers)
     req = auth.parse("POST", headers, [])
     assert (req.access_key, req.region, req.service) == ("AKID", "eu-west-3", "ec2")
     auth.check_time(req)
@@ -117,7 +107,7 @@ def test_sigv4_header_form_verifies_and_a_wrong_secret_fails():
 
 def test_sigv4_clock_skew_is_request_expired():
     headers, _ = _signed()
-    req = auth.parse("POST", _Headers(headers), [])
+    req = auth.parse("POST", Headers(headers), [])
     now = dt.datetime.now(dt.timezone.utc)
     auth.check_time(req, now=now + dt.timedelta(minutes=14))
     for skew in (dt.timedelta(minutes=16), -dt.timedelta(minutes=16)):
@@ -130,7 +120,7 @@ def test_presigned_query_form_verifies_and_a_changed_parameter_fails():
     request = AWSRequest(method="GET", url="http://127.0.0.1:8080/?Action=DescribeRegions&Version=2016-11-15")
     SigV4QueryAuth(Credentials("AKID", "s3cret"), "ec2", "us-east-1", expires=300).add_auth(request)
     query = parse_qsl(urlsplit(request.url).query, keep_blank_values=True)
-    headers = _Headers({"Host": "127.0.0.1:8080"})
+    headers = Headers({"Host": "127.0.0.1:8080"})
     req = auth.parse("GET", headers, query)
     assert (req.access_key, req.region, req.service, req.expires) == ("AKID", "us-east-1", "ec2", 300)
     auth.check_time(req)
