@@ -1,6 +1,6 @@
 """Builds ec2bridge/catalogue/data/ from the public EC2 facts moto ships as package data.
 
-AWS publishes these facts (public AMI ids, instance-type specifications, where each type is
+AWS publishes these facts (public AMI ids, ECS-optimized ones included, instance-type specifications, where each type is
 offered, the regions and their zones, the SSM public parameters naming the latest AMIs); moto
 (Apache-2.0) collects them into data files. Emulator mode serves the same facts so that a test
 suite written against moto's server sees the same ids. This script copies the facts, reshaped
@@ -20,7 +20,9 @@ OUT = Path(__file__).resolve().parent.parent / "ec2bridge" / "catalogue" / "data
 # The fields of an image record we keep (moto's snake_case names, as the catalogue stores them).
 IMAGE_FIELDS = ("ami_id", "name", "description", "owner_id", "architecture", "platform", "root_device_type",
                 "root_device_name", "virtualization_type", "hypervisor", "image_location", "image_type",
-                "public", "sriov", "product_codes")
+                "public", "sriov", "product_codes", "creation_date")
+# Per region, moto serves the latest AMIs of each family and the ECS-optimized ones besides the common list.
+REGIONAL_IMAGES = ("latest_amis", "ecs/optimized_amis")
 
 
 def main() -> int:
@@ -54,7 +56,8 @@ def main() -> int:
 
     write("images.json.gz", {
         "everywhere": [image(r) for r in read(ec2 / "amis.json.gz")],
-        "latest": {region: [image(r) for r in read(ec2 / "latest_amis" / f"{region}.json.gz")]
+        "latest": {region: [image(r) for folder in REGIONAL_IMAGES if (ec2 / folder / f"{region}.json.gz").exists()
+                            for r in read(ec2 / folder / f"{region}.json.gz")]
                    for region in regions}})
 
     write("instance_types.json.gz", read(ec2 / "instance_types.json.gz"))
