@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 from flask import Blueprint, Response, request
 
 from backends.api import DEFAULT_EMULATOR_ACCOUNT, CloudError, PermissionDenied, is_account_number
-from ec2bridge import auth, codec
+from ec2bridge import auth, codec, ssm
 from ec2bridge.actions import ACTIONS, Context
 from ec2bridge.errors import Ec2Error, from_cloud_error
 
@@ -45,6 +45,11 @@ def blueprint(cloud, *, emulator: bool = False, on_reset=None, validate_amis: bo
     @bp.route("/awsapi/", methods=["GET", "POST"])
     @bp.route("/awsapi", methods=["GET", "POST"])
     def endpoint():
+        if ssm.is_ssm(request.headers):  # SSM's JSON protocol on the same endpoint
+            status, body, headers = ssm.respond(request.headers, request.get_data(cache=True),
+                                                lambda action: _identify(cloud, action, emulated, service="ssm")[1],
+                                                enabled=emulator)
+            return Response(body, status=status, headers=headers)
         request_id = str(uuid.uuid4())
         try:
             body = _handle(cloud, request_id, emulated)
@@ -81,7 +86,7 @@ def _handle(cloud, request_id: str, emulated: Emulated | None = None) -> bytes:
     name = params.get("Action")
     if not name:
         raise Ec2Error("MissingAction", "The request must contain the parameter Action")
-    caller, region = _emulated(cloud, query, emulated) if emulator else _authenticate(cloud, query, raw, name)
+    caller, region = _identify(cloud, name, emulated, query=query, raw=raw)
     if emulator:
         cloud.ensure_region(region)
     elif not cloud.has_region(region):
@@ -97,14 +102,16 @@ def _handle(cloud, request_id: str, emulated: Emulated | None = None) -> bytes:
     if args.pop("DryRun", False):
         # Checked all the way through (ids, ownership, limits), then undone: the error it would have
         # met (UnauthorizedOperation for another tenant's image, say), else DryRunOperation.
-        ctx = Context(cloud, caller, region, rehearsal=True, stand_in_images=stand_in_images)
+        ctx = Context(cloud, caller, region, rehearsal=True, stand_in_images=stand_in_images,
+                      catalogue=emulator)
         try:
             with cloud.rehearsal():
                 handler(ctx, args)
         except CloudError as exc:
             raise from_cloud_error(exc) from exc
         raise Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
-    ctx = Context(cloud, caller, region, synchronous=emulator, stand_in_images=stand_in_images)
+    ctx = Context(cloud, caller, region, synchronous=emulator, stand_in_images=stand_in_images,
+                  catalogue=emulator)
     try:
         result = handler(ctx, args)
     except CloudError as exc:
@@ -120,9 +127,20 @@ def _presigned(query) -> bool:
     return not request.headers.get("Authorization") and any(name == "X-Amz-Signature" for name, _ in query)
 
 
-def _authenticate(cloud, query, raw: bytes, action: str):
+def _identify(cloud, action: str, emulated: Emulated | None, *, service: str | None = None, query=None,
+              raw: bytes | None = None):
+    """(caller, region) of the request: by its key's account in emulator mode, else by its SigV4 signature
+    (scoped to ``service``, by default EC2's)."""
+    query = list(request.args.items(multi=True)) if query is None else query
+    if emulated is not None:
+        return _emulated(cloud, query, emulated)
+    return _authenticate(cloud, query, request.get_data(cache=True) if raw is None else raw, action,
+                         service=service)
+
+
+def _authenticate(cloud, query, raw: bytes, action: str, *, service: str | None = None):
     signed = auth.parse(request.method, request.headers, query)
-    auth.check_scope(signed, request.headers, action=action)
+    auth.check_scope(signed, request.headers, action=action, service=service)
     auth.check_time(signed)
     found = cloud.accounts.authenticate_key(signed.access_key)
     if found is None:

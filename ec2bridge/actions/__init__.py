@@ -24,6 +24,8 @@ class Context:
     rehearsal: bool = False
     # Emulator mode without AMI validation: a launch naming an AMI this cloud lacks runs on a stand-in image.
     stand_in_images: bool = False
+    # Emulator mode: AWS's public AMIs (moto's catalogue, actions/public_images.py) are served and launch.
+    catalogue: bool = False
     _jobs: list = field(default_factory=list)
 
     def run(self, command: str, work, vm) -> None:

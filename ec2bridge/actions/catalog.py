@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from backends.api import CloudError
-from ec2bridge.actions import Context, action
+from ec2bridge.actions import Context, action, public_images
 from ec2bridge.actions.filters import FilterSet, apply
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
@@ -123,7 +123,9 @@ def _instance_type(offering, in_region: bool) -> dict:
 
 @action("DescribeImages")
 def describe_images(ctx: Context, args: dict) -> dict:
-    """Executable templates (featured ones as the `amazon` alias); Owners, ImageIds, filters, MaxResults/NextToken."""
+    """Executable templates (featured ones as the `amazon` alias) and, in emulator mode, AWS's public AMIs
+    (moto's catalogue); Owners, ImageIds, ExecutableUsers, filters, MaxResults/NextToken."""
+    IMAGE_FILTERS.check(args.get("Filters"))  # unknown names fail at once
     owner_number = ctx.cloud.accounts.get_caller_account(ctx.caller).owner_number
     _, usable = ctx.cloud.templates.list(ctx.caller, is_iso=False, filter="executable")
     _, own = ctx.cloud.templates.list(ctx.caller, is_iso=False, filter="self")  # incl. still downloading
@@ -133,17 +135,25 @@ def describe_images(ctx: Context, args: dict) -> dict:
             continue
         images.setdefault(copy.template.uuid, image_of(copy.template, copy))
     items = list(images.values())
+    if ctx.catalogue:
+        items += public_images.images(ctx.region)
     owners = args.get("Owners")
     if owners:
         def owned(item):
             return any(o == item["OwnerId"] or (o == "self" and item["OwnerId"] == owner_number)
-                       or (o in ("amazon", "aws-marketplace") and item["ImageOwnerAlias"] == "amazon")
+                       or (o in ("amazon", "aws-marketplace") and item["ImageOwnerAlias"] == o)
                        for o in owners)
         items = [i for i in items if owned(i)]
+    users = args.get("ExecutableUsers")
+    if users:
+        # Images those users may launch by an explicit grant, or public ones for ``all``: this cloud grants
+        # launch permissions to no account, so only ``all`` finds any.
+        items = [i for i in items if "all" in users and i["Public"]]
     wanted = args.get("ImageIds")
     if wanted:
         for image_id in wanted:
-            uuid_prefix_of("Template", image_id)
+            if not (ctx.catalogue and public_images.find(ctx.region, image_id)):
+                uuid_prefix_of("Template", image_id)
         missing = sorted(set(wanted) - {i["ImageId"] for i in items})
         if missing:
             raise not_found("Template", missing[0])
@@ -166,7 +176,7 @@ IMAGE_FILTERS = FilterSet({
     "block-device-mapping.volume-type": _image_disks(lambda d: d["Ebs"]["VolumeType"]),
     "creation-date": lambda i: i["CreationDate"],
     "description": lambda i: i["Description"],
-    "ena-support": lambda i: i["EnaSupport"],
+    "ena-support": lambda i: i.get("EnaSupport"),
     "hypervisor": lambda i: i["Hypervisor"],
     "image-id": lambda i: i["ImageId"],
     "image-type": lambda i: i["ImageType"],
@@ -244,6 +254,9 @@ def register_image(ctx: Context, args: dict) -> dict:
 @action("DeregisterImage")
 def deregister_image(ctx: Context, args: dict) -> dict:
     """Removes the caller's image; refused while instances not terminated use it (naming one)."""
+    if ctx.catalogue and public_images.find(ctx.region, args["ImageId"]) is not None:
+        # AWS's public AMIs are Amazon's (moto lets an account drop its copy; AWS refuses as here).
+        raise Ec2Error("AuthFailure", f"Not authorized for image:{args['ImageId']}")
     template = find_owned(ctx, "Template", args["ImageId"])
     try:
         ctx.cloud.templates.delete(ctx.caller, template)

@@ -6,7 +6,8 @@ import binascii
 import json
 
 from backends.api import CloudError, LaunchRequest, LaunchTokenReused, LaunchUnplaced
-from ec2bridge.actions import Context, action
+from ec2bridge import ssm
+from ec2bridge.actions import Context, action, public_images
 from ec2bridge.actions.filters import FilterSet, apply, is_exact, iso_time
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
@@ -23,6 +24,7 @@ BY_VM_STATE = {"Starting": "pending", "Running": "running", "Migrating": "runnin
 # The VM detail that keeps the image id a launch named when it ran on a stand-in image (emulator mode: an
 # AMI this cloud does not have); the instance reports that id, as moto does.
 NAMED_IMAGE = "ec2.ImageId"
+RESOLVE_SSM = "resolve:ssm:"  # ImageId=resolve:ssm:<parameter name>: the AMI id an SSM parameter holds
 
 PENDING_REASON = {"Code": "pending", "Message": "pending"}  # what AWS reports while an instance is pending
 
@@ -68,23 +70,24 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
     dns = f"ip-{ip.replace('.', '-')}.{ctx.region}.compute.internal" if ip else ""
     root = next((v for v in vm.volumes if v.volume_type == "ROOT" and v.removed is None),
                 None) if state != "terminated" else None
+    image_id = _image_id(vm)
+    image = _image_facts(vm, image_id)
     item = {
-        "InstanceId": ec2_id("VirtualMachine", vm.uuid), "ImageId": _image_id(vm),
+        "InstanceId": ec2_id("VirtualMachine", vm.uuid), "ImageId": image_id,
         "State": _state(state), "PrivateDnsName": dns, "PublicDnsName": "", "StateTransitionReason": "",
         "AmiLaunchIndex": 0, "ProductCodes": [],
         "InstanceType": vm.service_offering.instance_type or vm.service_offering.name,
         "LaunchTime": vm.created, "Placement": {"AvailabilityZone": vm.zone.name, "GroupName": "",
                                                  "Tenancy": "default"},
-        "Monitoring": {"State": "disabled"}, "PrivateIpAddress": ip, "Architecture": "x86_64",
-        "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda", "VirtualizationType": "hvm",
-        "Hypervisor": "xen", "EbsOptimized": False, "EnaSupport": True, "SourceDestCheck": True,
+        "Monitoring": {"State": "disabled"}, "PrivateIpAddress": ip, **image, "EbsOptimized": False,
+        "EnaSupport": True, "SourceDestCheck": True,
         "ClientToken": vm.client_token or "", "Tags": [{"Key": t.key, "Value": t.value} for t in vm.resource_tags],
         # A terminated instance has let go of its groups (they may already be deleted), as in AWS.
         "SecurityGroups": [{"GroupName": g.name, "GroupId": ec2_id("SecurityGroup", g.uuid)}
                            for g in vm.security_groups] if state != "terminated" else [],
-        "PlatformDetails": "Linux/UNIX", "UsageOperation": "RunInstances", "KeyName": vm.key_pair,
+        "KeyName": vm.key_pair,
         "CpuOptions": {"CoreCount": vm.cpu_number, "ThreadsPerCore": 1},
-        "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {
+        "BlockDeviceMappings": [{"DeviceName": image["RootDeviceName"], "Ebs": {
             "VolumeId": ec2_id("Volume", root.uuid), "Status": "attached", "AttachTime": vm.created,
             "DeleteOnTermination": True}}] if root is not None else [],
         "NetworkInterfaces": [{
@@ -113,8 +116,24 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
 
 def _image_id(vm) -> str:
     """The image id the instance was launched with: its template's, or the one it named (a stand-in's launch)."""
-    named = json.loads(vm.details or "{}").get(NAMED_IMAGE) if NAMED_IMAGE in (vm.details or "") else None
-    return named or ec2_id("Template", vm.template.uuid)
+    return _named_image_of(vm) or ec2_id("Template", vm.template.uuid)
+
+
+def _named_image_of(vm) -> str | None:
+    """The AMI id a launch on a stand-in named (a public AMI of the catalogue, or an unknown one), else None."""
+    return json.loads(vm.details or "{}").get(NAMED_IMAGE) if NAMED_IMAGE in (vm.details or "") else None
+
+
+# What an instance shows of an image of this cloud (every template is a 64-bit HVM image on one root disk).
+IMAGE_FACTS = {"Architecture": "x86_64", "Platform": None, "PlatformDetails": "Linux/UNIX",
+               "UsageOperation": "RunInstances", "RootDeviceType": "ebs", "RootDeviceName": "/dev/xvda",
+               "VirtualizationType": "hvm", "Hypervisor": "xen"}
+
+
+def _image_facts(vm, image_id: str) -> dict:
+    """The image's facts the instance shows: the public AMI's when it was launched from one (emulator mode)."""
+    public = public_images.find(vm.zone.region.name, image_id) if image_id == _named_image_of(vm) else None
+    return public_images.instance_facts(public) if public is not None else IMAGE_FACTS
 
 
 def _reservation(ctx: Context, vms: list, busy: dict[str, set[str]]) -> dict:
@@ -135,6 +154,8 @@ def run_instances(ctx: Context, args: dict) -> dict:
         raise Ec2Error("InvalidParameterValue", "MinCount must be at least 1 and no more than MaxCount")
     if "ImageId" not in args:
         raise Ec2Error("MissingParameter", "The request must contain the parameter ImageId")
+    if args["ImageId"].startswith(RESOLVE_SSM):
+        args["ImageId"] = _resolved(ctx, args["ImageId"])
     template = _named_image(ctx, args["ImageId"])
     type_name = args.get("InstanceType", "m1.small")
     offering = cloud.offerings.by_instance_type(type_name)
@@ -178,9 +199,23 @@ def run_instances(ctx: Context, args: dict) -> dict:
     return reservation
 
 
+def _resolved(ctx: Context, image_id: str) -> str:
+    """The AMI id ``resolve:ssm:<name>[:<version>]`` stands for: an SSM public parameter of the region (served
+    in emulator mode only)."""
+    name = image_id[len(RESOLVE_SSM):]
+    resolved = ssm.resolve(ctx.region, name) if ctx.catalogue else None
+    if resolved is None:
+        raise Ec2Error("InvalidParameterValue", f"Invalid value '{image_id}' for parameter ImageId: the SSM "
+                                                f"parameter {name} does not exist or cannot be resolved")
+    return resolved
+
+
 def _named_image(ctx: Context, image_id: str):
-    """The template an ImageId names; None for an id that names no image at all when, in emulator mode without
-    AMI validation, such a launch runs on a stand-in (see :func:`_stand_in`)."""
+    """The template an ImageId names; None for a public AMI of the catalogue (emulator mode), and for an id that
+    names no image at all when, in emulator mode without AMI validation, such a launch runs on a stand-in (see
+    :func:`_stand_in`)."""
+    if ctx.catalogue and public_images.find(ctx.region, image_id) is not None:
+        return None
     prefix = uuid_prefix_of("Template", image_id)
     template = ctx.cloud.lookup_prefix("Template", prefix, ctx.caller)
     if template is not None and template.removed is None and not template.is_iso:
@@ -191,8 +226,9 @@ def _named_image(ctx: Context, image_id: str):
 
 
 def _stand_in(ctx: Context, image_id: str, zone):
-    """The template a launch from an unknown AMI runs on in ``zone``, and the notes its VMs keep: the id it was
-    given, which the instances report as their image (moto launches any well-formed AMI id so)."""
+    """The template a launch from a public AMI of the catalogue or an unknown AMI runs on in ``zone``, and the
+    notes its VMs keep: the id it was given, which the instances report as their image (moto launches any
+    well-formed AMI id so), with the public AMI's facts."""
     stand_in = ctx.cloud.templates.stand_in(zone)
     if stand_in is None:
         raise not_found("Template", image_id)
@@ -311,6 +347,7 @@ FILTERS = FilterSet({
     "network-interface.status": _nics(lambda n: n["Status"]),
     "owner-id": lambda i: i["_owner"],
     "placement-group-name": lambda i: i["Placement"].get("GroupName") or None,
+    "platform": lambda i: i.get("Platform"),
     "platform-details": lambda i: i["PlatformDetails"],
     "private-dns-name": lambda i: i["PrivateDnsName"] or None,
     "private-ip-address": lambda i: i.get("PrivateIpAddress"),
@@ -535,7 +572,7 @@ def describe_instance_attribute(ctx: Context, args: dict) -> dict:
         "userData": ("UserData", {"Value": vm.user_data} if vm.user_data else {}),
         "disableApiTermination": ("DisableApiTermination", {"Value": False}),
         "instanceInitiatedShutdownBehavior": ("InstanceInitiatedShutdownBehavior", {"Value": "stop"}),
-        "rootDeviceName": ("RootDeviceName", {"Value": "/dev/xvda"}),
+        "rootDeviceName": ("RootDeviceName", {"Value": _image_facts(vm, _image_id(vm))["RootDeviceName"]}),
         "ebsOptimized": ("EbsOptimized", {"Value": False}),
     }
     attribute = args["Attribute"]

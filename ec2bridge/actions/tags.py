@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from backends.api import TAGGABLE, CloudError
-from ec2bridge.actions import Context, action
+from ec2bridge.actions import Context, action, public_images
 from ec2bridge.actions.filters import FilterSet
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
@@ -24,6 +24,12 @@ def resources(ctx: Context, ids: list[str]) -> dict[str, list]:
         if prefix not in TAGGABLE_PREFIXES:
             raise Ec2Error("InvalidID", f"The ID '{resource_id}' is not valid")
         entity = TAGGABLE_PREFIXES[prefix]
+        public = public_images.find(ctx.region, resource_id) if entity == "Template" and ctx.catalogue else None
+        if public is not None:
+            # Tags on another account's public image would be the caller's own (AWS keeps them per account);
+            # this cloud keeps one set of tags per resource, so they are refused as on its own public images.
+            raise Ec2Error("UnauthorizedOperation", f"You are not authorized to tag {resource_id}, a public image "
+                                                    f"of account {public['OwnerId']}")
         row = find_owned(ctx, entity, resource_id, message="The ID '{}' does not exist")
         by_type.setdefault(TAG_TYPE[entity], []).append(row)
     return by_type
