@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from conformance.conftest import ec2_client, start_server
 
 BUILT_IN = {"ubuntu-22.04", "debian-12", "amazon-linux-2023", "centos-7"}
-UNKNOWN_AMI = "ami-12c6146b"  # the id moto-era test suites hard-code
+UNKNOWN_AMI = "ami-0badc0de"  # no image of this cloud nor of the catalogue of AWS's public AMIs
 
 
 def _error(call, **params) -> tuple[str, str]:
