@@ -321,3 +321,15 @@ def test_the_images_moto_serves_everywhere_are_served_alike(emulator, moto):
         # moto says Platform "Linux/UNIX" for a few images; AWS (and this server) only ever says "windows".
         assert ours[image_id].get("Platform") == ("windows" if theirs[image_id].get("Platform") == "windows"
                                                   else None)
+
+
+def test_public_images_and_parameters_are_every_account_s_and_launches_stay_the_launcher_s(emulator):
+    first, second = _client(emulator, key="666666666666"), _client(emulator, key="777777777777")
+    assert _catalogue_ids() <= {i["ImageId"] for i in second.describe_images(Owners=["amazon"])["Images"]}
+    assert _client(emulator, "ssm", key="777777777777").get_parameter(Name=XENIAL)["Parameter"]["Value"] == \
+        _client(emulator, "ssm", key="666666666666").get_parameter(Name=XENIAL)["Parameter"]["Value"]
+    launched = first.run_instances(ImageId=WINDOWS_2008, **RUN)["Instances"][0]["InstanceId"]
+    assert _error(second.describe_instances, InstanceIds=[launched])[0] == "InvalidInstanceID.NotFound"
+    assert not second.describe_instances(Filters=[{"Name": "image-id", "Values": [WINDOWS_2008]}])["Reservations"]
+    assert _error(second.terminate_instances, InstanceIds=[launched])[0] == "InvalidInstanceID.NotFound"
+    assert _described(first, launched)["State"]["Name"] == "running"

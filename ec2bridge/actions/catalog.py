@@ -123,8 +123,7 @@ def _instance_type(offering, in_region: bool) -> dict:
 
 @action("DescribeImages")
 def describe_images(ctx: Context, args: dict) -> dict:
-    """Executable templates (featured ones as the `amazon` alias) and, in emulator mode, AWS's public AMIs
-    (moto's catalogue); Owners, ImageIds, ExecutableUsers, filters, MaxResults/NextToken."""
+    """Executable templates (featured ones as the `amazon` alias), in emulator mode AWS's public AMIs too; Owners, ImageIds, ExecutableUsers, filters, MaxResults/NextToken."""
     IMAGE_FILTERS.check(args.get("Filters"))  # unknown names fail at once
     owner_number = ctx.cloud.accounts.get_caller_account(ctx.caller).owner_number
     _, usable = ctx.cloud.templates.list(ctx.caller, is_iso=False, filter="executable")

@@ -147,7 +147,7 @@ def _reservation(ctx: Context, vms: list, busy: dict[str, set[str]]) -> dict:
 
 @action("RunInstances")
 def run_instances(ctx: Context, args: dict) -> dict:
-    """Deploys MinCount..MaxCount VMs (all or nothing below MinCount), KeyName, UserData, Placement, root size, TagSpecifications, ClientToken; answers pending at once."""
+    """Deploys MinCount..MaxCount VMs (all or nothing below MinCount), KeyName, UserData, Placement, root size, TagSpecifications, ClientToken, ImageId resolve:ssm:NAME (emulator mode); answers pending at once."""
     cloud, caller = ctx.cloud, ctx.caller
     low, high = args["MinCount"], args["MaxCount"]
     if low < 1 or high < low:
