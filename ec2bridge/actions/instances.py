@@ -70,8 +70,9 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
     dns = f"ip-{ip.replace('.', '-')}.{ctx.region}.compute.internal" if ip else ""
     root = next((v for v in vm.volumes if v.volume_type == "ROOT" and v.removed is None),
                 None) if state != "terminated" else None
-    image_id = _image_id(vm)
-    image = _image_facts(vm, image_id)
+    named = _named_image_of(vm)
+    image_id = named or ec2_id("Template", vm.template.uuid)
+    image = _image_facts(ctx, named)
     item = {
         "InstanceId": ec2_id("VirtualMachine", vm.uuid), "ImageId": image_id,
         "State": _state(state), "PrivateDnsName": dns, "PublicDnsName": "", "StateTransitionReason": "",
@@ -114,11 +115,6 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
     return item
 
 
-def _image_id(vm) -> str:
-    """The image id the instance was launched with: its template's, or the one it named (a stand-in's launch)."""
-    return _named_image_of(vm) or ec2_id("Template", vm.template.uuid)
-
-
 def _named_image_of(vm) -> str | None:
     """The AMI id a launch on a stand-in named (a public AMI of the catalogue, or an unknown one), else None."""
     return json.loads(vm.details or "{}").get(NAMED_IMAGE) if NAMED_IMAGE in (vm.details or "") else None
@@ -130,9 +126,10 @@ IMAGE_FACTS = {"Architecture": "x86_64", "Platform": None, "PlatformDetails": "L
                "VirtualizationType": "hvm", "Hypervisor": "xen"}
 
 
-def _image_facts(vm, image_id: str) -> dict:
-    """The image's facts the instance shows: the public AMI's when it was launched from one (emulator mode)."""
-    public = public_images.find(vm.zone.region.name, image_id) if image_id == _named_image_of(vm) else None
+def _image_facts(ctx: Context, named: str | None) -> dict:
+    """The image's facts the instance shows: the public AMI's when it was launched from one (emulator mode; an
+    instance is listed in its own region, whose catalogue it was launched from)."""
+    public = public_images.find(ctx.region, named) if named else None
     return public_images.instance_facts(public) if public is not None else IMAGE_FACTS
 
 
@@ -572,7 +569,7 @@ def describe_instance_attribute(ctx: Context, args: dict) -> dict:
         "userData": ("UserData", {"Value": vm.user_data} if vm.user_data else {}),
         "disableApiTermination": ("DisableApiTermination", {"Value": False}),
         "instanceInitiatedShutdownBehavior": ("InstanceInitiatedShutdownBehavior", {"Value": "stop"}),
-        "rootDeviceName": ("RootDeviceName", {"Value": _image_facts(vm, _image_id(vm))["RootDeviceName"]}),
+        "rootDeviceName": ("RootDeviceName", {"Value": _image_facts(ctx, _named_image_of(vm))["RootDeviceName"]}),
         "ebsOptimized": ("EbsOptimized", {"Value": False}),
     }
     attribute = args["Attribute"]
