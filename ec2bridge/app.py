@@ -45,10 +45,11 @@ def blueprint(cloud, *, emulator: bool = False, on_reset=None, validate_amis: bo
     @bp.route("/awsapi/", methods=["GET", "POST"])
     @bp.route("/awsapi", methods=["GET", "POST"])
     def endpoint():
-        if ssm.is_ssm(request.headers):  # SSM's JSON protocol on the same endpoint
-            status, body, headers = ssm.respond(request.headers, request.get_data(cache=True),
-                                                lambda action: _identify(cloud, action, emulated, service="ssm")[1],
-                                                enabled=emulator)
+        if ssm.is_ssm(request.headers):  # SSM's JSON protocol on the same endpoint (emulator mode only)
+            status, body, headers = ssm.respond(
+                request.headers, request.get_data(cache=True),
+                lambda action: _emulated(cloud, list(request.args.items(multi=True)), emulated)[1],
+                enabled=emulator)
             return Response(body, status=status, headers=headers)
         request_id = str(uuid.uuid4())
         try:
@@ -86,7 +87,7 @@ def _handle(cloud, request_id: str, emulated: Emulated | None = None) -> bytes:
     name = params.get("Action")
     if not name:
         raise Ec2Error("MissingAction", "The request must contain the parameter Action")
-    caller, region = _identify(cloud, name, emulated, query=query, raw=raw)
+    caller, region = _emulated(cloud, query, emulated) if emulator else _authenticate(cloud, query, raw, name)
     if emulator:
         cloud.ensure_region(region)
     elif not cloud.has_region(region):
@@ -127,20 +128,9 @@ def _presigned(query) -> bool:
     return not request.headers.get("Authorization") and any(name == "X-Amz-Signature" for name, _ in query)
 
 
-def _identify(cloud, action: str, emulated: Emulated | None, *, service: str | None = None, query=None,
-              raw: bytes | None = None):
-    """(caller, region) of the request: by its key's account in emulator mode, else by its SigV4 signature
-    (scoped to ``service``, by default EC2's)."""
-    query = list(request.args.items(multi=True)) if query is None else query
-    if emulated is not None:
-        return _emulated(cloud, query, emulated)
-    return _authenticate(cloud, query, request.get_data(cache=True) if raw is None else raw, action,
-                         service=service)
-
-
-def _authenticate(cloud, query, raw: bytes, action: str, *, service: str | None = None):
+def _authenticate(cloud, query, raw: bytes, action: str):
     signed = auth.parse(request.method, request.headers, query)
-    auth.check_scope(signed, request.headers, action=action, service=service)
+    auth.check_scope(signed, request.headers, action=action)
     auth.check_time(signed)
     found = cloud.accounts.authenticate_key(signed.access_key)
     if found is None:

@@ -92,10 +92,10 @@ def _expires(text: str | None) -> int:
     return seconds
 
 
-def check_scope(req: SignedRequest, headers, *, action: str | None, service: str | None = None) -> None:
-    """What AWS checks of a signature before its value: the service it is scoped to (``service``, else
-    ec2, or sts for GetCallerIdentity), and that the host (and, for header auth, the date) are signed."""
-    service = service or ("sts" if action == "GetCallerIdentity" and req.service == "sts" else "ec2")
+def check_scope(req: SignedRequest, headers, *, action: str | None) -> None:
+    """What AWS checks of a signature before its value: the service it is scoped to, and that the
+    host (and, for header auth, the date) are signed."""
+    service = "sts" if action == "GetCallerIdentity" and req.service == "sts" else "ec2"
     if req.service != service:
         raise Ec2Error("AuthFailure", f"Credential should be scoped to correct service: '{service}'.")
     signed = {name.lower() for name in req.signed_headers}

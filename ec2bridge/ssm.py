@@ -50,8 +50,8 @@ def is_ssm(headers) -> bool:
 
 
 def respond(headers, body: bytes, identify: Callable[[str], str], *, enabled: bool) -> tuple[int, bytes, dict]:
-    """(status, body, headers) of an SSM request; ``identify(action)`` authenticates it and answers its region
-    (raising the EC2 endpoint's auth errors)."""
+    """(status, body, headers) of an SSM request; ``identify(action)`` names its caller's account as emulator
+    mode does (any key) and answers the region it is signed for, raising the EC2 endpoint's auth errors."""
     request_id = str(uuid.uuid4())
     out_headers = {"Content-Type": CONTENT_TYPE, "x-amzn-RequestId": request_id}
     try:
