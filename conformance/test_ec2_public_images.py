@@ -57,6 +57,19 @@ def validating(tmp_path_factory):
     srv.stop()
 
 
+@pytest.fixture(scope="module")
+def on_mariadb(tmp_path_factory):
+    """An emulator on MariaDB: a launch's notes (the public AMI it named) are stored there."""
+    from tests.conftest import database_url
+
+    data_dir = str(tmp_path_factory.mktemp("mariadb"))
+    url, cleanup = database_url("mysql", data_dir)
+    srv = start_server(data_dir, db=url, env={"EC2BRIDGE_EMULATOR": "1"})
+    yield srv
+    srv.stop()
+    cleanup()
+
+
 # ------------------------------------------------------------------ DescribeImages
 
 def test_describe_images_lists_the_catalogue_with_moto_s_ids_and_facts(emulator):
@@ -150,7 +163,7 @@ def _described(ec2, instance_id: str) -> dict:
     return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
 
 
-@pytest.mark.parametrize("mode", ["emulator", "validating"])
+@pytest.mark.parametrize("mode", ["emulator", "validating", pytest.param("on_mariadb", marks=pytest.mark.mysql)])
 def test_a_catalogue_ami_launches_after_a_reset_and_reports_its_facts(request, mode):
     srv = request.getfixturevalue(mode)
     ec2 = _client(srv, key="444444444444")
