@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from backends.cloud import Cloud
 from backends.compute.launch import LaunchRequest, LaunchTokenReused, LaunchUnplaced
+from backends.compute.launch_templates import LaunchTemplateNameTaken, LaunchTemplateVersionMissing
 from backends.context import ROLE_ADMIN, ROLE_DOMAIN_ADMIN, ROLE_RESOURCE_ADMIN, ROLE_USER, Caller
 from backends.core.jobs import JobResult
 from backends.core.kinds import TAGGABLE
@@ -21,7 +22,8 @@ from backends.network.securitygroups import RuleSpec
 
 __all__ = [
     "Caller", "Cloud", "CloudError", "DEFAULT_EMULATOR_ACCOUNT", "InvalidParameterValue", "JobResult",
-    "LaunchRequest", "LaunchTokenReused", "LaunchUnplaced", "NotFound", "PermissionDenied",
+    "LaunchRequest", "LaunchTemplateNameTaken", "LaunchTemplateVersionMissing", "LaunchTokenReused",
+    "LaunchUnplaced", "NotFound", "PermissionDenied",
     "RESOURCE_TYPES", "ROLE_ADMIN", "ROLE_DOMAIN_ADMIN", "ROLE_RESOURCE_ADMIN", "ROLE_USER", "RuleSpec", "Scope",
     "TAGGABLE", "is_account_number",
 ]

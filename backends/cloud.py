@@ -55,6 +55,7 @@ class Cloud:
     def start(self) -> "Cloud":
         """Connect, migrate, build the managers, recover from a crash, start timers."""
         from backends.compute.capacity import CapacityManager
+        from backends.compute.launch_templates import LaunchTemplateManager
         from backends.compute.offerings import OfferingManager
         from backends.compute.planner import DeploymentPlanner
         from backends.compute.vms import VmManager
@@ -104,6 +105,7 @@ class Cloud:
         self.tags = TagManager(self.events, access)
         self.keypairs = KeyPairManager(self.events, access)
         self.security_groups = SecurityGroupManager(self.events, self.accounts, self.tags)
+        self.launch_templates = LaunchTemplateManager(self.events, access, self.tags)
         self.vms = VmManager(accounts=self.accounts, limits=self.limits, keypairs=self.keypairs, config=self.config,
                              events=self.events, jobs=self.jobs, tags=self.tags, templates=self.templates,
                              networks=self.networks, security_groups=self.security_groups, infra=self.infra,

@@ -102,6 +102,12 @@ def _job_instance_index_and_long_user_data(db):
         db.execute_sql(f"ALTER TABLE `{VirtualMachine._meta.table_name}` MODIFY `user_data` MEDIUMTEXT NULL")
 
 
+def _launch_templates(db):
+    from backends.models import LaunchTemplate, LaunchTemplateVersion
+
+    db.create_tables([LaunchTemplate, LaunchTemplateVersion], safe=True)
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
     (2, "simulator store", _extra_models),
@@ -112,6 +118,7 @@ MIGRATIONS = [
     (7, "resource tags indexed by kind, key and value", _tag_value_index),
     (8, "VMs expunged at a time of their own", _scheduled_expunge),
     (9, "jobs indexed by instance; user data up to 16 MiB on MySQL", _job_instance_index_and_long_user_data),
+    (10, "launch templates and their versions", _launch_templates),
 ]
 
 

@@ -677,6 +677,40 @@ class SSHKeyPair(Entity):
         indexes = ((("account", "name"), True),)
 
 
+class LaunchTemplate(Entity):
+    """A named, versioned launch specification of an account in one region (EC2's launch templates).
+
+    Versions are numbered from 1 and never renumbered; ``next_version`` is the number the next one gets
+    (a deleted version's number is not used again)."""
+
+    name = pw.CharField(max_length=128)
+    region = pw.CharField(max_length=64)
+    account = ForeignKeyField(Account, on_delete="CASCADE")
+    domain = ForeignKeyField(Domain, on_delete="CASCADE")
+    created_by = pw.CharField(max_length=255, default="")  # the creating user's name
+    default_version = pw.IntegerField(default=1)
+    next_version = pw.IntegerField(default=2)
+    client_token = pw.CharField(max_length=128, null=True)  # of the request that created it (idempotency)
+
+    class Meta:
+        indexes = ((("account", "region", "name"), True), (("account", "client_token"), False))
+
+
+class LaunchTemplateVersion(BaseModel):
+    """One version of a launch template: its data, a JSON document the front door reads and writes."""
+
+    template = ForeignKeyField(LaunchTemplate, backref="versions", on_delete="CASCADE")
+    number = pw.IntegerField()
+    description = pw.CharField(max_length=255, null=True)
+    data = LongTextField()
+    created = pw.DateTimeField(default=utcnow)
+    created_by = pw.CharField(max_length=255, default="")
+    client_token = pw.CharField(max_length=128, null=True)
+
+    class Meta:
+        indexes = ((("template", "number"), True),)
+
+
 class ResourceTag(Entity):
     """A key/value label on a resource, named by its kind and uuid; both APIs show the same tags."""
 
@@ -736,6 +770,6 @@ ALL_MODELS = [
     Zone, Pod, Cluster, Host, HostCapacity, StoragePool, ImageStore,
     ServiceOffering, DiskOffering, OsCategory, OsType, Template, TemplateZone,
     Network, VirtualMachine, Nic, Volume, AsyncJob, Event, ResourceTag, SSHKeyPair,
-    SecurityGroup, SecurityGroupRule, VmSecurityGroup,
+    SecurityGroup, SecurityGroupRule, VmSecurityGroup, LaunchTemplate, LaunchTemplateVersion,
     Configuration, ResourceLimit, ResourceCount,
 ]

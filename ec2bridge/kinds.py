@@ -31,6 +31,9 @@ KINDS: dict[str, Ec2Kind] = {
     "Volume": Ec2Kind("vol", "volume", "InvalidVolume.NotFound", "The volume '{}' does not exist."),
     "SecurityGroup": Ec2Kind("sg", "security-group", "InvalidGroup.NotFound",
                              "The security group '{}' does not exist"),
+    "LaunchTemplate": Ec2Kind("lt", "launch-template", "InvalidLaunchTemplateId.NotFound",
+                              "The specified launch template, with template ID {}, does not exist.",
+                              "InvalidLaunchTemplateId"),
     "SSHKeyPair": Ec2Kind("key", "key-pair", "InvalidKeyPair.NotFound", "The key pair '{}' does not exist"),
 }
 

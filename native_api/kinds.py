@@ -28,6 +28,7 @@ KINDS: dict[str, NativeKind] = {
     "SecurityGroup": NativeKind(securitygroups.SecurityGroup),
     "SecurityGroupRule": NativeKind(None),  # shown inside its group
     "SSHKeyPair": NativeKind(keypairs.SSHKeyPair),
+    "LaunchTemplate": NativeKind(None),  # EC2's alone: the native API names it only by its tags
     "Nic": NativeKind(vms.Nic),
     "Network": NativeKind(networks.Network),
     "Region": NativeKind(misc.Region),

@@ -36,6 +36,7 @@ class LaunchRequest:
     root_disk_size_gb: int | None = None
     security_groups: list = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)  # for every VM launched
+    system_tags: dict[str, str] = field(default_factory=dict)  # the cloud's own (``aws:`` keys), for every VM
     client_token: str | None = None
     job_command: str | None = None  # the command each VM's deploy job is recorded under
     notes: dict[str, str] = field(default_factory=dict)  # kept in every VM's details as given (the front door's)
@@ -93,9 +94,10 @@ class LaunchService:
         if earlier:
             return Launch(earlier, repeated=True)
         launched = self._deploy_most(caller, request)
-        if request.tags:
+        if request.tags or request.system_tags:
             try:
-                self.tags.create(caller, KINDS["VirtualMachine"].tag_type, launched, request.tags)
+                self.tags.create(caller, KINDS["VirtualMachine"].tag_type, launched, request.tags,
+                                 system=request.system_tags)
             except CloudError:
                 self._discard(caller, launched)
                 raise

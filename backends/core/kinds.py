@@ -28,12 +28,13 @@ class Kind:
     shareable: bool = False
 
 
-# Taggable kinds come in the order the errors list them: UserVm, Template, ISO, Volume.
+# Taggable kinds come in the order the errors list them: UserVm, Template, ISO, Volume, LaunchTemplate.
 _ROWS = (
     Kind("VirtualMachine", m.VirtualMachine, "virtual machine", tag_type="UserVm"),
     Kind("Template", m.Template, "template", tag_type="Template", shareable=True),
     Kind("Iso", m.Template, "ISO", tag_type="ISO", shareable=True),
     Kind("Volume", m.Volume, "volume", tag_type="Volume"),
+    Kind("LaunchTemplate", m.LaunchTemplate, "launch template", tag_type="LaunchTemplate"),
     Kind("SecurityGroup", m.SecurityGroup, "security group"),
     Kind("SecurityGroupRule", m.SecurityGroupRule, "security group rule"),
     Kind("SSHKeyPair", m.SSHKeyPair, "SSH key pair"),

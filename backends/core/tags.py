@@ -38,7 +38,7 @@ class TagManager:
         if kind not in TAGGABLE:
             raise InvalidParameterValue(f"Resource type {kind} does not support tags; use one of "
                                         f"{', '.join(TAGGABLE)}")
-        if row.removed is not None:
+        if getattr(row, "removed", None) is not None:  # kinds deleted for good (launch templates) have none
             raise InvalidParameterValue(f"Unable to find resource by id {row.uuid}")
         # A public image is no secret: tagging another's is refused as such, not as a missing one.
         resource = TAGGABLE[kind]
@@ -46,9 +46,11 @@ class TagManager:
         self.access.check_access(caller, row.account_id, row.domain_id, entity=resource.entity, uuid=row.uuid,
                                  shared=shared)
 
-    def create(self, caller: Caller, kind: str, rows: list, tags: dict[str, str]) -> None:
-        """Set ``tags`` on each resource (an existing key gets the new value)."""
-        if not tags:
+    def create(self, caller: Caller, kind: str, rows: list, tags: dict[str, str], *,
+               system: dict[str, str] | None = None) -> None:
+        """Set ``tags`` on each resource (an existing key gets the new value). ``system``: tags the cloud
+        itself sets (``aws:`` keys, which no caller may set or count against the limit)."""
+        if not tags and not system:
             raise InvalidParameterValue("At least one tag is required")
         for key, value in tags.items():
             if not key or len(key) > 128 or key.lower().startswith("aws:") or len(value or "") > 256:
@@ -59,9 +61,9 @@ class TagManager:
             for row in rows:
                 existing = {t.key: t for t in ResourceTag.select().where(
                     ResourceTag.resource_type == kind, ResourceTag.resource_uuid == row.uuid)}
-                if len(set(existing) | set(tags)) > MAX_TAGS:
+                if len({k for k in set(existing) | set(tags) if not k.lower().startswith("aws:")}) > MAX_TAGS:
                     raise InvalidParameterValue(f"A resource can have at most {MAX_TAGS} tags")
-                for key, value in tags.items():
+                for key, value in {**tags, **(system or {})}.items():
                     if key in existing:
                         ResourceTag.update(value=value or "").where(ResourceTag.id == existing[key].id).execute()
                     else:
@@ -70,7 +72,11 @@ class TagManager:
             self.events.record(caller, "CREATE_TAGS", f"Tagged {len(rows)} {kind} resource(s)", resource_type=kind)
 
     def delete(self, caller: Caller, kind: str, rows: list, tags: dict[str, str | None] | None = None) -> None:
-        """Remove the given keys (only where the value matches, when one is given); no tags = all."""
+        """Remove the given keys (only where the value matches, when one is given); no tags = all the
+        caller's (the cloud's own ``aws:`` tags stay: no caller may remove them)."""
+        for key in tags or {}:
+            if key.lower().startswith("aws:"):
+                raise InvalidParameterValue("Tag keys starting with 'aws:' are reserved for internal use")
         for row in rows:
             self._check(caller, kind, row)
         with write_tx():
@@ -78,7 +84,7 @@ class TagManager:
                 query = ResourceTag.delete().where(ResourceTag.resource_type == kind,
                                                    ResourceTag.resource_uuid == row.uuid)
                 if not tags:
-                    query.execute()
+                    query.where(~ResourceTag.key.startswith("aws:")).execute()
                     continue
                 for key, value in tags.items():
                     one = query.where(ResourceTag.key == key)

@@ -61,4 +61,4 @@ def action(name: str):
     return register
 
 
-from ec2bridge.actions import catalog, instances, keypairs, securitygroups, tags  # noqa: E402,F401
+from ec2bridge.actions import catalog, instances, keypairs, launch_templates, securitygroups, tags  # noqa: E402,F401

@@ -9,6 +9,7 @@ from backends.api import CloudError, LaunchRequest, LaunchTokenReused, LaunchUnp
 from ec2bridge import ssm
 from ec2bridge.actions import Context, action, public_images
 from ec2bridge.actions.filters import FilterSet, apply, is_exact, iso_time
+from ec2bridge.actions.launch_templates import launch_args
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, from_cloud_error, not_found
@@ -144,8 +145,9 @@ def _reservation(ctx: Context, vms: list, busy: dict[str, set[str]]) -> dict:
 
 @action("RunInstances")
 def run_instances(ctx: Context, args: dict) -> dict:
-    """Deploys MinCount..MaxCount VMs (all or nothing below MinCount), KeyName, UserData, Placement, root size, TagSpecifications, ClientToken, ImageId resolve:ssm:NAME (emulator mode); answers pending at once."""
+    """Deploys MinCount..MaxCount VMs (all or nothing below MinCount), KeyName, UserData, Placement, root size, TagSpecifications, ClientToken, LaunchTemplate, ImageId resolve:ssm:NAME (emulator mode); answers pending at once."""
     cloud, caller = ctx.cloud, ctx.caller
+    args, template_tags = launch_args(ctx, args)  # LaunchTemplate=: its data under the explicit parameters
     low, high = args["MinCount"], args["MaxCount"]
     if low < 1 or high < low:
         raise Ec2Error("InvalidParameterValue", "MinCount must be at least 1 and no more than MaxCount")
@@ -164,7 +166,7 @@ def run_instances(ctx: Context, args: dict) -> dict:
         raise not_found("SSHKeyPair", args["KeyName"])
     request = LaunchRequest(zone=zone, offering=offering, template=template, min_count=low, max_count=high,
                             key_pair=args.get("KeyName"), client_token=args.get("ClientToken"),
-                            job_command="RunInstances", notes=notes)
+                            job_command="RunInstances", notes=notes, system_tags=template_tags)
     try:
         # A repeated token is answered before the rest of the request is looked at, as the launch it repeats.
         earlier = cloud.vms.launched_before(caller, request)

@@ -63,11 +63,13 @@ def test_every_kind_ec2_looks_up_by_prefix_is_a_backend_kind():
 
 
 def test_tags_take_the_kinds_they_took_in_the_order_errors_list_them():
-    assert list(kinds.TAGGABLE) == ["UserVm", "Template", "ISO", "Volume"]
+    assert list(kinds.TAGGABLE) == ["UserVm", "Template", "ISO", "Volume", "LaunchTemplate"]
     assert {t: k.entity for t, k in kinds.TAGGABLE.items()} == {
-        "UserVm": "VirtualMachine", "Template": "Template", "ISO": "Iso", "Volume": "Volume"}
+        "UserVm": "VirtualMachine", "Template": "Template", "ISO": "Iso", "Volume": "Volume",
+        "LaunchTemplate": "LaunchTemplate"}
     # An ami- id is tagged as a Template (an ISO is the same row), as before the table.
-    assert ec2_tags.TAGGABLE_PREFIXES == {"i": "VirtualMachine", "ami": "Template", "vol": "Volume"}
+    assert ec2_tags.TAGGABLE_PREFIXES == {"i": "VirtualMachine", "ami": "Template", "vol": "Volume",
+                                          "lt": "LaunchTemplate"}
     iso_tag = ec2_tags._described(types.SimpleNamespace(key="k", value="v", resource_type="ISO", resource_uuid=UUID))
     assert (iso_tag["ResourceType"], iso_tag["ResourceId"]) == ("image", "ami-0f4c2a9e5b7d4e1a9")
 
@@ -89,6 +91,7 @@ def test_nouns_for_errors():
 @pytest.mark.parametrize("prefix, code", [
     ("i", "InvalidInstanceID.Malformed"), ("ami", "InvalidAMIID.Malformed"), ("r", "InvalidReservationID.Malformed"),
     ("vol", "InvalidID.Malformed"), ("sg", "InvalidID.Malformed"), ("key", "InvalidID.Malformed"),
+    ("lt", "InvalidLaunchTemplateId.Malformed"),
     ("eni", "InvalidID.Malformed"),
 ])
 def test_a_malformed_id_keeps_its_code(prefix, code):
