@@ -276,7 +276,9 @@ def pool(fuzzed):
     group = ec2.create_security_group(GroupName="fuzz-group", Description="fuzz")["GroupId"]
     public = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(ser.Encoding.OpenSSH,
                                                                              ser.PublicFormat.OpenSSH)
-    ids = [instance["InstanceId"], image, group]
+    template = ec2.create_launch_template(LaunchTemplateName="fuzz-template", LaunchTemplateData={
+        "ImageId": image, "InstanceType": "t2.nano"})["LaunchTemplate"]["LaunchTemplateId"]
+    ids = [instance["InstanceId"], image, group, template]
     return {"imageid": [image], "imageids": [image], "instanceid": [instance["InstanceId"]],
             "instanceids": [instance["InstanceId"]], "instancetype": ["t2.nano", "t2.micro", "m5.large"],
             "keyname": ["fuzz-key"], "groupname": ["fuzz-group", "default"], "groupid": [group],
@@ -286,7 +288,11 @@ def pool(fuzzed):
             "key": ["Name", "aws:x"], "value": ["web", "*"], "attribute": ["instanceType", "userData"],
             "availabilityzone": ["us-east-1a"], "zonename": ["us-east-1a"], "regionname": ["us-east-1"],
             "publickeymaterial": [base64.b64encode(public).decode()], "ipprotocol": ["tcp", "-1", "icmp"],
-            "cidrip": ["0.0.0.0/0", "10.0.0.0/33"], "userdata": [base64.b64encode(b"#!/bin/sh").decode()]}
+            "cidrip": ["0.0.0.0/0", "10.0.0.0/33"], "userdata": [base64.b64encode(b"#!/bin/sh").decode()],
+            "launchtemplateid": [template], "launchtemplateids": [template],
+            "launchtemplatename": ["fuzz-template"], "launchtemplatenames": ["fuzz-template"],
+            "version": ["1", "$Latest", "$Default"], "versions": ["1", "$Latest"], "sourceversion": ["1"],
+            "defaultversion": ["1"], "minversion": ["1"], "maxversion": ["2"]}
 
 
 # ------------------------------------------------------------------ one long value in every parameter
@@ -353,6 +359,14 @@ def _plausible_request(action: str, shape, pool: dict) -> dict:
         "ImportKeyPair": {"KeyName": "fuzz-new-key"},
         "RegisterImage": {"Name": "fuzz-image", "ImageLocation": "http://127.0.0.1:9/fuzz.qcow2"},
         "CreateTags": {"Tag.1.Key": "k", "Tag.1.Value": "v"},
+        "CreateLaunchTemplate": {"LaunchTemplateName": "fuzz-new-template",
+                                 "LaunchTemplateData.InstanceType": "t2.nano"},
+        "CreateLaunchTemplateVersion": {"LaunchTemplateId": pool["launchtemplateid"][0],
+                                        "LaunchTemplateData.InstanceType": "t2.nano"},
+        "DescribeLaunchTemplateVersions": {"LaunchTemplateId": pool["launchtemplateid"][0]},
+        "ModifyLaunchTemplate": {"LaunchTemplateId": pool["launchtemplateid"][0], "SetDefaultVersion": "1"},
+        "DeleteLaunchTemplate": {"LaunchTemplateId": pool["launchtemplateid"][0]},
+        "DeleteLaunchTemplateVersions": {"LaunchTemplateId": pool["launchtemplateid"][0]},
         "AuthorizeSecurityGroupIngress": rule, "AuthorizeSecurityGroupEgress": rule,
         "RevokeSecurityGroupIngress": rule, "RevokeSecurityGroupEgress": rule,
     }

@@ -27,8 +27,19 @@ REQUESTS = {
     "AuthorizeSecurityGroupEgress": lambda w: {"GroupId": w["group"], "IpPermissions": NEW_RULE},
     "AuthorizeSecurityGroupIngress": lambda w: {"GroupId": w["group"], "IpPermissions": NEW_RULE},
     "CreateKeyPair": lambda w: {"KeyName": "dry-new-key"},
+    "CreateLaunchTemplate": lambda w: {"LaunchTemplateName": "dry-new-template", "LaunchTemplateData": {
+        "InstanceType": "t2.nano"}, "TagSpecifications": [{"ResourceType": "launch-template",
+                                                           "Tags": [{"Key": "new", "Value": "no"}]}]},
+    "CreateLaunchTemplateVersion": lambda w: {"LaunchTemplateId": w["template"], "SourceVersion": "1",
+                                              "LaunchTemplateData": {"InstanceType": "t3.small"}},
+    "DeleteLaunchTemplate": lambda w: {"LaunchTemplateId": w["template"]},
+    "DeleteLaunchTemplateVersions": lambda w: {"LaunchTemplateName": "dry-template", "Versions": ["2"]},
+    "DescribeLaunchTemplateVersions": lambda w: {"LaunchTemplateId": w["template"]},
+    "DescribeLaunchTemplates": lambda w: {"LaunchTemplateIds": [w["template"]]},
+    "ModifyLaunchTemplate": lambda w: {"LaunchTemplateId": w["template"], "DefaultVersion": "2"},
     "CreateSecurityGroup": lambda w: {"GroupName": "dry-new-group", "Description": "never made"},
-    "CreateTags": lambda w: {"Resources": [w["instance"], w["own_image"]], "Tags": [{"Key": "new", "Value": "no"}]},
+    "CreateTags": lambda w: {"Resources": [w["instance"], w["own_image"], w["template"]],
+                             "Tags": [{"Key": "new", "Value": "no"}]},
     "DeleteKeyPair": lambda w: {"KeyName": w["key"]},
     "DeleteSecurityGroup": lambda w: {"GroupId": w["group"]},
     "DeleteTags": lambda w: {"Resources": [w["instance"]], "Tags": [{"Key": "kept"}]},
@@ -52,7 +63,8 @@ REQUESTS = {
     "RegisterImage": lambda w: {"Name": "dry-new-image", "ImageLocation": "http://images.example.org/dry.qcow2"},
     "RevokeSecurityGroupEgress": lambda w: {"GroupId": w["group"], "IpPermissions": HELD_RULE},
     "RevokeSecurityGroupIngress": lambda w: {"GroupId": w["group"], "IpPermissions": HELD_RULE},
-    "RunInstances": lambda w: {"ImageId": w["public_image"], "InstanceType": "t2.nano", "MinCount": 2,
+    "RunInstances": lambda w: {"LaunchTemplate": {"LaunchTemplateId": w["template"], "Version": "$Latest"},
+                               "ImageId": w["public_image"], "InstanceType": "t2.nano", "MinCount": 2,
                                "MaxCount": 2, "KeyName": w["key"], "SecurityGroupIds": [w["group"]]},
     "StartInstances": lambda w: {"InstanceIds": [w["stopped"]]},
     "StopInstances": lambda w: {"InstanceIds": [w["instance"]]},
@@ -101,8 +113,11 @@ def world(ec2):
     ec2.get_waiter("instance_stopped").wait(InstanceIds=[ids[1]], WaiterConfig=WAIT)
     ec2.get_waiter("image_available").wait(ImageIds=[own], WaiterConfig=WAIT)
     ec2.create_tags(Resources=[ids[0]], Tags=[{"Key": "kept", "Value": "yes"}])
+    template = ec2.create_launch_template(LaunchTemplateName="dry-template", LaunchTemplateData={
+        "ImageId": public["ImageId"], "InstanceType": "t2.nano"})["LaunchTemplate"]["LaunchTemplateId"]
+    ec2.create_launch_template_version(LaunchTemplateId=template, LaunchTemplateData={"InstanceType": "t2.micro"})
     yield {"instance": ids[0], "stopped": ids[1], "key": "dry-key", "group": group, "own_image": own,
-           "public_image": public["ImageId"]}
+           "public_image": public["ImageId"], "template": template}
     ec2.terminate_instances(InstanceIds=ids)
 
 
@@ -120,6 +135,12 @@ def _state(ec2, user_cs, admin_cs, world) -> dict:
                          for g in ec2.describe_security_groups()["SecurityGroups"]),
         "tags": sorted((t["ResourceId"], t["Key"], t["Value"]) for t in ec2.describe_tags()["Tags"]),
         "images": sorted(i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]),
+        "launch_templates": sorted(repr(sorted(t.items())) for t in ec2.describe_launch_templates()["LaunchTemplates"]),
+        "launch_template_versions": sorted(
+            (v["LaunchTemplateId"], v["VersionNumber"], v["DefaultVersion"], repr(v["LaunchTemplateData"]))
+            for t in ec2.describe_launch_templates()["LaunchTemplates"]
+            for v in ec2.describe_launch_template_versions(LaunchTemplateId=t["LaunchTemplateId"])[
+                "LaunchTemplateVersions"]),
         "jobs": sorted(j["jobid"] for j in user_cs.listAsyncJobs().get("asyncjobs", [])),
         "capacity": sorted((c["type"], c["zoneid"], c["capacityused"])
                            for c in admin_cs.listCapacity().get("capacity", [])),
@@ -177,11 +198,13 @@ def test_another_tenants_dry_run_finds_nothing(server, ec2, user_cs, admin_cs, w
                          aws_secret_access_key=keys["secretkey"])
     before = _state(ec2, user_cs, admin_cs, world)
     nobody = {"instance": "i-0123456789abcdef0", "stopped": "i-0123456789abcdef1", "group": "sg-0123456789abcdef0",
-              "own_image": "ami-0123456789abcdef0", "key": "nobody-has-this-key"}
+              "own_image": "ami-0123456789abcdef0", "key": "nobody-has-this-key",
+              "template": "lt-0123456789abcdef0"}
     for action in ("StopInstances", "StartInstances", "TerminateInstances", "RebootInstances",
                    "ModifyInstanceAttribute", "GetConsoleOutput", "DeleteSecurityGroup",
                    "AuthorizeSecurityGroupIngress", "RevokeSecurityGroupEgress", "DeregisterImage",
-                   "CreateTags", "DeleteTags"):
+                   "CreateTags", "DeleteTags", "CreateLaunchTemplateVersion", "DeleteLaunchTemplate",
+                   "ModifyLaunchTemplate", "DescribeLaunchTemplateVersions"):
         call = getattr(other, xform_name(action))
         theirs = _error(call, DryRun=True, **REQUESTS[action](world))
         unknown = _error(call, DryRun=True, **REQUESTS[action]({**world, **nobody}))

@@ -19,6 +19,7 @@ from conformance.conftest import ec2_client, start_server
 
 AWS = os.path.join(os.path.dirname(sys.executable), "aws")
 WAIT = {"Delay": 1, "MaxAttempts": 60}
+NANO = {"InstanceType": "t2.nano"}
 
 
 @pytest.fixture(scope="module", params=["strict", "emulator", pytest.param("mariadb", marks=pytest.mark.mysql)])
@@ -146,7 +147,7 @@ def test_create_version_describe_modify_and_delete(ec2, images):
         "InvalidLaunchTemplateId.NotFound", f"The specified launch template, with template ID {lt_id}, does not exist.")
     assert not [t for t in ec2.describe_tags()["Tags"] if t["ResourceId"] == lt_id]
     # The name is free again.
-    ec2.create_launch_template(LaunchTemplateName="web-tpl", LaunchTemplateData={"InstanceType": "t2.nano"})
+    ec2.create_launch_template(LaunchTemplateName="web-tpl", LaunchTemplateData=NANO)
     ec2.delete_launch_template(LaunchTemplateName="web-tpl")
 
 
@@ -215,7 +216,7 @@ def test_launch_by_id_and_name_with_each_version_and_overrides(ec2, images):
     assert _error(ec2.run_instances, MinCount=1, MaxCount=1,
                   LaunchTemplate={"LaunchTemplateId": lt_id, "LaunchTemplateName": "launcher"})[0] == \
         "InvalidParameterCombination"
-    empty = ec2.create_launch_template(LaunchTemplateName="no-image", LaunchTemplateData={"InstanceType": "t2.nano"})
+    empty = ec2.create_launch_template(LaunchTemplateName="no-image", LaunchTemplateData=NANO)
     assert _error(ec2.run_instances, MinCount=1, MaxCount=1, LaunchTemplate={"LaunchTemplateName": "no-image"})[0] == \
         "MissingParameter"
     ec2.delete_launch_template(LaunchTemplateId=empty["LaunchTemplate"]["LaunchTemplateId"])
@@ -226,12 +227,12 @@ def test_launch_by_id_and_name_with_each_version_and_overrides(ec2, images):
 
 
 def test_errors_as_aws_words_them(ec2):
-    ec2.create_launch_template(LaunchTemplateName="taken", LaunchTemplateData={"InstanceType": "t2.nano"})
-    assert _error(ec2.create_launch_template, LaunchTemplateName="taken", LaunchTemplateData={"InstanceType": "t2.nano"}) == (
+    ec2.create_launch_template(LaunchTemplateName="taken", LaunchTemplateData=NANO)
+    assert _error(ec2.create_launch_template, LaunchTemplateName="taken", LaunchTemplateData=NANO) == (
         "InvalidLaunchTemplateName.AlreadyExistsException", "Launch template name already in use.")
-    assert _error(ec2.create_launch_template, LaunchTemplateName="no spaces", LaunchTemplateData={"InstanceType": "t2.nano"})[0] == \
+    assert _error(ec2.create_launch_template, LaunchTemplateName="no spaces", LaunchTemplateData=NANO)[0] == \
         "InvalidLaunchTemplateName.MalformedException"
-    assert _error(ec2.create_launch_template, LaunchTemplateName="x", LaunchTemplateData={"InstanceType": "t2.nano"})[0] == \
+    assert _error(ec2.create_launch_template, LaunchTemplateName="x", LaunchTemplateData=NANO)[0] == \
         "InvalidLaunchTemplateName.MalformedException"
     assert _error(ec2.describe_launch_templates, LaunchTemplateNames=["missing"]) == (
         "InvalidLaunchTemplateName.NotFoundException",
@@ -249,21 +250,21 @@ def test_errors_as_aws_words_them(ec2):
     assert _error(ec2.describe_launch_template_versions, Versions=["1"])[0] == "InvalidParameterValue"
     assert _error(ec2.describe_launch_templates, Filters=[{"Name": "no-such", "Values": ["x"]}]) == (
         "InvalidParameterValue", "The filter 'no-such' is invalid")
-    assert _error(ec2.create_launch_template, LaunchTemplateName="instance-tags", LaunchTemplateData={"InstanceType": "t2.nano"},
+    assert _error(ec2.create_launch_template, LaunchTemplateName="instance-tags", LaunchTemplateData=NANO,
                   TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "a", "Value": "b"}]}])[0] == \
         "InvalidParameterValue"
     # A repeated client token answers the first request's template; with other arguments it is refused.
-    first = ec2.create_launch_template(LaunchTemplateName="tokened", LaunchTemplateData={"InstanceType": "t2.nano"}, ClientToken="tok-1")
-    repeated = ec2.create_launch_template(LaunchTemplateName="tokened", LaunchTemplateData={"InstanceType": "t2.nano"}, ClientToken="tok-1")
+    first = ec2.create_launch_template(LaunchTemplateName="tokened", LaunchTemplateData=NANO, ClientToken="tok-1")
+    repeated = ec2.create_launch_template(LaunchTemplateName="tokened", LaunchTemplateData=NANO, ClientToken="tok-1")
     assert repeated["LaunchTemplate"]["LaunchTemplateId"] == first["LaunchTemplate"]["LaunchTemplateId"]
-    assert _error(ec2.create_launch_template, LaunchTemplateName="tokened-2", LaunchTemplateData={"InstanceType": "t2.nano"},
+    assert _error(ec2.create_launch_template, LaunchTemplateName="tokened-2", LaunchTemplateData=NANO,
                   ClientToken="tok-1")[0] == "IdempotentParameterMismatch"
     for name in ("taken", "tokened"):
         ec2.delete_launch_template(LaunchTemplateName=name)
 
 
 def test_tags_filters_and_paging(ec2):
-    ids = [ec2.create_launch_template(LaunchTemplateName=f"page-{n}", LaunchTemplateData={"InstanceType": "t2.nano"},
+    ids = [ec2.create_launch_template(LaunchTemplateName=f"page-{n}", LaunchTemplateData=NANO,
                                       TagSpecifications=[{"ResourceType": "launch-template",
                                                           "Tags": [{"Key": "n", "Value": str(n)}]}]
                                       )["LaunchTemplate"]["LaunchTemplateId"] for n in range(5)]
@@ -285,6 +286,41 @@ def test_tags_filters_and_paging(ec2):
         ec2.delete_launch_template(LaunchTemplateId=lt_id)
 
 
+def test_every_version_filter_finds_its_version_and_only_it(ec2, images):
+    """Generated from the one declaration (VERSION_FILTERS): a value read from the described version finds it
+    among others, a made-up one finds nothing; filters on members no version here has are listed as none."""
+    from ec2bridge.actions.launch_templates import VERSION_FILTERS
+
+    arn = "arn:aws:iam::123456789012:instance-profile/web"
+    data = {"ImageId": images[1], "InstanceType": "t3.micro", "EbsOptimized": True, "KernelId": "aki-12345678",
+            "RamDiskId": "ari-12345678", "IamInstanceProfile": {"Arn": arn},
+            "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
+            "Placement": {"HostResourceGroupArn": "arn:aws:resource-groups:us-east-1:123456789012:group/hosts"},
+            "LicenseSpecifications": [{"LicenseConfigurationArn": "arn:aws:license-manager:us-east-1:123456789012:"
+                                                                  "license-configuration:lic-0123456789abcdef"}],
+            "NetworkInterfaces": [{"DeviceIndex": 0, "NetworkCardIndex": 0}]}
+    lt_id = ec2.create_launch_template(LaunchTemplateName="filtered", LaunchTemplateData={"ImageId": images[0]},
+                                       )["LaunchTemplate"]["LaunchTemplateId"]
+    target = ec2.create_launch_template_version(LaunchTemplateId=lt_id, LaunchTemplateData=data)
+    item = target["LaunchTemplateVersion"]
+    unmatched = []
+    for name, read in VERSION_FILTERS.fields.items():
+        values = [v for v in (read(item) if isinstance(read(item), list) else [read(item)]) if v is not None]
+        if not values:
+            unmatched.append(name)
+            continue
+        text = "true" if values[0] is True else "false" if values[0] is False else str(values[0])
+        found = ec2.describe_launch_template_versions(LaunchTemplateId=lt_id, Filters=[
+            {"Name": name, "Values": [text]}])["LaunchTemplateVersions"]
+        assert 2 in [v["VersionNumber"] for v in found], name
+        if name not in ("is-default-version", "create-time", "ebs-optimized"):
+            assert [v["VersionNumber"] for v in found] == [2], name
+        assert ec2.describe_launch_template_versions(LaunchTemplateId=lt_id, Filters=[
+            {"Name": name, "Values": ["no-such-value-7q"]}])["LaunchTemplateVersions"] == [], name
+    assert unmatched == ["http-protocol-ipv4"]  # LaunchTemplateData has no member it could read
+    ec2.delete_launch_template(LaunchTemplateId=lt_id)
+
+
 def test_another_accounts_templates_answer_as_missing_ones(ec2, other, images):
     lt = ec2.create_launch_template(LaunchTemplateName="private-tpl",
                                     LaunchTemplateData={"ImageId": images[0], "InstanceType": "t2.nano"})
@@ -293,7 +329,7 @@ def test_another_accounts_templates_answer_as_missing_ones(ec2, other, images):
     for call, params in [
         (other.describe_launch_templates, {"LaunchTemplateIds": [lt_id]}),
         (other.describe_launch_template_versions, {"LaunchTemplateId": lt_id}),
-        (other.create_launch_template_version, {"LaunchTemplateId": lt_id, "LaunchTemplateData": {"InstanceType": "t2.nano"}}),
+        (other.create_launch_template_version, {"LaunchTemplateId": lt_id, "LaunchTemplateData": NANO}),
         (other.modify_launch_template, {"LaunchTemplateId": lt_id, "DefaultVersion": "1"}),
         (other.delete_launch_template_versions, {"LaunchTemplateId": lt_id, "Versions": ["1"]}),
         (other.delete_launch_template, {"LaunchTemplateId": lt_id}),
@@ -309,7 +345,7 @@ def test_another_accounts_templates_answer_as_missing_ones(ec2, other, images):
         "InvalidLaunchTemplateName.NotFoundException"
     assert other.describe_launch_templates()["LaunchTemplates"] == []
     assert other.describe_launch_template_versions(Versions=["$Latest"])["LaunchTemplateVersions"] == []
-    theirs = other.create_launch_template(LaunchTemplateName="private-tpl", LaunchTemplateData={"InstanceType": "t2.nano"})
+    theirs = other.create_launch_template(LaunchTemplateName="private-tpl", LaunchTemplateData=NANO)
     assert theirs["LaunchTemplate"]["LaunchTemplateId"] != lt_id
     assert ec2.describe_launch_templates(LaunchTemplateIds=[lt_id])["LaunchTemplates"][0]["LatestVersionNumber"] == 1
     other.delete_launch_template(LaunchTemplateName="private-tpl")

@@ -101,6 +101,11 @@ def world(server, admin_cs):
                            tags=[{"key": "team", "value": f"secret-team-{SUFFIX}"}])
     assert wait_job(cs, tagged["jobid"])["jobstatus"] == 1
     event = cs.listEvents()["event"][0]
+    template_name = f"secret-lt-{SUFFIX}"
+    launch_template = owner.ec2.create_launch_template(
+        LaunchTemplateName=template_name, LaunchTemplateData={"InstanceType": "t2.nano"},
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": "team", "Value": "secret"}]}],
+    )["LaunchTemplate"]["LaunchTemplateId"]
 
     ids = {"VirtualMachine": deployed["id"], "Volume": volume["id"], "Template": image["id"], "Iso": iso["id"],
            "SSHKeyPair": key_id, "SecurityGroup": group["id"], "SecurityGroupRule": rule["ruleid"],
@@ -111,10 +116,11 @@ def world(server, admin_cs):
                                    f"secret-team-{SUFFIX}", owner.account["name"], owner.user["username"],
                                    home["name"], home["path"]}
     ec2_ids = {"i": to_ec2("i", deployed["id"]), "ami": to_ec2("ami", image["id"]), "sg": to_ec2("sg", group["id"]),
-               "key": to_ec2("key", key_id), "vol": to_ec2("vol", volume["id"])}
-    secrets |= set(ec2_ids.values())
+               "key": to_ec2("key", key_id), "vol": to_ec2("vol", volume["id"]), "lt": launch_template}
+    secrets |= set(ec2_ids.values()) | {template_name}
     return {"owner": owner, "outsiders": outsiders, "home_admin": home_admin, "ids": ids, "ec2_ids": ec2_ids,
             "secrets": secrets, "job": deployed["jobid"], "key_name": key["name"], "group_name": group["name"],
+            "template_name": template_name,
             "zone": zone, "offering": offering, "template": template}
 
 
@@ -195,12 +201,15 @@ def test_native_ids_in_other_places_answer_as_missing_ones(world):
 
 
 def test_ec2_foreign_ids_answer_as_missing_ones(world):
-    """Every outsider × every action taking an instance, image, group, key pair or volume id."""
+    """Every outsider × every action taking an instance, image, group, key pair, volume or launch template id
+    (or a launch template's name)."""
     ids, image = world["ec2_ids"], world["template"]
     public_ami = to_ec2("ami", image["id"])
 
     def cases(ec2):
-        i, ami, sg, key, vol = ids["i"], ids["ami"], ids["sg"], ids["key"], ids["vol"]
+        i, ami, sg, key, vol, lt = ids["i"], ids["ami"], ids["sg"], ids["key"], ids["vol"], ids["lt"]
+        lt_name = world["template_name"]
+        data = {"InstanceType": "t2.nano"}
         permission = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.9.0.0/16"}]}]
         run = {"MinCount": 1, "MaxCount": 1, "InstanceType": "t2.nano"}
         return [
@@ -237,6 +246,23 @@ def test_ec2_foreign_ids_answer_as_missing_ones(world):
             (world["key_name"], ec2.run_instances, {"ImageId": public_ami, "KeyName": world["key_name"], **run}),
             (vol, ec2.create_tags, {"Resources": [vol], "Tags": [{"Key": "k", "Value": "v"}]}),
             (vol, ec2.delete_tags, {"Resources": [vol]}),
+            (lt, ec2.describe_launch_templates, {"LaunchTemplateIds": [lt]}),
+            (lt, ec2.describe_launch_template_versions, {"LaunchTemplateId": lt}),
+            (lt, ec2.create_launch_template_version, {"LaunchTemplateId": lt, "LaunchTemplateData": data}),
+            (lt, ec2.modify_launch_template, {"LaunchTemplateId": lt, "DefaultVersion": "1"}),
+            (lt, ec2.delete_launch_template_versions, {"LaunchTemplateId": lt, "Versions": ["1"]}),
+            (lt, ec2.delete_launch_template, {"LaunchTemplateId": lt}),
+            (lt, ec2.delete_launch_template, {"LaunchTemplateId": lt, "DryRun": True}),
+            (lt, ec2.run_instances, {"LaunchTemplate": {"LaunchTemplateId": lt}, **run}),
+            (lt, ec2.create_tags, {"Resources": [lt], "Tags": [{"Key": "k", "Value": "v"}]}),
+            (lt, ec2.delete_tags, {"Resources": [lt]}),
+            (lt_name, ec2.describe_launch_templates, {"LaunchTemplateNames": [lt_name]}),
+            (lt_name, ec2.describe_launch_template_versions, {"LaunchTemplateName": lt_name}),
+            (lt_name, ec2.create_launch_template_version, {"LaunchTemplateName": lt_name,
+                                                           "LaunchTemplateData": data}),
+            (lt_name, ec2.modify_launch_template, {"LaunchTemplateName": lt_name, "DefaultVersion": "1"}),
+            (lt_name, ec2.delete_launch_template, {"LaunchTemplateName": lt_name}),
+            (lt_name, ec2.run_instances, {"LaunchTemplate": {"LaunchTemplateName": lt_name}, **run}),
         ]
 
     tried = 0
@@ -248,7 +274,7 @@ def test_ec2_foreign_ids_answer_as_missing_ones(world):
             swapped = _swap(params, foreign, missing)
             got = _ec2(call, **params)
             expected = _ec2(call, **swapped)
-            assert expected[0].endswith(".NotFound"), (call.__name__, expected)
+            assert expected[0].endswith((".NotFound", ".NotFoundException")), (call.__name__, expected)
             assert got == (expected[0], expected[1].replace(missing, foreign), expected[2]), (who, call.__name__, got)
             _assert_discloses_nothing(world, got[1].replace(foreign, ""), who, call.__name__)
             tried += 1
@@ -260,6 +286,8 @@ def test_ec2_foreign_ids_answer_as_missing_ones(world):
     assert [t["key"] for t in vm["tags"]] == ["team"]
     assert owner.listSecurityGroups(id=world["ids"]["SecurityGroup"])["securitygroup"][0]["ingressrule"]
     assert owner.listSSHKeyPairs(id=world["ids"]["SSHKeyPair"])["sshkeypair"]
+    template = world["owner"].ec2.describe_launch_templates(LaunchTemplateIds=[ids["lt"]])["LaunchTemplates"][0]
+    assert (template["LatestVersionNumber"], template["Tags"]) == (1, [{"Key": "team", "Value": "secret"}])
 
 
 def test_admins_keep_their_wider_view(world, admin_cs):
@@ -280,6 +308,8 @@ def test_admins_keep_their_wider_view(world, admin_cs):
     home_admin = world["home_admin"].ec2
     reservations = home_admin.describe_instances(InstanceIds=[world["ec2_ids"]["i"]])["Reservations"]
     assert reservations[0]["Instances"][0]["InstanceId"] == world["ec2_ids"]["i"]
+    templates = home_admin.describe_launch_templates(LaunchTemplateIds=[world["ec2_ids"]["lt"]])["LaunchTemplates"]
+    assert [t["LaunchTemplateName"] for t in templates] == [world["template_name"]]
 
 
 def _swap(value, old, new):
