@@ -213,8 +213,9 @@ def create_launch_template(ctx: Context, args: dict) -> dict:
 
 @action("CreateLaunchTemplateVersion")
 def create_launch_template_version(ctx: Context, args: dict) -> dict:
-    """A new version of the template, from its LaunchTemplateData, over SourceVersion's when given (the
-    members given replace the source's); ResolveAlias; ClientToken."""
+    """A new version from LaunchTemplateData, over SourceVersion's data when given; ResolveAlias; ClientToken.
+
+    The members given replace the source version's, as AWS documents."""
     template = find(ctx, args.get("LaunchTemplateId"), args.get("LaunchTemplateName"))
     _refuse_operator(args)
     data = stored(args.get("LaunchTemplateData") or {})
@@ -263,8 +264,9 @@ describe_launch_templates.filters = TEMPLATE_FILTERS  # listed in the coverage t
 
 @action("DescribeLaunchTemplateVersions")
 def describe_launch_template_versions(ctx: Context, args: dict) -> dict:
-    """One template's versions ($Latest, $Default, numbers, or MinVersion..MaxVersion), or every template's
-    $Latest and/or $Default; every filter AWS documents (see below); ResolveAlias; MaxResults/NextToken."""
+    """Versions ($Latest, $Default, numbers, MinVersion..MaxVersion); filters (see below); ResolveAlias; paging.
+
+    Without a template named: every template's $Latest and/or $Default, as AWS answers."""
     VERSION_FILTERS.check(args.get("Filters"))
     wanted = args.get("Versions") or []
     low, high = _bound(args, "MinVersion"), _bound(args, "MaxVersion")
@@ -367,8 +369,7 @@ def delete_launch_template(ctx: Context, args: dict) -> dict:
 
 @action("DeleteLaunchTemplateVersions")
 def delete_launch_template_versions(ctx: Context, args: dict) -> dict:
-    """Each version on its own: the ones deleted, and the ones not with AWS's reason (the default version,
-    or a number the template does not have)."""
+    """Each version on its own: those deleted, and those not with AWS's reason (the default, a missing number)."""
     template = find(ctx, args.get("LaunchTemplateId"), args.get("LaunchTemplateName"))
     numbers = []
     for which in args["Versions"]:
