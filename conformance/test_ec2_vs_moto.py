@@ -95,7 +95,27 @@ def _scenario(ec2, image_id):
     ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
     out["DescribeSecurityGroups"] = ec2.describe_security_groups(GroupIds=[group["GroupId"]])
+    _launch_template_scenario(ec2, image_id, out)
     return out
+
+
+def _launch_template_scenario(ec2, image_id, out):
+    data = {"ImageId": image_id, "InstanceType": "t2.micro", "UserData": "IyEvYmluL3NoCg==",
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "role", "Value": "web"}]}]}
+    created = ec2.create_launch_template(LaunchTemplateName="diff-lt", VersionDescription="one",
+                                         LaunchTemplateData=data, TagSpecifications=[
+                                             {"ResourceType": "launch-template", "Tags": [{"Key": "k", "Value": "v"}]}])
+    out["CreateLaunchTemplate"] = created
+    lt_id = created["LaunchTemplate"]["LaunchTemplateId"]
+    out["CreateLaunchTemplateVersion"] = ec2.create_launch_template_version(
+        LaunchTemplateId=lt_id, VersionDescription="two", LaunchTemplateData={**data, "InstanceType": "t2.small"})
+    out["ModifyLaunchTemplate"] = ec2.modify_launch_template(LaunchTemplateId=lt_id, DefaultVersion="2")
+    out["DescribeLaunchTemplates"] = ec2.describe_launch_templates(LaunchTemplateIds=[lt_id])
+    out["DescribeLaunchTemplateVersions"] = ec2.describe_launch_template_versions(LaunchTemplateId=lt_id)
+    run = ec2.run_instances(MinCount=1, MaxCount=1, LaunchTemplate={"LaunchTemplateId": lt_id, "Version": "1"})
+    out["RunInstances (launch template)"] = run
+    ec2.terminate_instances(InstanceIds=[run["Instances"][0]["InstanceId"]])
+    out["DeleteLaunchTemplate"] = ec2.delete_launch_template(LaunchTemplateName="diff-lt")
 
 
 def _wait(ec2, waiter: str, instance_id: str) -> None:

@@ -136,8 +136,10 @@ def _version_not_found(template, which) -> Ec2Error:
 # ------------------------------------------------------------------ answers
 
 def _created_by(template_or_version, owner: str) -> str:
+    """The creator's ARN: a user's, or the account's root (the emulator's accounts act as their root, under a
+    user named for the account's number)."""
     who = template_or_version.created_by
-    return f"arn:aws:iam::{owner}:user/{who}" if who else f"arn:aws:iam::{owner}:root"
+    return f"arn:aws:iam::{owner}:user/{who}" if who and who != owner else f"arn:aws:iam::{owner}:root"
 
 
 def _template_item(ctx: Context, template, latest: int, tags: list | None = None) -> dict:
