@@ -136,7 +136,7 @@ def test_awscli_filters_by_group_name(emulator, launched):
 
 def _kinds(ec2, launched) -> dict:
     """Per action: its declaration, the item to find, how to list with filters, and how to name an item."""
-    from ec2bridge.actions import catalog, keypairs, securitygroups, tags
+    from ec2bridge.actions import catalog, instances, keypairs, launch_templates, securitygroups, tags
 
     item, _ = launched
     group_id = item["SecurityGroups"][0]["GroupId"]
@@ -145,7 +145,23 @@ def _kinds(ec2, launched) -> dict:
             {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}],
              "UserIdGroupPairs": [{"GroupId": group_id}]}])
     image = next(i for i in ec2.describe_images(Owners=["amazon"])["Images"] if i["Name"] == "debian-12")
+    if not ec2.describe_launch_templates(Filters=[{"Name": "launch-template-name", "Values": ["filter-lt"]}])[
+            "LaunchTemplates"]:
+        ec2.create_launch_template(LaunchTemplateName="filter-lt", LaunchTemplateData={"InstanceType": "t2.nano"},
+                                   TagSpecifications=[{"ResourceType": "launch-template",
+                                                       "Tags": [{"Key": "Name", "Value": "filter-lt"}]}])
+    ec2.get_waiter("instance_running").wait(InstanceIds=[item["InstanceId"]],
+                                            WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     return {
+        "DescribeInstanceStatus": (
+            instances.STATUS_FILTERS,
+            ec2.describe_instance_status(InstanceIds=[item["InstanceId"]])["InstanceStatuses"][0],
+            lambda f: ec2.describe_instance_status(Filters=f, IncludeAllInstances=True)["InstanceStatuses"],
+            lambda i: i["InstanceId"]),
+        "DescribeLaunchTemplates": (
+            launch_templates.TEMPLATE_FILTERS, ec2.describe_launch_templates(
+                LaunchTemplateNames=["filter-lt"])["LaunchTemplates"][0],
+            lambda f: ec2.describe_launch_templates(Filters=f)["LaunchTemplates"], lambda i: i["LaunchTemplateId"]),
         "DescribeImages": (catalog.IMAGE_FILTERS, image, lambda f: ec2.describe_images(Filters=f)["Images"],
                            lambda i: i["ImageId"]),
         "DescribeSecurityGroups": (
@@ -159,12 +175,15 @@ def _kinds(ec2, launched) -> dict:
     }
 
 
+OTHER_DESCRIBES = ("DescribeImages", "DescribeSecurityGroups", "DescribeKeyPairs", "DescribeTags", "DescribeInstanceStatus",
+                   "DescribeLaunchTemplates")
+
+
 def _declared_other_filters() -> list[tuple[str, str]]:
     from ec2bridge.actions import ACTIONS
 
     return [(action, name.replace("<key>", "Name")) for action in
-            ("DescribeImages", "DescribeSecurityGroups", "DescribeKeyPairs", "DescribeTags")
-            for name in ACTIONS[action].filters.names()]
+            OTHER_DESCRIBES for name in ACTIONS[action].filters.names()]
 
 
 @pytest.mark.parametrize("action,name", _declared_other_filters())
@@ -176,7 +195,7 @@ def test_every_declared_filter_of_the_other_describes(ec2, launched, action, nam
     assert key(item) not in {key(i) for i in listed([{"Name": name, "Values": [NO_MATCH]}])}
 
 
-@pytest.mark.parametrize("action", ["DescribeImages", "DescribeSecurityGroups", "DescribeKeyPairs", "DescribeTags"])
+@pytest.mark.parametrize("action", OTHER_DESCRIBES)
 def test_an_unknown_filter_of_the_other_describes_is_invalid(ec2, launched, action):
     from botocore.exceptions import ClientError
 

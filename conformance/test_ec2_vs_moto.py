@@ -16,12 +16,12 @@ INTENDED = {
     # VPC networking is not modelled yet (Basic zones): no VPC, subnet, public address or ENI-level VPC ids.
     "VpcId", "SubnetId", "PublicIpAddress", "Ipv6Address", "Association", "Ipv6Addresses",
     # moto fills fields we do not have a backend notion for yet.
-    "IamInstanceProfile", "Platform", "MetadataOptions", "HibernationOptions", "CapacityReservationSpecification",
-    "EnclaveOptions", "MaintenanceOptions", "PrivateDnsNameOptions", "CurrentInstanceBootMode", "BootMode",
-    "NetworkPerformanceOptions", "Operator", "SecurityGroupRules",
+    "IamInstanceProfile", "Platform", "SecurityGroupRules",
     "RequesterId", "Events", "OutpostArn", "ElasticGpuAssociations", "Licenses", "PlacementGroupId",
     "KernelId", "RamdiskId", "SriovNetSupport", "DeprecationTime", "ImdsSupport",
-    "SourceInstanceId", "LastLaunchedTime", "UsageOperationUpdateTime", "InstanceLifecycle",
+    "SourceInstanceId", "LastLaunchedTime", "InstanceLifecycle",
+    # AWS gives an instance a BootMode only when its AMI names one; these images name none.
+    "BootMode",
     "ParentZoneName", "ParentZoneId", "GroupLongName", "Ipv4Prefixes", "Ipv6Prefixes",
     # AWS returns these but no true value exists here: images are templates on secondary storage, not EBS
     # snapshots; hosts record no CPU vendor; no connection tracker enforces security groups.

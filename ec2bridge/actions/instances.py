@@ -6,9 +6,9 @@ import binascii
 import json
 
 from backends.api import CloudError, LaunchRequest, LaunchTokenReused, LaunchUnplaced
-from ec2bridge import ssm
+from ec2bridge import catalogue, ssm
 from ec2bridge.actions import Context, action, public_images
-from ec2bridge.actions.filters import FilterSet, apply, is_exact, iso_time
+from ec2bridge.actions.filters import FilterSet, is_exact, iso_time
 from ec2bridge.actions.launch_templates import launch_args
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
@@ -87,8 +87,8 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
         # A terminated instance has let go of its groups (they may already be deleted), as in AWS.
         "SecurityGroups": [{"GroupName": g.name, "GroupId": ec2_id("SecurityGroup", g.uuid)}
                            for g in vm.security_groups] if state != "terminated" else [],
-        "KeyName": vm.key_pair,
-        "CpuOptions": {"CoreCount": vm.cpu_number, "ThreadsPerCore": 1},
+        "UsageOperationUpdateTime": vm.created,
+        "KeyName": vm.key_pair, "CpuOptions": _cpu_options(vm), **UNCHANGING,
         "BlockDeviceMappings": [{"DeviceName": image["RootDeviceName"], "Ebs": {
             "VolumeId": ec2_id("Volume", root.uuid), "Status": "attached", "AttachTime": vm.created,
             "DeleteOnTermination": True}}] if root is not None else [],
@@ -103,6 +103,7 @@ def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
                            "NetworkCardIndex": 0,
                            "Status": "attached", "AttachTime": vm.created, "DeleteOnTermination": True},
             "PrivateIpAddresses": [{"PrivateIpAddress": ip, "PrivateDnsName": dns, "Primary": True}],
+            "Ipv6Addresses": [], "Operator": {"Managed": False},
         }] if nic is not None and state != "terminated" else [],
     }
     if state == "pending":
@@ -132,6 +133,36 @@ def _image_facts(ctx: Context, named: str | None) -> dict:
     instance is listed in its own region, whose catalogue it was launched from)."""
     public = public_images.find(ctx.region, named) if named else None
     return public_images.instance_facts(public) if public is not None else IMAGE_FACTS
+
+
+# The members AWS returns by default that are the same for every instance here, each as this cloud has it:
+# no instance metadata service (guests read their metadata from a config drive), BIOS boot, no hibernation,
+# enclaves or capacity reservations, no automatic recovery or reboot migration (a host that goes down only
+# flags its VMs), hostnames from addresses, nothing managed by a service operator. Shared by every answer:
+# never changed in place.
+UNCHANGING = {
+    "MetadataOptions": {"State": "applied", "HttpTokens": "optional", "HttpPutResponseHopLimit": 1,
+                        "HttpEndpoint": "disabled", "HttpProtocolIpv6": "disabled", "InstanceMetadataTags": "disabled"},
+    "CapacityReservationSpecification": {"CapacityReservationPreference": "open"},
+    "HibernationOptions": {"Configured": False},
+    "EnclaveOptions": {"Enabled": False},
+    "MaintenanceOptions": {"AutoRecovery": "disabled", "RebootMigration": "disabled"},
+    "PrivateDnsNameOptions": {"HostnameType": "ip-name", "EnableResourceNameDnsARecord": False,
+                              "EnableResourceNameDnsAAAARecord": False},
+    "CurrentInstanceBootMode": "legacy-bios",
+    "NetworkPerformanceOptions": {"BandwidthWeighting": "default"},
+    "Operator": {"Managed": False},
+}
+
+
+def _cpu_options(vm) -> dict:
+    """Cores and threads per core as AWS's record of the instance type has them when the VM has that type's
+    vCPUs; otherwise (an offering of another size) one thread per core."""
+    offering = vm.service_offering
+    info = catalogue.instance_types().get(offering.instance_type or offering.name, {}).get("VCpuInfo") or {}
+    if info.get("DefaultVCpus") == vm.cpu_number and info.get("DefaultCores"):
+        return {"CoreCount": info["DefaultCores"], "ThreadsPerCore": info.get("DefaultThreadsPerCore", 1)}
+    return {"CoreCount": vm.cpu_number, "ThreadsPerCore": 1}
 
 
 def _reservation(ctx: Context, vms: list, busy: dict[str, set[str]]) -> dict:
@@ -361,6 +392,102 @@ FILTERS = FilterSet({
     "usage-operation": lambda i: i["UsageOperation"],
     "virtualization-type": lambda i: i["VirtualizationType"],
     "vpc-id": lambda i: i.get("VpcId"),
+    # The members every instance here has alike (UNCHANGING), and those it lacks (no VPC addressing, spot,
+    # outposts, dedicated hosts, IAM profiles, kernels): each read as the instance shows it, matching nothing
+    # where it has no value.
+    "affinity": lambda i: i["Placement"].get("Affinity"),
+    "availability-zone-id": lambda i: i["Placement"].get("AvailabilityZoneId"),
+    "boot-mode": lambda i: i.get("BootMode"),
+    "capacity-reservation-id": lambda i: i.get("CapacityReservationId"),
+    "capacity-reservation-specification.capacity-reservation-preference":
+        lambda i: i["CapacityReservationSpecification"]["CapacityReservationPreference"],
+    "capacity-reservation-specification.capacity-reservation-target.capacity-reservation-id":
+        lambda i: (i["CapacityReservationSpecification"].get("CapacityReservationTarget") or {}).get(
+            "CapacityReservationId"),
+    "capacity-reservation-specification.capacity-reservation-target.capacity-reservation-resource-group-arn":
+        lambda i: (i["CapacityReservationSpecification"].get("CapacityReservationTarget") or {}).get(
+            "CapacityReservationResourceGroupArn"),
+    "current-instance-boot-mode": lambda i: i["CurrentInstanceBootMode"],
+    "enclave-options.enabled": lambda i: i["EnclaveOptions"]["Enabled"],
+    "hibernation-options.configured": lambda i: i["HibernationOptions"]["Configured"],
+    "host-id": lambda i: i["Placement"].get("HostId"),
+    "iam-instance-profile.arn": lambda i: (i.get("IamInstanceProfile") or {}).get("Arn"),
+    "iam-instance-profile.id": lambda i: (i.get("IamInstanceProfile") or {}).get("Id"),
+    "instance-lifecycle": lambda i: i.get("InstanceLifecycle"),
+    "ipv6-address": lambda i: i.get("Ipv6Address"),
+    "kernel-id": lambda i: i.get("KernelId"),
+    "maintenance-options.auto-recovery": lambda i: i["MaintenanceOptions"]["AutoRecovery"],
+    "metadata-options.http-endpoint": lambda i: i["MetadataOptions"]["HttpEndpoint"],
+    # No separate IPv4 switch here: the IPv4 endpoint is whatever the endpoint is.
+    "metadata-options.http-protocol-ipv4": lambda i: i["MetadataOptions"]["HttpEndpoint"],
+    "metadata-options.http-protocol-ipv6": lambda i: i["MetadataOptions"]["HttpProtocolIpv6"],
+    "metadata-options.http-put-response-hop-limit": lambda i: i["MetadataOptions"]["HttpPutResponseHopLimit"],
+    "metadata-options.http-tokens": lambda i: i["MetadataOptions"]["HttpTokens"],
+    "metadata-options.instance-metadata-tags": lambda i: i["MetadataOptions"]["InstanceMetadataTags"],
+    "metadata-options.state": lambda i: i["MetadataOptions"]["State"],
+    "network-interface.addresses.association.allocation-id": _nics(lambda n: None),
+    "network-interface.addresses.association.association-id": _nics(lambda n: None),
+    "network-interface.addresses.association.carrier-ip": _nics(lambda n: None),
+    "network-interface.addresses.association.customer-owned-ip": _nics(lambda n: None),
+    "network-interface.addresses.association.ip-owner-id": _nics(lambda n: None),
+    "network-interface.addresses.association.public-dns-name": _nics(lambda n: None),
+    "network-interface.addresses.association.public-ip": _nics(lambda n: None),
+    "network-interface.addresses.private-dns-name":
+        _nics(lambda n: [a["PrivateDnsName"] for a in n["PrivateIpAddresses"]]),
+    "network-interface.association.allocation-id": _nics(lambda n: (n.get("Association") or {}).get("AllocationId")),
+    "network-interface.association.association-id":
+        _nics(lambda n: (n.get("Association") or {}).get("AssociationId")),
+    "network-interface.association.carrier-ip": _nics(lambda n: (n.get("Association") or {}).get("CarrierIp")),
+    "network-interface.association.customer-owned-ip":
+        _nics(lambda n: (n.get("Association") or {}).get("CustomerOwnedIp")),
+    "network-interface.association.ip-owner-id": _nics(lambda n: (n.get("Association") or {}).get("IpOwnerId")),
+    "network-interface.association.public-dns-name":
+        _nics(lambda n: (n.get("Association") or {}).get("PublicDnsName")),
+    "network-interface.association.public-ip": _nics(lambda n: (n.get("Association") or {}).get("PublicIp")),
+    "network-interface.attachment.instance-id": lambda i: [i["InstanceId"] for _ in i["NetworkInterfaces"]],
+    "network-interface.attachment.instance-owner-id": lambda i: [n["OwnerId"] for n in i["NetworkInterfaces"]],
+    "network-interface.availability-zone":
+        lambda i: [i["Placement"]["AvailabilityZone"] for _ in i["NetworkInterfaces"]],
+    "network-interface.deny-all-igw-traffic": _nics(lambda n: None),
+    "network-interface.ipv4-prefixes.ipv4-prefix":
+        _nics(lambda n: [p["Ipv4Prefix"] for p in n.get("Ipv4Prefixes") or []]),
+    "network-interface.ipv6-address": _nics(lambda n: [a["Ipv6Address"] for a in n["Ipv6Addresses"]]),
+    "network-interface.ipv6-addresses.ipv6-address": _nics(lambda n: [a["Ipv6Address"] for a in n["Ipv6Addresses"]]),
+    "network-interface.ipv6-addresses.is-primary-ipv6":
+        _nics(lambda n: [a.get("IsPrimaryIpv6") for a in n["Ipv6Addresses"]]),
+    "network-interface.ipv6-native": _nics(lambda n: False),  # every interface here has an IPv4 address
+    "network-interface.ipv6-prefixes.ipv6-prefix":
+        _nics(lambda n: [p["Ipv6Prefix"] for p in n.get("Ipv6Prefixes") or []]),
+    "network-interface.operator.managed": _nics(lambda n: n["Operator"]["Managed"]),
+    "network-interface.operator.principal": _nics(lambda n: n["Operator"].get("Principal")),
+    "network-interface.outpost-arn": _nics(lambda n: None),
+    "network-interface.private-ip-address": _nics(lambda n: n["PrivateIpAddress"]),
+    "network-interface.public-dns-name": _nics(lambda n: (n.get("Association") or {}).get("PublicDnsName")),
+    "network-interface.requester-id": _nics(lambda n: None),
+    "network-interface.requester-managed": _nics(lambda n: False),  # made at launch, by the instance's owner
+    "network-interface.subnet-id": _nics(lambda n: n.get("SubnetId")),
+    "network-interface.tag-key": _nics(lambda n: []),  # an instance's interface carries no tags here
+    "network-interface.tag-value": _nics(lambda n: []),
+    "network-interface.vpc-id": _nics(lambda n: n.get("VpcId")),
+    "network-performance-options.bandwidth-weighting": lambda i: i["NetworkPerformanceOptions"]["BandwidthWeighting"],
+    "operator.managed": lambda i: i["Operator"]["Managed"],
+    "operator.principal": lambda i: i["Operator"].get("Principal"),
+    "outpost-arn": lambda i: i.get("OutpostArn"),
+    "placement-partition-number": lambda i: i["Placement"].get("PartitionNumber"),
+    "platform": lambda i: i.get("Platform"),
+    "private-dns-name-options.enable-resource-name-dns-a-record":
+        lambda i: i["PrivateDnsNameOptions"]["EnableResourceNameDnsARecord"],
+    "private-dns-name-options.enable-resource-name-dns-aaaa-record":
+        lambda i: i["PrivateDnsNameOptions"]["EnableResourceNameDnsAAAARecord"],
+    "private-dns-name-options.hostname-type": lambda i: i["PrivateDnsNameOptions"]["HostnameType"],
+    "product-code.type": lambda i: [p.get("ProductCodeType") for p in i["ProductCodes"]],
+    "ramdisk-id": lambda i: i.get("RamdiskId"),
+    "reason": lambda i: i["StateTransitionReason"] or None,
+    "requester-id": lambda i: i.get("RequesterId"),
+    "spot-instance-request-id": lambda i: i.get("SpotInstanceRequestId"),
+    "state-reason-message": lambda i: (i.get("StateReason") or {}).get("Message"),
+    "tpm-support": lambda i: i.get("TpmSupport"),
+    "usage-operation-update-time": lambda i: iso_time(i["UsageOperationUpdateTime"]),
 }, tags=lambda i: i["Tags"])
 
 
@@ -459,7 +586,8 @@ def _reservations(ctx: Context, vms: list, filters: list[dict] | None) -> list[d
 
 @action("DescribeInstanceStatus")
 def describe_instance_status(ctx: Context, args: dict) -> dict:
-    """Running instances (all with IncludeAllInstances); the simulator's instances pass their checks."""
+    """Running instances (all with IncludeAllInstances), every filter AWS documents (see below); checks pass."""
+    STATUS_FILTERS.check(args.get("Filters"))  # unknown names fail at once
     wanted = args.get("InstanceIds")
     if wanted:
         vms = [find_owned(ctx, "VirtualMachine", instance_id) for instance_id in wanted]
@@ -473,16 +601,47 @@ def describe_instance_status(ctx: Context, args: dict) -> dict:
         if state != "running" and not args.get("IncludeAllInstances"):
             continue
         checked = "ok" if state == "running" else "not-applicable"
-        detail = [{"Name": "reachability", "Status": "passed" if state == "running" else "insufficient-data"}]
+        detail = [{"Name": "reachability", "Status": "passed"}] if state == "running" else []
         items.append({"InstanceId": ec2_id("VirtualMachine", vm.uuid), "AvailabilityZone": vm.zone.name,
-                      "InstanceState": _state(state),
-                      "InstanceStatus": {"Status": checked, "Details": detail if state == "running" else []},
-                      "SystemStatus": {"Status": checked, "Details": detail if state == "running" else []}})
-    items = apply(items, args.get("Filters"), {
-        "instance-state-name": lambda i: i["InstanceState"]["Name"], "availability-zone": lambda i: i["AvailabilityZone"],
-        "instance-status.status": lambda i: i["InstanceStatus"]["Status"],
-        "system-status.status": lambda i: i["SystemStatus"]["Status"]})
+                      "InstanceState": _state(state), "Operator": {"Managed": False},
+                      "InstanceStatus": {"Status": checked, "Details": detail},
+                      "SystemStatus": {"Status": checked, "Details": detail},
+                      "AttachedEbsStatus": {"Status": checked, "Details": detail}})
+    items = STATUS_FILTERS.apply(items, args.get("Filters"))
     return paginate(args, items, "InstanceStatuses", bounds=(5, 1000), exclusive="InstanceIds")
+
+
+def _reachability(check: str):
+    return lambda i: [d["Status"] for d in i[check]["Details"] if d["Name"] == "reachability"]
+
+
+def _event(member: str):
+    """No scheduled event is ever planned for an instance here: the event filters match nothing."""
+    return lambda i: [e.get(member) for e in i.get("Events") or []]
+
+
+# Every DescribeInstanceStatus filter AWS documents, read from the status item.
+STATUS_FILTERS = FilterSet({
+    "application-status.status": lambda i: (i.get("ApplicationStatus") or {}).get("Status"),
+    "attached-ebs-status.status": lambda i: i["AttachedEbsStatus"]["Status"],
+    "availability-zone": lambda i: i["AvailabilityZone"],
+    "availability-zone-id": lambda i: i.get("AvailabilityZoneId"),
+    "event.code": _event("Code"),
+    "event.description": _event("Description"),
+    "event.instance-event-id": _event("InstanceEventId"),
+    "event.not-after": _event("NotAfter"),
+    "event.not-before": _event("NotBefore"),
+    "event.not-before-deadline": _event("NotBeforeDeadline"),
+    "instance-state-code": lambda i: i["InstanceState"]["Code"],
+    "instance-state-name": lambda i: i["InstanceState"]["Name"],
+    "instance-status.reachability": _reachability("InstanceStatus"),
+    "instance-status.status": lambda i: i["InstanceStatus"]["Status"],
+    "operator.managed": lambda i: i["Operator"]["Managed"],
+    "operator.principal": lambda i: i["Operator"].get("Principal"),
+    "system-status.reachability": _reachability("SystemStatus"),
+    "system-status.status": lambda i: i["SystemStatus"]["Status"],
+})
+describe_instance_status.filters = STATUS_FILTERS  # listed in the coverage table
 
 
 @action("GetConsoleOutput")
