@@ -224,7 +224,18 @@ def test_tags_on_launch_filters_and_both_apis(ec2, user_cs):
     assert left == {"Name": "web-1", "env": "prod", "team": "ops"}  # a value that does not match is kept
     assert _code(ec2.create_tags, Resources=["i-0123456789abcdef0"],
                  Tags=[{"Key": "a", "Value": "b"}])[0] == "InvalidInstanceID.NotFound"
+    # A malformed id, of a taggable kind or not, is AWS's InvalidID with its words.
+    for bad in ("i-xyz", "ami-12", "lt-notanid", "vpc-0123456789abcdef0", "nonsense"):
+        for call in (ec2.create_tags, ec2.delete_tags):
+            assert _message(call, Resources=[bad], Tags=[{"Key": "a", "Value": "b"}]) == \
+                ("InvalidID", f"The ID '{bad}' is not valid")
     ec2.terminate_instances(InstanceIds=[instance_id])
+
+
+def _message(call, **params):
+    with pytest.raises(ClientError) as info:
+        call(**params)
+    return info.value.response["Error"]["Code"], info.value.response["Error"]["Message"]
 
 
 def test_indexed_and_matched_filters_agree(ec2):
@@ -269,7 +280,8 @@ def test_key_pairs_in_both_apis(ec2, user_cs):
     assert created["KeyPairId"].startswith("key-") and len(created["KeyFingerprint"].split(":")) == 16
     ed = ec2.create_key_pair(KeyName="ed-key", KeyType="ed25519")
     assert "OPENSSH PRIVATE KEY" in ed["KeyMaterial"]
-    assert _code(ec2.create_key_pair, KeyName="ec2-key")[0] == "InvalidKeyPair.Duplicate"
+    assert _message(ec2.create_key_pair, KeyName="ec2-key") == ("InvalidKeyPair.Duplicate",
+                                                                "The keypair 'ec2-key' already exists.")
     public = user_cs.createSSHKeyPair(name="native-key")["keypair"]
     from cryptography.hazmat.primitives import serialization
 
@@ -383,7 +395,8 @@ def test_security_groups_in_both_apis(ec2, user_cs):
     created = ec2.create_security_group(GroupName="web", Description="web servers")
     group_id = created["GroupId"]
     assert group_id.startswith("sg-")
-    assert _code(ec2.create_security_group, GroupName="web", Description="again")[0] == "InvalidGroup.Duplicate"
+    assert _message(ec2.create_security_group, GroupName="web", Description="again") == (
+        "InvalidGroup.Duplicate", "The security group 'web' already exists")
     ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8",
                                                                          "Description": "ssh"}]},

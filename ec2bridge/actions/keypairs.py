@@ -16,14 +16,14 @@ def _item(pair, include_public_key=False) -> dict:
     return item
 
 
-def _new(ctx: Context, create) -> object:
+def _new(ctx: Context, name: str, create) -> object:
     try:
         return create()
     except CloudError as exc:
         if exc.details.get("param") == "publickey":
             raise Ec2Error("InvalidKey.Format", exc.message) from exc
         if "already exists" in exc.message:
-            raise Ec2Error("InvalidKeyPair.Duplicate", exc.message.replace("A key pair", "The keypair")) from exc
+            raise Ec2Error("InvalidKeyPair.Duplicate", f"The keypair '{name}' already exists.") from exc
         raise from_cloud_error(exc) from exc
 
 
@@ -32,7 +32,7 @@ def create_key_pair(ctx: Context, args: dict) -> dict:
     """RSA or ED25519, PEM; the private key is returned once and not kept."""
     if args.get("KeyFormat", "pem") != "pem":
         raise Ec2Error("UnsupportedOperation", "Only KeyFormat pem is supported")
-    pair, private_key = _new(ctx, lambda: ctx.cloud.keypairs.create(ctx.caller, args["KeyName"],
+    pair, private_key = _new(ctx, args["KeyName"], lambda: ctx.cloud.keypairs.create(ctx.caller, args["KeyName"],
                                                                      key_type=args.get("KeyType", "rsa")))
     item = _item(pair)
     del item["CreateTime"], item["KeyType"]
@@ -43,7 +43,7 @@ def create_key_pair(ctx: Context, args: dict) -> dict:
 def import_key_pair(ctx: Context, args: dict) -> dict:
     """RSA/ED25519 public keys as OpenSSH, RFC 4716, PEM or DER (the blob's raw bytes); AWS-style fingerprints."""
     material = args["PublicKeyMaterial"]
-    pair = _new(ctx, lambda: ctx.cloud.keypairs.register(ctx.caller, args["KeyName"], material))
+    pair = _new(ctx, args["KeyName"], lambda: ctx.cloud.keypairs.register(ctx.caller, args["KeyName"], material))
     return {"KeyFingerprint": pair.fingerprint, "KeyName": pair.name, "KeyPairId": ec2_id("SSHKeyPair", pair.uuid),
             "Tags": []}
 

@@ -7,7 +7,7 @@ from ec2bridge.actions.filters import FilterSet
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, from_cloud_error
-from ec2bridge.ids import to_ec2
+from ec2bridge.ids import to_ec2, uuid_prefix_of
 from ec2bridge.kinds import ENTITY_OF_PREFIX, KINDS
 
 # The backend's tag resource type of each entity that takes tags.
@@ -21,15 +21,19 @@ def resources(ctx: Context, ids: list[str]) -> dict[str, list]:
     by_type: dict[str, list] = {}
     for resource_id in ids:
         prefix = resource_id.split("-", 1)[0]
-        if prefix not in TAGGABLE_PREFIXES:
-            raise Ec2Error("InvalidID", f"The ID '{resource_id}' is not valid")
-        entity = TAGGABLE_PREFIXES[prefix]
+        entity = TAGGABLE_PREFIXES.get(prefix)
         public = public_images.find(ctx.region, resource_id) if entity == "Template" and ctx.catalogue else None
         if public is not None:
             # Tags on another account's public image would be the caller's own (AWS keeps them per account);
             # this cloud keeps one set of tags per resource, so they are refused as on its own public images.
             raise Ec2Error("UnauthorizedOperation", f"You are not authorized to tag {resource_id}, a public image "
                                                     f"of account {public['OwnerId']}")
+        try:
+            if entity is None:
+                raise Ec2Error("InvalidID", "")
+            uuid_prefix_of(entity, resource_id)
+        except Ec2Error:  # AWS's answer to any id that is not one of a taggable kind's, whatever its prefix
+            raise Ec2Error("InvalidID", f"The ID '{resource_id}' is not valid") from None
         row = find_owned(ctx, entity, resource_id, message="The ID '{}' does not exist")
         by_type.setdefault(TAG_TYPE[entity], []).append(row)
     return by_type
