@@ -16,7 +16,7 @@ from backends.context import Caller
 from backends.core.events import EventManager
 from backends.core.kinds import KINDS
 from backends.core.tags import TagManager
-from backends.db import write_tx
+from backends.db import is_sqlite, write_tx
 from backends.errors import InvalidParameterValue, NotFound
 from backends.identity.access import AccessControl
 from backends.models import Account, LaunchTemplate, LaunchTemplateVersion, ResourceTag
@@ -91,8 +91,8 @@ class LaunchTemplateManager:
                 if earlier.data != document or earlier.description != description:
                     raise _token_reused(client_token)
                 return earlier
-            # Read again inside the transaction: two versions made at once get two numbers.
-            current = LaunchTemplate.get_or_none(LaunchTemplate.id == template.id)
+            # Read again, locked, inside the transaction: two versions made at once get two numbers.
+            current = _locked(template)
             if current is None:
                 raise _gone(template)
             if LaunchTemplateVersion.select().where(LaunchTemplateVersion.template == template.id).count() \
@@ -163,7 +163,9 @@ class LaunchTemplateManager:
     def set_default(self, caller: Caller, template: LaunchTemplate, number: int) -> LaunchTemplate:
         self._check(caller, template)
         with write_tx():
-            self.version(template, number)
+            if _locked(template) is None:
+                raise _gone(template)
+            self.version(template, number)  # not deleted meanwhile: deleting versions locks the template first
             LaunchTemplate.update(default_version=number).where(LaunchTemplate.id == template.id).execute()
             self.events.record(caller, "UPDATE.LAUNCH.TEMPLATE",
                                f"Version {number} is the default of launch template {template.name}",
@@ -175,6 +177,8 @@ class LaunchTemplateManager:
         """The template, its versions and its tags, for good."""
         self._check(caller, template)
         with write_tx():
+            if _locked(template) is None:  # a version being added meanwhile finishes first
+                raise _gone(template)
             LaunchTemplateVersion.delete().where(LaunchTemplateVersion.template == template.id).execute()
             LaunchTemplate.delete().where(LaunchTemplate.id == template.id).execute()
             ResourceTag.delete().where(ResourceTag.resource_type == TAG_TYPE,
@@ -189,7 +193,7 @@ class LaunchTemplateManager:
         self._check(caller, template)
         deleted, refused = [], {}
         with write_tx():
-            current = LaunchTemplate.get_or_none(LaunchTemplate.id == template.id)
+            current = _locked(template)  # the default cannot change under the check
             if current is None:
                 raise _gone(template)
             present = {v.number for v in self.versions(template, numbers=list(set(numbers)))}
@@ -220,6 +224,13 @@ def _document(data: dict) -> str:
         raise InvalidParameterValue(f"The launch template data is {len(text)} characters long; at most {MAX_DATA} "
                                     "are accepted")
     return text
+
+
+def _locked(template: LaunchTemplate) -> LaunchTemplate | None:
+    """The template's row as committed now, locked until the transaction ends (MariaDB; SQLite's writers are
+    serialised already)."""
+    query = LaunchTemplate.select().where(LaunchTemplate.id == template.id)
+    return (query if is_sqlite() else query.for_update()).first()
 
 
 def _token_reused(token: str) -> InvalidParameterValue:
