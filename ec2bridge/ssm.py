@@ -142,6 +142,20 @@ def lookup(region: str, name: str) -> dict:
     return found
 
 
+RESOLVE_SSM = "resolve:ssm:"  # ImageId=resolve:ssm:<parameter name>: the AMI id an SSM parameter holds
+
+
+def resolve_image(region: str, image_id: str, *, served: bool) -> str:
+    """The AMI id an ImageId of ``resolve:ssm:<name>[:<version>]`` stands for: an SSM public parameter of the
+    region (``served`` in emulator mode only); AWS's InvalidParameterValue when it names none."""
+    name = image_id[len(RESOLVE_SSM):]
+    resolved = resolve(region, name) if served else None
+    if resolved is None:
+        raise Ec2Error("InvalidParameterValue", f"Invalid value '{image_id}' for parameter ImageId: the SSM "
+                                                f"parameter {name} does not exist or cannot be resolved")
+    return resolved
+
+
 def resolve(region: str, name: str) -> str | None:
     """The AMI id ``resolve:ssm:<name>`` stands for in ``region``, or None."""
     try:

@@ -25,8 +25,6 @@ BY_VM_STATE = {"Starting": "pending", "Running": "running", "Migrating": "runnin
 # The VM detail that keeps the image id a launch named when it ran on a stand-in image (emulator mode: an
 # AMI this cloud does not have); the instance reports that id, as moto does.
 NAMED_IMAGE = "ec2.ImageId"
-RESOLVE_SSM = "resolve:ssm:"  # ImageId=resolve:ssm:<parameter name>: the AMI id an SSM parameter holds
-
 PENDING_REASON = {"Code": "pending", "Message": "pending"}  # what AWS reports while an instance is pending
 
 
@@ -184,8 +182,8 @@ def run_instances(ctx: Context, args: dict) -> dict:
         raise Ec2Error("InvalidParameterValue", "MinCount must be at least 1 and no more than MaxCount")
     if "ImageId" not in args:
         raise Ec2Error("MissingParameter", "The request must contain the parameter ImageId")
-    if args["ImageId"].startswith(RESOLVE_SSM):
-        args["ImageId"] = _resolved(ctx, args["ImageId"])
+    if args["ImageId"].startswith(ssm.RESOLVE_SSM):
+        args["ImageId"] = ssm.resolve_image(ctx.region, args["ImageId"], served=ctx.catalogue)
     template = _named_image(ctx, args["ImageId"])
     type_name = args.get("InstanceType", "m1.small")
     offering = cloud.offerings.by_instance_type(type_name)
@@ -227,17 +225,6 @@ def run_instances(ctx: Context, args: dict) -> dict:
     for item in reservation["Instances"]:  # AWS answers pending at once, whatever the job has done
         item["State"], item["StateReason"] = _state("pending"), dict(PENDING_REASON)
     return reservation
-
-
-def _resolved(ctx: Context, image_id: str) -> str:
-    """The AMI id ``resolve:ssm:<name>[:<version>]`` stands for: an SSM public parameter of the region (served
-    in emulator mode only)."""
-    name = image_id[len(RESOLVE_SSM):]
-    resolved = ssm.resolve(ctx.region, name) if ctx.catalogue else None
-    if resolved is None:
-        raise Ec2Error("InvalidParameterValue", f"Invalid value '{image_id}' for parameter ImageId: the SSM "
-                                                f"parameter {name} does not exist or cannot be resolved")
-    return resolved
 
 
 def _named_image(ctx: Context, image_id: str):

@@ -9,7 +9,7 @@ import datetime as dt
 import re
 
 from backends.api import CloudError, LaunchTemplateNameTaken, LaunchTemplateVersionMissing
-from ec2bridge import catalogue
+from ec2bridge import ssm
 from ec2bridge.actions import Context, action
 from ec2bridge.actions.filters import FilterSet, iso_time
 from ec2bridge.actions.lookup import find_owned
@@ -31,7 +31,6 @@ ALL_TEMPLATES = ("To describe the launch template data for all your launch templ
                  "version numbers. To describe the launch template data for a specific launch template, specify "
                  "'--launch-template-id' or '--launch-template-name', and for '--versions' specify one or more of "
                  "the following values: '$Latest', '$Default', or one or more version numbers.")
-SSM_ALIAS = "resolve:ssm:"
 
 
 # ------------------------------------------------------------------ the data, in and out
@@ -79,12 +78,8 @@ def _from_json(kind: str, value):
 def _resolved(ctx: Context, data: dict) -> dict:
     """ResolveAlias: an ImageId given as ``resolve:ssm:<parameter>`` shown as the AMI id it names."""
     image = data.get("ImageId") or ""
-    if image.startswith(SSM_ALIAS):
-        name = image[len(SSM_ALIAS):]
-        value = next((p["Value"] for p in catalogue.ssm_parameters(ctx.region) if p["Name"] == name), None)
-        if value is None:
-            raise Ec2Error("InvalidParameterValue", f"Unable to resolve the Systems Manager parameter {name}")
-        return {**data, "ImageId": value}
+    if image.startswith(ssm.RESOLVE_SSM):
+        return {**data, "ImageId": ssm.resolve_image(ctx.region, image, served=ctx.catalogue)}
     return data
 
 
