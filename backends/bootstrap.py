@@ -1,6 +1,7 @@
 """The demo cloud an empty database starts with.
 
-Region ``<region>`` with zones ``<region>a`` and ``<region>b``; in each a pod,
+Region ``<region>`` with zones ``<region>a`` and ``<region>b`` (in emulator mode the region's AWS zones,
+``us-east-1a`` to ``us-east-1f``, as ``Cloud.zone_names`` names them); in each a pod,
 two clusters of four simulated hosts, primary storage per cluster, an image
 store; featured templates and an ISO; service offerings named after EC2
 instance types; disk offerings; a root admin and a regular user. Everything is
@@ -14,6 +15,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
+from backends.compute import offerings
 from backends.context import ROLE_ADMIN, Caller
 from backends.drivers import registry as driver_registry
 from backends.drivers.simulator import SimulatorDriver
@@ -21,7 +23,7 @@ from backends.models import Account, Cluster, Host, User, Zone
 
 log = logging.getLogger(__name__)
 
-# EC2 instance type -> (vCPUs, memory MiB). CPU speed is 2000 MHz per vCPU.
+# EC2 instance type -> (vCPUs, memory MiB), each vCPU at CPU_SPEED MHz.
 INSTANCE_TYPES = {
     "t1.micro": (1, 613), "m1.small": (1, 1740), "m1.medium": (1, 3840), "m1.large": (2, 7680),
     "m1.xlarge": (4, 15360),
@@ -33,7 +35,7 @@ INSTANCE_TYPES = {
     "c5.large": (2, 4096), "c5.xlarge": (4, 8192), "c5.2xlarge": (8, 16384),
     "r5.large": (2, 16384), "r5.xlarge": (4, 32768),
 }
-CPU_SPEED = 2000
+CPU_SPEED = offerings.DEFAULT_CPU_SPEED
 SIMULATOR = SimulatorDriver.hypervisor_type  # the demo cloud's hosts are simulated
 
 TEMPLATES = [
@@ -93,8 +95,6 @@ def ensure_demo_cloud(cloud) -> list[Credentials]:
 
 
 def _os_types(cloud):
-    from backends.compute import offerings
-
     return offerings.DEFAULT_OS_TYPES
 
 
@@ -118,7 +118,8 @@ def _build(cloud, root) -> None:
         lastname="User", account_type=0, account_name="demo", domain=root)
     cloud.accounts.register_user_keys(caller, User.get(User.account == demo.id))
 
-    zones = _build_zones(cloud, caller, cloud.infra.ensure_region(cloud.region_name), "ab", root)
+    region = cloud.infra.ensure_region(cloud.region_name)
+    zones = _build_zones(cloud, caller, region, _zone_names(cloud, region.name, "ab"), root)
 
     for name, (cpus, memory) in INSTANCE_TYPES.items():
         cloud.offerings.create_service_offering(
@@ -143,17 +144,24 @@ def _build(cloud, root) -> None:
         uuid=image_uuid(cloud.region_name, name), template_type="USER")
 
 
-def _build_zones(cloud, caller, region, letters: str, root) -> list:
-    """Zones ``<region><letter>``, each with a pod, two clusters of four simulated hosts, primary storage
+def _zone_names(cloud, region: str, letters: str) -> list[str]:
+    """The names of a new region's zones: those ``cloud.zone_names`` gives (the emulator's AWS zones), else
+    ``<region><letter>`` for each of ``letters``. All are made at once: a zone costs some 20 ms to build, and
+    a region made on first use has every zone a request may name."""
+    return (cloud.zone_names(region) if cloud.zone_names else None) or [f"{region}{letter}" for letter in letters]
+
+
+def _build_zones(cloud, caller, region, names: list[str], root) -> list:
+    """Zones called ``names``, each with a pod, two clusters of four simulated hosts, primary storage
     per cluster, an image store and a guest network of its own /16."""
     cpu_overcommit, memory_overcommit, pool_bytes = _sized_for(cloud.zone_capacity)
     zones = []
-    for letter in letters:
+    for name in names:
         index = Zone.select().count()  # zone number across regions: distinct pod and guest ranges
         zone = cloud.infra.create_zone(
-            caller, name=f"{region.name}{letter}", network_type="Basic", dns1="8.8.8.8", dns2="8.8.4.4",
+            caller, name=name, network_type="Basic", dns1="8.8.8.8", dns2="8.8.4.4",
             internal_dns1="10.0.0.2", security_groups_enabled=True, region=region,
-            description=f"Availability zone {region.name}{letter}")
+            description=f"Availability zone {name}")
         zones.append(zone)
         pod = cloud.infra.create_pod(caller, zone, name=f"{zone.name}-pod1", gateway=f"172.{16 + index}.0.1",
                                      netmask="255.255.0.0", start_ip=f"172.{16 + index}.0.10",
@@ -248,14 +256,15 @@ def _build_hosts_zone(cloud, caller, region, letter: str, root, primary_url: str
 
 
 def ensure_region(cloud, name: str) -> bool:
-    """Emulator mode: a region asked for by name exists afterwards, with zones a, b and c on the
-    simulator and the demo cloud's built-in templates ready in them. True if it was created now."""
+    """Emulator mode: a region asked for by name exists afterwards, with its zones (see :func:`_zone_names`;
+    a, b and c by default) on the simulator and the demo cloud's built-in templates ready in them. True if it
+    was created now."""
     with _region_lock:
         if cloud.infra.list_regions(name=name)[0]:
             return False
         caller = system_caller(cloud)
         root = cloud.accounts.root_domain()
-        zones = _build_zones(cloud, caller, cloud.infra.ensure_region(name), "abc", root)
+        zones = _build_zones(cloud, caller, cloud.infra.ensure_region(name), _zone_names(cloud, name, "abc"), root)
         cloud.templates.copy_builtin_to(zones)
         return True
 

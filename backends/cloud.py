@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -33,11 +33,14 @@ class Cloud:
     def __init__(self, db_url: str, *, data_dir: str = "data", region: str = "us-east-1",
                  node_id: str | None = None, job_workers: int = 8, background: bool = True,
                  drivers: dict[str, Driver] | None = None, driver_settings: Mapping[str, str] | None = None,
-                 zone_capacity: int | None = None):
+                 zone_capacity: int | None = None, zone_names: Callable[[str], list[str]] | None = None):
         self.db_url = db_url
         # The EC2 emulator's bootstrap: room for this many t2.micro-sized VMs in each simulated zone
         # (None: the demo cloud's real-sized hosts).
         self.zone_capacity = zone_capacity
+        # The EC2 emulator's zones: the names a region's zones get (AWS's: us-east-1a..f), all made with the
+        # region; None, or no names for a region: <region>a and b for the home region, a to c for others.
+        self.zone_names = zone_names
         self.data_dir = data_dir
         self.region_name = region
         self.node_id = node_id or socket.gethostname()
@@ -178,7 +181,7 @@ class Cloud:
             return bootstrap.ensure_demo_cloud(self)
 
     def ensure_region(self, name: str) -> bool:
-        """Emulator mode: make the region exist (zones a-c on the simulator); True if created now."""
+        """Emulator mode: make the region exist (its zones on the simulator); True if created now."""
         from backends import bootstrap
 
         if name in self._known_regions:

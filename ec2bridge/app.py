@@ -103,16 +103,14 @@ def _handle(cloud, request_id: str, emulated: Emulated | None = None) -> bytes:
     if args.pop("DryRun", False):
         # Checked all the way through (ids, ownership, limits), then undone: the error it would have
         # met (UnauthorizedOperation for another tenant's image, say), else DryRunOperation.
-        ctx = Context(cloud, caller, region, rehearsal=True, stand_in_images=stand_in_images,
-                      catalogue=emulator)
+        ctx = Context(cloud, caller, region, rehearsal=True, emulator=emulator, stand_in_images=stand_in_images)
         try:
             with cloud.rehearsal():
                 handler(ctx, args)
         except CloudError as exc:
             raise from_cloud_error(exc) from exc
         raise Ec2Error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
-    ctx = Context(cloud, caller, region, synchronous=emulator, stand_in_images=stand_in_images,
-                  catalogue=emulator)
+    ctx = Context(cloud, caller, region, synchronous=emulator, emulator=emulator, stand_in_images=stand_in_images)
     try:
         result = handler(ctx, args)
     except CloudError as exc:

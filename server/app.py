@@ -7,6 +7,7 @@ from flask import Flask
 
 from backends import bootstrap
 from backends.cloud import Cloud
+from ec2bridge.catalogue.zones import zone_names as aws_zone_names
 from server import credentials
 from server.settings import Settings
 
@@ -18,7 +19,8 @@ def create_cloud(settings: Settings, *, background: bool = True) -> Cloud:
     cloud = Cloud(settings.db_url, data_dir=settings.data_dir, region=settings.region, node_id=settings.node_id,
                   job_workers=settings.job_workers, background=background,
                   driver_settings=settings.driver_settings,
-                  zone_capacity=settings.emulator_capacity if settings.emulator else None).start()
+                  zone_capacity=settings.emulator_capacity if settings.emulator else None,
+                  zone_names=aws_zone_names if settings.emulator else None).start()
     creds = bootstrap.ensure_demo_cloud(cloud)
     for hypervisor, uris in settings.zone_hosts.items():  # zones of real hosts (--kvm-host...)
         bootstrap.ensure_hosts_zone(cloud, hypervisor, list(uris), settings.zone_primary_url(hypervisor))

@@ -1,6 +1,8 @@
 """Service offerings (VM sizes), disk offerings and the OS type catalogue."""
 from __future__ import annotations
 
+from peewee import IntegrityError
+
 from backends.context import Caller
 from backends.core.events import EventManager
 from backends.db import page_of, write_tx
@@ -10,6 +12,8 @@ from backends.identity.accounts import AccountManager
 from backends.models import DiskOffering, Domain, OsCategory, OsType, ServiceOffering, utcnow
 
 MAX_INT = 2147483647
+# The CPU speed, in MHz, of the offerings made for instance types (the demo cloud's and those made on first use).
+DEFAULT_CPU_SPEED = 2000
 # The largest disk, in GiB: AWS's largest EBS volume; it also keeps sizes in bytes well inside 64 bits.
 MAX_DISK_GB = 16384
 
@@ -149,6 +153,23 @@ class OfferingManager:
 
     def by_instance_type(self, name: str) -> ServiceOffering | None:
         return ServiceOffering.get_or_none(ServiceOffering.instance_type == name, ServiceOffering.removed.is_null())
+
+    def ensure_instance_type(self, caller: Caller, name: str, *, cpu_number: int, memory: int) -> ServiceOffering | None:
+        """The offering standing for instance type ``name``, made now if there is none: ``cpu_number`` CPUs
+        at DEFAULT_CPU_SPEED and ``memory`` MiB, public and in every zone, the event recorded for ``caller``
+        (whose request needed it). None when an operator deleted that type's offering: it stays withdrawn."""
+        found = ServiceOffering.get_or_none(ServiceOffering.instance_type == name)
+        if found is None:
+            try:
+                with write_tx():
+                    found = ServiceOffering.create(
+                        name=name, display_text=f"{name}: {cpu_number} vCPU, {memory} MiB", cpu_number=cpu_number,
+                        cpu_speed=DEFAULT_CPU_SPEED, memory=memory, instance_type=name)
+                    self.events.record(caller, "SERVICE.OFFERING.CREATE",
+                                       f"Created service offering {name} on first use", resource=found)
+            except IntegrityError:  # another request made it first
+                found = ServiceOffering.get(ServiceOffering.instance_type == name)
+        return found if found.removed is None else None
 
     # --------------------------------------------------------- disk offerings
     def create_disk_offering(self, caller: Caller, *, name: str, display_text: str | None = None,

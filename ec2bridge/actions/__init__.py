@@ -22,10 +22,11 @@ class Context:
     synchronous: bool = False
     # DryRun: the handler runs inside a rehearsal that is rolled back, so it must start no work.
     rehearsal: bool = False
+    # Emulator mode: regions, zones, instance types and public AMIs are AWS's (ec2bridge/catalogue), as moto's
+    # server answers them.
+    emulator: bool = False
     # Emulator mode without AMI validation: a launch naming an AMI this cloud lacks runs on a stand-in image.
     stand_in_images: bool = False
-    # Emulator mode: AWS's public AMIs (moto's catalogue, actions/public_images.py) are served and launch.
-    catalogue: bool = False
     _jobs: list = field(default_factory=list)
 
     def run(self, command: str, work, vm) -> None:
@@ -61,4 +62,5 @@ def action(name: str):
     return register
 
 
-from ec2bridge.actions import catalog, instances, keypairs, launch_templates, securitygroups, tags  # noqa: E402,F401
+from ec2bridge.actions import (  # noqa: E402,F401
+    catalog, instance_types, instances, keypairs, launch_templates, locations, securitygroups, tags)

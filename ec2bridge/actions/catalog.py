@@ -1,124 +1,15 @@
-"""Regions, availability zones, instance types and images."""
+"""Images and account attributes."""
 from __future__ import annotations
 
 from backends.api import CloudError
 from ec2bridge.actions import Context, action, public_images
-from ec2bridge.actions.filters import FilterSet, apply
+from ec2bridge.actions.filters import FilterSet
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
 from ec2bridge.errors import Ec2Error, dependent_id, from_cloud_error, not_found
 from ec2bridge.ids import ec2_id, uuid_prefix_of
 
 GiB = 1 << 30
-
-
-@action("DescribeRegions")
-def describe_regions(ctx: Context, args: dict) -> dict:
-    """The cloud's regions (listRegions); RegionNames, filters region-name, endpoint, opt-in-status."""
-    _, regions = ctx.cloud.infra.list_regions()
-    items = [{"RegionName": r.name, "Endpoint": r.endpoint or f"ec2.{r.name}.ec2bridge.local",
-              "OptInStatus": "opt-in-not-required"} for r in regions]
-    wanted = args.get("RegionNames")
-    if wanted:
-        unknown = sorted(set(wanted) - {i["RegionName"] for i in items})
-        if unknown:
-            raise Ec2Error("InvalidParameterValue", f"Invalid region: {unknown[0]}")
-        items = [i for i in items if i["RegionName"] in wanted]
-    return {"Regions": apply(items, args.get("Filters"), {
-        "region-name": lambda i: i["RegionName"], "endpoint": lambda i: i["Endpoint"],
-        "opt-in-status": lambda i: i["OptInStatus"]})}
-
-
-@action("DescribeAvailabilityZones")
-def describe_availability_zones(ctx: Context, args: dict) -> dict:
-    """The zones of the signed region; ZoneNames, filters zone-name, zone-id, state, region-name, zone-type."""
-    _, zones = ctx.cloud.infra.list_zones(ctx.caller)
-    items = [{"ZoneName": z.name, "ZoneId": f"{_short(ctx.region)}-az{i + 1}", "State": "available",
-              "RegionName": ctx.region, "ZoneType": "availability-zone", "OptInStatus": "opt-in-not-required",
-              "GroupName": ctx.region, "NetworkBorderGroup": ctx.region, "Messages": []}
-             for i, z in enumerate(zones) if z.region.name == ctx.region]
-    wanted = args.get("ZoneNames")
-    if wanted:
-        unknown = sorted(set(wanted) - {i["ZoneName"] for i in items})
-        if unknown:
-            raise Ec2Error("InvalidParameterValue", f"The zone '{unknown[0]}' does not exist.")
-        items = [i for i in items if i["ZoneName"] in wanted]
-    return {"AvailabilityZones": apply(items, args.get("Filters"), {
-        "zone-name": lambda i: i["ZoneName"], "zone-id": lambda i: i["ZoneId"], "state": lambda i: i["State"],
-        "region-name": lambda i: i["RegionName"], "zone-type": lambda i: i["ZoneType"]})}
-
-
-def _short(region: str) -> str:
-    parts = region.split("-")
-    return "".join(p[0] for p in parts[:-1]) + parts[-1] if len(parts) > 1 else region
-
-
-@action("DescribeInstanceTypes")
-def describe_instance_types(ctx: Context, args: dict) -> dict:
-    """Service offerings carrying an instance-type name (unknown: InvalidInstanceType); MaxResults/NextToken."""
-    _, offerings = ctx.cloud.offerings.list_service_offerings(ctx.caller)
-    items = [_instance_type(o, _offered_in(o, ctx.region)) for o in offerings
-             if o.instance_type and not o.is_customized]
-    wanted = args.get("InstanceTypes")
-    if wanted:
-        unknown = sorted(set(wanted) - {i["InstanceType"] for i in items})
-        if unknown:
-            raise Ec2Error("InvalidInstanceType", f"The following supplied instance types do not exist: "
-                                                  f"[{', '.join(unknown)}]")
-        items = [i for i in items if i["InstanceType"] in wanted]
-    return paginate(args, apply(items, args.get("Filters"), {
-        "instance-type": lambda i: i["InstanceType"],
-        "vcpu-info.default-vcpus": lambda i: i["VCpuInfo"]["DefaultVCpus"],
-        "memory-info.size-in-mib": lambda i: i["MemoryInfo"]["SizeInMiB"],
-        "current-generation": lambda i: i["CurrentGeneration"]}), "InstanceTypes", bounds=(5, 100))
-
-
-def _offered_in(offering, region: str) -> bool:
-    """An offering tied to one zone is usable in that zone's region only; the others everywhere."""
-    return offering.zone_id is None or offering.zone.region.name == region
-
-
-# This version attaches no data volumes: a VM's only volume is its root volume.
-MAX_VOLUMES_PER_VM = 1
-
-
-def _instance_type(offering, in_region: bool) -> dict:
-    # Left out on purpose: ProcessorInfo.Manufacturer (hosts record no CPU vendor, and an offering runs
-    # on any host) and NetworkInfo.ConnectionTrackingConfiguration (no connection tracker enforces
-    # security groups here, so there are no timeouts to report).
-    family = offering.instance_type.split(".")[0]
-    return {
-        "InstanceType": offering.instance_type, "CurrentGeneration": family not in ("t1", "m1"),
-        "FreeTierEligible": offering.instance_type in ("t2.micro", "t3.micro"),
-        "SupportedUsageClasses": ["on-demand"], "SupportedRootDeviceTypes": ["ebs"],
-        "SupportedVirtualizationTypes": ["hvm"], "BareMetal": False, "Hypervisor": "xen",
-        "ProcessorInfo": {"SupportedArchitectures": ["x86_64"],
-                          "SustainedClockSpeedInGhz": round(offering.cpu_speed / 1000, 1)},
-        "VCpuInfo": {"DefaultVCpus": offering.cpu_number, "DefaultCores": offering.cpu_number,
-                     "DefaultThreadsPerCore": 1},
-        "MemoryInfo": {"SizeInMiB": offering.memory},
-        "InstanceStorageSupported": False,
-        # Disks are virtio (KVM) or xvd devices, never NVMe, and volumes are not encrypted.
-        "EbsInfo": {"EbsOptimizedSupport": "default", "EncryptionSupport": "unsupported",
-                    "NvmeSupport": "unsupported", "MaximumEbsAttachments": MAX_VOLUMES_PER_VM,
-                    "AttachmentLimitType": "dedicated"},
-        "NetworkInfo": {"NetworkPerformance": "Moderate", "MaximumNetworkInterfaces": 1,
-                        "MaximumNetworkCards": 1, "DefaultNetworkCardIndex": 0,
-                        "NetworkCards": [{"NetworkCardIndex": 0, "NetworkPerformance": "Moderate",
-                                          "MaximumNetworkInterfaces": 1, "BaselineBandwidthInGbps": 1.0,
-                                          "PeakBandwidthInGbps": 5.0, "DefaultEnaQueueCountPerInterface": 1,
-                                          "InterfaceTypes": ["interface"]}],
-                        "Ipv4AddressesPerInterface": 1, "Ipv6AddressesPerInterface": 0, "Ipv6Supported": False,
-                        "EnaSupport": "supported", "EfaSupported": False, "EncryptionInTransitSupported": False,
-                        "EnaSrdSupported": False, "FlexibleEnaQueuesSupport": "unsupported",
-                        "SecondaryNetworkSupported": False},
-        "PlacementGroupInfo": {"SupportedStrategies": []}, "HibernationSupported": False,
-        "BurstablePerformanceSupported": family.startswith("t"), "DedicatedHostsSupported": False,
-        "AutoRecoverySupported": False, "SupportedBootModes": ["legacy-bios"],
-        # Domains get no enclave, vTPM or hardware clock device; a reboot stays on its host.
-        "NitroEnclavesSupport": "unsupported", "NitroTpmSupport": "unsupported", "PhcSupport": "unsupported",
-        "RebootMigrationSupport": "unsupported", "SupportedInRegion": in_region,
-    }
 
 
 @action("DescribeImages")
@@ -134,7 +25,7 @@ def describe_images(ctx: Context, args: dict) -> dict:
             continue
         images.setdefault(copy.template.uuid, image_of(copy.template, copy))
     items = list(images.values())
-    if ctx.catalogue:
+    if ctx.emulator:
         items += public_images.images(ctx.region)
     owners = args.get("Owners")
     if owners:
@@ -151,7 +42,7 @@ def describe_images(ctx: Context, args: dict) -> dict:
     wanted = args.get("ImageIds")
     if wanted:
         for image_id in wanted:
-            if not (ctx.catalogue and public_images.find(ctx.region, image_id)):
+            if not (ctx.emulator and public_images.find(ctx.region, image_id)):
                 uuid_prefix_of("Template", image_id)
         missing = sorted(set(wanted) - {i["ImageId"] for i in items})
         if missing:
@@ -253,7 +144,7 @@ def register_image(ctx: Context, args: dict) -> dict:
 @action("DeregisterImage")
 def deregister_image(ctx: Context, args: dict) -> dict:
     """Removes the caller's image; refused while instances not terminated use it (naming one)."""
-    if ctx.catalogue and public_images.find(ctx.region, args["ImageId"]) is not None:
+    if ctx.emulator and public_images.find(ctx.region, args["ImageId"]) is not None:
         # AWS's public AMIs are Amazon's (moto lets an account drop its copy; AWS refuses as here).
         raise Ec2Error("AuthFailure", f"Not authorized for image:{args['ImageId']}")
     template = find_owned(ctx, "Template", args["ImageId"])

@@ -9,6 +9,7 @@ from backends.api import CloudError, LaunchRequest, LaunchTokenReused, LaunchUnp
 from ec2bridge import catalogue, ssm
 from ec2bridge.actions import Context, action, public_images
 from ec2bridge.actions.filters import FilterSet, is_exact, iso_time
+from ec2bridge.actions.instance_types import offering_for
 from ec2bridge.actions.launch_templates import launch_args
 from ec2bridge.actions.lookup import find_owned
 from ec2bridge.actions.paging import paginate
@@ -183,12 +184,10 @@ def run_instances(ctx: Context, args: dict) -> dict:
     if "ImageId" not in args:
         raise Ec2Error("MissingParameter", "The request must contain the parameter ImageId")
     if args["ImageId"].startswith(ssm.RESOLVE_SSM):
-        args["ImageId"] = ssm.resolve_image(ctx.region, args["ImageId"], served=ctx.catalogue)
+        args["ImageId"] = ssm.resolve_image(ctx.region, args["ImageId"], served=ctx.emulator)
     template = _named_image(ctx, args["ImageId"])
     type_name = args.get("InstanceType", "m1.small")
-    offering = cloud.offerings.by_instance_type(type_name)
-    if offering is None:
-        raise Ec2Error("InvalidParameterValue", f"Invalid value '{type_name}' for InstanceType.")
+    offering = offering_for(ctx, type_name)
     zone = _zone(ctx, (args.get("Placement") or {}).get("AvailabilityZone"))
     template, notes = (template, {}) if template is not None else _stand_in(ctx, args["ImageId"], zone)
     if args.get("KeyName") and cloud.keypairs.get(caller, args["KeyName"]) is None:
@@ -231,7 +230,7 @@ def _named_image(ctx: Context, image_id: str):
     """The template an ImageId names; None for a public AMI of the catalogue (emulator mode), and for an id that
     names no image at all when, in emulator mode without AMI validation, such a launch runs on a stand-in (see
     :func:`_stand_in`)."""
-    if ctx.catalogue and public_images.find(ctx.region, image_id) is not None:
+    if ctx.emulator and public_images.find(ctx.region, image_id) is not None:
         return None
     prefix = uuid_prefix_of("Template", image_id)
     template = ctx.cloud.lookup_prefix("Template", prefix, ctx.caller)
@@ -743,9 +742,7 @@ def modify_instance_attribute(ctx: Context, args: dict) -> None:
             if state_of(ctx, vm, _busy(ctx, [vm])) != "stopped":
                 raise Ec2Error("IncorrectInstanceState", f"The instance '{args['InstanceId']}' is not in the "
                                                          "'stopped' state.")
-            offering = ctx.cloud.offerings.by_instance_type(instance_type)
-            if offering is None:
-                raise Ec2Error("InvalidParameterValue", f"Invalid value '{instance_type}' for InstanceType.")
+            offering = offering_for(ctx, instance_type)
             if offering.id != vm.service_offering_id:
                 ctx.cloud.vms.scale(ctx.caller, vm, offering)
         if user_data is not None:

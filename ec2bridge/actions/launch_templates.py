@@ -79,7 +79,7 @@ def _resolved(ctx: Context, data: dict) -> dict:
     """ResolveAlias: an ImageId given as ``resolve:ssm:<parameter>`` shown as the AMI id it names."""
     image = data.get("ImageId") or ""
     if image.startswith(ssm.RESOLVE_SSM):
-        return {**data, "ImageId": ssm.resolve_image(ctx.region, image, served=ctx.catalogue)}
+        return {**data, "ImageId": ssm.resolve_image(ctx.region, image, served=ctx.emulator)}
     return data
 
 

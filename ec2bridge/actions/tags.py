@@ -22,7 +22,7 @@ def resources(ctx: Context, ids: list[str]) -> dict[str, list]:
     for resource_id in ids:
         prefix = resource_id.split("-", 1)[0]
         entity = TAGGABLE_PREFIXES.get(prefix)
-        public = public_images.find(ctx.region, resource_id) if entity == "Template" and ctx.catalogue else None
+        public = public_images.find(ctx.region, resource_id) if entity == "Template" and ctx.emulator else None
         if public is not None:
             # Tags on another account's public image would be the caller's own (AWS keeps them per account);
             # this cloud keeps one set of tags per resource, so they are refused as on its own public images.
