@@ -30,6 +30,28 @@ def test_regions_zones_and_instance_types(ec2):
     assert _code(ec2.describe_instance_types, InstanceTypes=["x9.huge"]) == ("InvalidInstanceType", 400)
     filtered = ec2.describe_availability_zones(Filters=[{"Name": "zone-name", "Values": ["*b"]}])
     assert [z["ZoneName"] for z in filtered["AvailabilityZones"]] == ["us-east-1b"]
+    assert [z["ZoneId"] for z in zones] == ["use1-az6", "use1-az1"]  # AWS's ids for the names, as moto maps them
+
+
+def test_instance_type_offerings_are_the_cloud_s(ec2):
+    """Strict mode: the service offerings named after instance types, in each zone of the region."""
+    from backends.bootstrap import INSTANCE_TYPES
+
+    by_region = ec2.describe_instance_type_offerings()["InstanceTypeOfferings"]
+    assert sorted(o["InstanceType"] for o in by_region) == sorted(INSTANCE_TYPES)
+    assert {(o["Location"], o["LocationType"]) for o in by_region} == {("us-east-1", "region")}
+    micro = [{"Name": "instance-type", "Values": ["t2.micro"]}]
+    by_zone = ec2.describe_instance_type_offerings(LocationType="availability-zone", Filters=micro)
+    assert [o["Location"] for o in by_zone["InstanceTypeOfferings"]] == ["us-east-1a", "us-east-1b"]
+    by_id = ec2.describe_instance_type_offerings(LocationType="availability-zone-id", Filters=micro)
+    assert [o["Location"] for o in by_id["InstanceTypeOfferings"]] == ["use1-az6", "use1-az1"]
+    page = ec2.describe_instance_type_offerings(LocationType="availability-zone", MaxResults=5)
+    assert len(page["InstanceTypeOfferings"]) == 5 and page["NextToken"]
+    assert not ec2.describe_instance_type_offerings(Filters=[{"Name": "instance-type", "Values": ["c6i.*"]}])[
+        "InstanceTypeOfferings"]
+    # Launching a type this cloud does not offer is refused as AWS refuses an unknown type.
+    assert _code(ec2.run_instances, ImageId=_demo_image(ec2)["ImageId"], InstanceType="c6i.large", MinCount=1,
+                 MaxCount=1) == ("InvalidParameterValue", 400)
 
 
 def test_images(ec2):

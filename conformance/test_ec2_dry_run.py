@@ -49,6 +49,7 @@ REQUESTS = {
     "DescribeImages": lambda w: {"Owners": ["self"]},
     "DescribeInstanceAttribute": lambda w: {"InstanceId": w["instance"], "Attribute": "userData"},
     "DescribeInstanceStatus": lambda w: {"InstanceIds": [w["instance"]]},
+    "DescribeInstanceTypeOfferings": lambda w: {"LocationType": "availability-zone"},
     "DescribeInstanceTypes": lambda w: {"InstanceTypes": ["t2.micro"]},
     "DescribeInstances": lambda w: {"InstanceIds": [w["instance"]]},
     "DescribeKeyPairs": lambda w: {"KeyNames": [w["key"]]},

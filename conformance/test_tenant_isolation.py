@@ -290,6 +290,26 @@ def test_ec2_foreign_ids_answer_as_missing_ones(world):
     assert (template["LatestVersionNumber"], template["Tags"]) == (1, [{"Key": "team", "Value": "secret"}])
 
 
+def test_instance_types_offerings_regions_and_zones_are_the_same_for_every_tenant(world):
+    """They are the cloud's, not a tenant's: each outsider gets the owner's answers, which name nothing of
+    anyone (an offering made on first use is public too)."""
+    def answers(ec2):
+        return {"DescribeInstanceTypes": ec2.describe_instance_types()["InstanceTypes"],
+                **{f"DescribeInstanceTypeOfferings {where}": ec2.describe_instance_type_offerings(
+                    LocationType=where)["InstanceTypeOfferings"]
+                   for where in ("region", "availability-zone", "availability-zone-id")},
+                "DescribeAvailabilityZones": ec2.describe_availability_zones()["AvailabilityZones"],
+                "DescribeRegions": ec2.describe_regions()["Regions"]}
+
+    owners = answers(world["owner"].ec2)
+    assert owners["DescribeInstanceTypeOfferings region"]
+    for who, tenant in world["outsiders"].items():
+        theirs = answers(tenant.ec2)
+        for action, answer in theirs.items():
+            assert answer == owners[action], (who, action)
+            _assert_discloses_nothing(world, repr(answer), who, action)
+
+
 def test_admins_keep_their_wider_view(world, admin_cs):
     """The owner's domain admin and the root admin see every object of the owner, by id, on both APIs."""
     ids = world["ids"]
