@@ -165,3 +165,20 @@ def test_a_registration_told_not_to_download_starts_no_download(cloud):
     state = {c.template_id: c.download_state for c in
              TemplateZone.select().where(TemplateZone.template.in_([quiet.id, loud.id]))}
     assert state == {quiet.id: "NOT_DOWNLOADED", loud.id: "DOWNLOADED"}
+
+
+def test_an_instance_type_offering_is_made_once_on_first_use_and_stays_withdrawn_once_deleted(cloud):
+    demo, admin = caller_of(cloud, "demo"), caller_of(cloud, "admin")
+    assert cloud.offerings.by_instance_type("c6i.large") is None
+    made = cloud.offerings.ensure_instance_type(demo, "c6i.large", cpu_number=2, memory=4096)
+    assert (made.name, made.instance_type, made.cpu_number, made.memory, made.is_customized) == \
+        ("c6i.large", "c6i.large", 2, 4096, False)
+    assert made.cpu_speed > 0 and made.domain_id is None and made.zone_id is None  # public, every zone
+    # A demo user sees it among the offerings, and asking again makes no second one.
+    assert "c6i.large" in {o.name for o in cloud.offerings.list_service_offerings(demo)[1]}
+    assert cloud.offerings.ensure_instance_type(demo, "c6i.large", cpu_number=2, memory=4096).id == made.id
+    assert ServiceOffering.select().where(ServiceOffering.instance_type == "c6i.large").count() == 1
+    # An existing offering is the type's, whatever sizes a later call names.
+    assert cloud.offerings.ensure_instance_type(demo, "t2.micro", cpu_number=8, memory=1).memory == 1024
+    cloud.offerings.delete_service_offering(admin, made)
+    assert cloud.offerings.ensure_instance_type(demo, "c6i.large", cpu_number=2, memory=4096) is None
