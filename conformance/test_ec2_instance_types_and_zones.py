@@ -186,6 +186,17 @@ def test_a_type_launched_first_gets_its_offering(emulator):
         {"c6i.large"}
     assert _error(ec2.run_instances, ImageId=image, InstanceType="x9.nonsense", MinCount=1, MaxCount=1) == (
         "InvalidParameterValue", "Invalid value 'x9.nonsense' for InstanceType.")
+    # Resizing a stopped instance to a type not used yet makes its offering the same way.
+    ec2.stop_instances(InstanceIds=[again["InstanceId"]])
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[again["InstanceId"]], WaiterConfig={"Delay": 1})
+    ec2.modify_instance_attribute(InstanceId=again["InstanceId"], InstanceType={"Value": "m7i.xlarge"})
+    assert ec2.describe_instance_attribute(InstanceId=again["InstanceId"], Attribute="instanceType")[
+        "InstanceType"]["Value"] == "m7i.xlarge"
+    assert [o["cpunumber"] for o in admin.listServiceOfferings()["serviceoffering"] if o["name"] == "m7i.xlarge"] == \
+        [catalogue.instance_types()["m7i.xlarge"]["VCpuInfo"]["DefaultVCpus"]]
+    assert _error(ec2.modify_instance_attribute, InstanceId=again["InstanceId"],
+                  InstanceType={"Value": "x9.nonsense"}) == (
+        "InvalidParameterValue", "Invalid value 'x9.nonsense' for InstanceType.")
     code, out, _ = _aws(emulator, "run-instances", "--image-id", image, "--instance-type", "r6g.medium", "--query",
                         "Instances[0].InstanceType")
     assert code == 0 and out == "r6g.medium"
