@@ -24,11 +24,16 @@ AWS = os.path.join(os.path.dirname(sys.executable), "aws")
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    srv = start_server(str(tmp_path_factory.mktemp("emulator-types")), args=("--emulator", "--log-level", "WARNING"))
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mysql)])
+def emulator(request, tmp_path_factory):
+    from tests.conftest import database_url
+
+    data_dir = str(tmp_path_factory.mktemp(f"emulator-types-{request.param}"))
+    url, cleanup = database_url("mysql", data_dir) if request.param == "mariadb" else (None, lambda: None)
+    srv = start_server(data_dir, db=url, args=("--emulator", "--log-level", "WARNING"))
     yield srv
     srv.stop()
+    cleanup()
 
 
 def _client(srv, region: str = REGION, key: str = "AKIATYPES"):
@@ -202,6 +207,24 @@ def test_a_type_launched_first_gets_its_offering(emulator):
     assert code == 0 and out == "r6g.medium"
     code, _, err = _aws(emulator, "run-instances", "--image-id", image, "--instance-type", "x9.nonsense")
     assert code != 0 and "Invalid value 'x9.nonsense' for InstanceType." in err
+
+
+def test_concurrent_first_launches_of_a_type_make_one_offering(emulator):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ec2 = _client(emulator)
+    image = next(i for i in ec2.describe_images(Owners=["amazon"])["Images"] if i["Name"] == "debian-12")["ImageId"]
+
+    def launch(n):
+        client = _client(emulator, key=f"AKIACONCURRENT{n}")
+        return client.run_instances(ImageId=image, InstanceType="c7g.medium", MinCount=1, MaxCount=1)[
+            "Instances"][0]["InstanceType"]
+
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(launch, range(6))) == ["c7g.medium"] * 6
+    key, secret = emulator.keys("admin")
+    admin = CloudStack(endpoint=emulator.api_url, key=key, secret=secret)
+    assert len([o for o in admin.listServiceOfferings()["serviceoffering"] if o["name"] == "c7g.medium"]) == 1
 
 
 # ----------------------------------------------------------------------------------------------- regions
