@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 # EC2 instance type -> (vCPUs, memory MiB), each vCPU at CPU_SPEED MHz.
 INSTANCE_TYPES = {
-    "t1.micro": (1, 613), "m1.small": (1, 1740), "m1.medium": (1, 3840), "m1.large": (2, 7680),
+    "t1.micro": (1, 627), "m1.small": (1, 1740), "m1.medium": (1, 3788), "m1.large": (2, 7680),
     "m1.xlarge": (4, 15360),
     "t2.nano": (1, 512), "t2.micro": (1, 1024), "t2.small": (1, 2048), "t2.medium": (2, 4096),
     "t2.large": (2, 8192), "t2.xlarge": (4, 16384),
