@@ -36,12 +36,12 @@ def zone_names(region: str) -> list[str]:
 @lru_cache(maxsize=None)
 def zone_ids(region: str) -> dict[str, str]:
     """Zone name -> zone id for AWS's zones in ``region``."""
-    if region in MOTO_ZONE_IDS:
-        return dict(MOTO_ZONE_IDS[region])
-    known = regions().get(region)
-    if not known:
-        return {}
-    return dict(zip(known["zones"], sorted(known["zone_ids"], key=_id_number)))
+    known = regions().get(region) or {"zones": list(MOTO_ZONE_IDS.get(region, {})), "zone_ids": []}
+    mapped = MOTO_ZONE_IDS.get(region, {})
+    # Zones AWS opened after moto's table was written take the ids left, in order.
+    names = [n for n in known["zones"] if n not in mapped]
+    ids = sorted(set(known["zone_ids"]) - set(mapped.values()), key=_id_number)
+    return {name: mapped.get(name) for name in known["zones"] if name in mapped} | dict(zip(names, ids))
 
 
 def zone_id(region: str, name: str) -> str:
