@@ -33,7 +33,8 @@ class Cloud:
     def __init__(self, db_url: str, *, data_dir: str = "data", region: str = "us-east-1",
                  node_id: str | None = None, job_workers: int = 8, background: bool = True,
                  drivers: dict[str, Driver] | None = None, driver_settings: Mapping[str, str] | None = None,
-                 zone_capacity: int | None = None, zone_names: Callable[[str], list[str]] | None = None):
+                 zone_capacity: int | None = None, zone_names: Callable[[str], list[str]] | None = None,
+                 emulator_account: str | None = None):
         self.db_url = db_url
         # The EC2 emulator's bootstrap: room for this many t2.micro-sized VMs in each simulated zone
         # (None: the demo cloud's real-sized hosts).
@@ -41,6 +42,8 @@ class Cloud:
         # The EC2 emulator's zones: the names a region's zones get (AWS's: us-east-1a..f), all made with the
         # region; None, or no names for a region: <region>a and b for the home region, a to c for others.
         self.zone_names = zone_names
+        # The EC2 emulator's default account: part of the snapshot a reset restores (its password hash is slow).
+        self.emulator_account = emulator_account
         self.data_dir = data_dir
         self.region_name = region
         self.node_id = node_id or socket.gethostname()
@@ -52,6 +55,7 @@ class Cloud:
         self._threads: list[threading.Thread] = []
         self._reset_lock = threading.Lock()
         self._known_regions: set[str] = set()
+        self._snapshot = None  # the emulator's freshly bootstrapped database (backends.snapshot.Snapshot)
         self.started = False
 
     # ------------------------------------------------------------- start-up
@@ -157,28 +161,63 @@ class Cloud:
             except _Rehearsed:
                 pass
 
-    def reset(self):
-        """Emulator mode: back to a freshly bootstrapped demo cloud; returns the new demo credentials.
+    def keep_snapshot(self) -> None:
+        """Emulator mode: remember the database as it is now (freshly bootstrapped) for :meth:`reset`."""
+        with self._reset_lock:
+            self._take_snapshot()
 
-        Running jobs finish first; then every table is dropped and the schema,
-        settings and demo cloud are built again, as on a first start."""
+    def _take_snapshot(self) -> None:
+        from backends.snapshot import Snapshot
+
+        if self.emulator_account:
+            self.accounts.caller_for_any_key(self.emulator_account, default_account=self.emulator_account)
+        self._snapshot = Snapshot.take()
+
+    def reset(self):
+        """Emulator mode: back to a freshly bootstrapped demo cloud; returns the demo credentials.
+
+        Running jobs and downloads finish first. Then the snapshot :meth:`keep_snapshot` took is put back over
+        the database; without one (the server started on a database already in use) every table is dropped and
+        the schema, settings and demo cloud are built again as on a first start, and that state is kept as the
+        snapshot for later resets. Last, what the managers hold in memory about the rows is forgotten: regions
+        seen, settings, host references, the job queues."""
         from backends import bootstrap
+
+        with self._reset_lock:
+            self.jobs.shutdown(wait=True)
+            self.templates.wait_for_downloads(timeout=60)
+            if self._snapshot is not None:
+                self._snapshot.restore()
+            else:
+                self._rebuild()
+                bootstrap.ensure_demo_cloud(self)
+                self._take_snapshot()
+            self._known_regions.clear()
+            self.config.reload()
+            self.infra.forget_hosts()
+            self.jobs.reopen()  # the same manager: the managers it was handed keep a working one
+            return bootstrap.demo_credentials()
+
+    def _rebuild(self) -> None:
+        """Every table dropped, then the schema and settings of a first start."""
         from backends.drivers import simulator_store
         from backends.migrations import SchemaVersion
         from backends.models import ALL_MODELS
 
-        with self._reset_lock:
-            self._known_regions.clear()
-            self.jobs.shutdown(wait=True)
-            self.templates.wait_for_downloads(timeout=60)
-            with dbmod.write_tx():
-                self.database.drop_tables(ALL_MODELS + simulator_store.MODELS + [SchemaVersion])
-            migrate()
-            self.config.seed()
-            self.config.reload()
-            self.infra.forget_hosts()
-            self.jobs.reopen()  # the same manager: the managers it was handed keep a working one
-            return bootstrap.ensure_demo_cloud(self)
+        self._known_regions.clear()
+        self.infra.forget_hosts()
+        with dbmod.write_tx():
+            self.database.drop_tables(ALL_MODELS + simulator_store.MODELS + [SchemaVersion])
+        migrate()
+        self.config.seed()
+        self.config.reload()
+
+    def seed_ids(self, a: int | None) -> None:
+        """Emulator mode: the identifiers of new objects (and the EC2 ids derived from them) that follow are
+        reproducible from ``a`` (moto's ``POST /moto-api/seed``); None: random again. See backends/uuids.py."""
+        from backends import uuids
+
+        uuids.seed(a)
 
     def ensure_region(self, name: str) -> bool:
         """Emulator mode: make the region exist (its zones on the simulator); True if created now."""

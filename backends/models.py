@@ -12,16 +12,11 @@ across areas, migrations written against it), and each model is a few lines.
 from __future__ import annotations
 
 import datetime as dt
-import uuid as uuidlib
-
 import peewee as pw
 
 from backends.db import database, dialect, instance
 from backends.errors import InvalidParameterValue
-
-
-def new_uuid() -> str:
-    return str(uuidlib.uuid4())
+from backends.uuids import new_uuid
 
 
 def utcnow() -> dt.datetime:

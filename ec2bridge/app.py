@@ -41,6 +41,17 @@ def blueprint(cloud, *, emulator: bool = False, on_reset=None, validate_amis: bo
             on_reset() if on_reset else cloud.reset()
             return Response('{"status": "ok"}', status=200, content_type="application/json")
 
+        @bp.route("/moto-api/seed", methods=["POST"])
+        def seed():
+            # As moto's server: ?a=<integer> (query or form); the ids that follow are reproducible from it.
+            try:
+                a = int(request.values.get("a", ""))
+            except ValueError:
+                return Response('{"error": "a must be an integer: POST /moto-api/seed?a=<n>"}', status=400,
+                                content_type="application/json")
+            cloud.seed_ids(a)
+            return Response("", status=200)
+
     @bp.route("/", methods=["GET", "POST"])
     @bp.route("/awsapi/", methods=["GET", "POST"])
     @bp.route("/awsapi", methods=["GET", "POST"])

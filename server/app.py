@@ -20,8 +20,12 @@ def create_cloud(settings: Settings, *, background: bool = True) -> Cloud:
                   job_workers=settings.job_workers, background=background,
                   driver_settings=settings.driver_settings,
                   zone_capacity=settings.emulator_capacity if settings.emulator else None,
-                  zone_names=aws_zone_names if settings.emulator else None).start()
+                  zone_names=aws_zone_names if settings.emulator else None,
+                  emulator_account=settings.emulator_account if settings.emulator else None).start()
+    fresh = bootstrap.is_empty()
     creds = bootstrap.ensure_demo_cloud(cloud)
+    if settings.emulator and fresh:  # what POST /moto-api/reset puts back (else its first call rebuilds it)
+        cloud.keep_snapshot()
     for hypervisor, uris in settings.zone_hosts.items():  # zones of real hosts (--kvm-host...)
         bootstrap.ensure_hosts_zone(cloud, hypervisor, list(uris), settings.zone_primary_url(hypervisor))
     credentials.write(settings, creds)

@@ -3,7 +3,6 @@ against limits, all or none, in one transaction, with the jobs that will start t
 from __future__ import annotations
 
 import json
-import secrets
 
 from backends.compute.offerings import MAX_DISK_GB
 from backends.compute.vm_rules import GiB, check_user_data, limits_of, password, shape_of, sync_key
@@ -20,6 +19,7 @@ from backends.models import Host, ServiceOffering, Template, VirtualMachine, Vol
 from backends.network.networks import NetworkManager
 from backends.network.securitygroups import SecurityGroupManager
 from backends.storage.templates import TemplateManager
+from backends.uuids import token_hex
 
 
 class VmDeployer:
@@ -113,7 +113,7 @@ class VmDeployer:
                 request_ip, launch_group, client_token) -> VirtualMachine:
         """The rows of one new VM (inside the deploy's transaction)."""
         vm = VirtualMachine.create(
-            name=name or "", display_name=display_name or name or "", instance_name=secrets.token_hex(8),
+            name=name or "", display_name=display_name or name or "", instance_name=token_hex(8),
             account=account.id, domain=account.domain_id, user=caller.user_id, zone=zone.id,
             template=template.id, service_offering=offering.id, cpu_number=cpus, cpu_speed=speed,
             memory=memory, state="Stopped", hypervisor=hypervisor, os_type=template.os_type_id,

@@ -5,7 +5,6 @@ Whatever a launch created and does not keep is undone before it answers."""
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass, field
 
 from backends.compute.deploy import VmDeployer
@@ -20,6 +19,7 @@ from backends.core.tags import TagManager
 from backends.errors import CloudError, InsufficientCapacity, InvalidParameterValue
 from backends.identity.accounts import AccountManager
 from backends.models import ServiceOffering, Template, VirtualMachine, Zone
+from backends.uuids import new_uuid
 
 
 @dataclass
@@ -118,7 +118,7 @@ class LaunchService:
         spec = dict(zone=request.zone, offering=request.offering, template=request.template,
                     owner=self.accounts.get_caller_account(caller), user_data=request.user_data,
                     key_pair=request.key_pair, root_disk_size_gb=request.root_disk_size_gb,
-                    launch_group=str(uuid.uuid4()), client_token=request.client_token,
+                    launch_group=new_uuid(), client_token=request.client_token,
                     security_groups=request.security_groups, job_command=request.job_command,
                     details=dict(request.notes) or None)
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import operator
-import secrets
 
 import peewee as pw
 
@@ -19,6 +18,7 @@ from backends.db import database, page_of, write_tx
 from backends.errors import InsufficientAddressCapacity, InvalidParameterValue
 from backends.identity.access import ancestor_ids
 from backends.models import Account, Domain, Network, Nic, Zone
+from backends.uuids import token_bytes
 
 ATTEMPTS = 64  # lost races in a row before giving up; each costs a few indexed queries
 
@@ -148,7 +148,7 @@ class NetworkManager:
     @staticmethod
     def _insert(vm, network: Network, ip_int: int, device_id: int, is_default: bool) -> Nic:
         for _ in range(ATTEMPTS):
-            mac = "02:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(4))
+            mac = "02:00:" + ":".join(f"{b:02x}" for b in token_bytes(4))
             if not Nic.select().where(Nic.mac_address == mac).exists():
                 break
         return Nic.create(vm=vm.id, network=network.id, ip_int=ip_int, ip_address=str(ipaddress.IPv4Address(ip_int)),
