@@ -13,7 +13,7 @@ from backends.compute.placement import PlacementClaims
 from backends.compute.queries import VmQueries
 from backends.compute.start import VmStarter
 from backends.context import Caller
-from backends.core.jobs import Work
+from backends.core.jobs import BatchWork, Work
 from backends.core.kinds import KINDS
 from backends.core.tags import TagManager
 from backends.errors import CloudError, InsufficientCapacity, InvalidParameterValue
@@ -45,10 +45,13 @@ class LaunchRequest:
 @dataclass
 class Launch:
     """What a launch did: the VMs, and for each new one its start, to schedule on the job created together
-    with the VM (``vm.deploy_job``)."""
+    with the VM (``vm.deploy_job``); ``together`` starts them all as one piece of work, in bulk
+    (``JobManager.schedule_together``: each VM's job still stands for its start, and later work on the VM
+    queues behind it)."""
 
     vms: list[VirtualMachine]
     starts: list[tuple[Work, VirtualMachine]] = field(default_factory=list)
+    together: BatchWork | None = None
     repeated: bool = False  # the client token's earlier launch, answered again: nothing new was started
 
 
@@ -109,7 +112,8 @@ class LaunchService:
         self._discard(caller, [vm for vm in launched if vm.id not in claims])
         launched = [vm for vm in launched if vm.id in claims]
         return Launch(launched, [(self.starter.start_work(caller, vm, placement=claims[vm.id]), vm)
-                                 for vm in launched])
+                                 for vm in launched],
+                      together=self.starter.start_claimed_work(caller, [(vm, claims[vm.id]) for vm in launched]))
 
     def _deploy_most(self, caller: Caller, request: LaunchRequest) -> list[VirtualMachine]:
         """As many VMs as fit between the counts (limits, addresses): all of the maximum in one transaction

@@ -52,6 +52,94 @@ class VmStarter:
             raise PermissionDenied("Parameter hostid can only be specified by a Root Admin, permission denied")
         return lambda: self.do_start(caller, vm.id, host, placement)
 
+    def start_claimed_work(self, caller: Caller, claimed: list[tuple[VirtualMachine, Claim]]):
+        """Checks for the first starts of new VMs on the hosts claimed for them (a launch's); returns one piece
+        of job work starting them all, with an outcome per VM in order (see :meth:`do_start_claimed`)."""
+        for vm, _ in claimed:
+            check_owner(self.accounts, caller, vm)
+            if vm.state != "Stopped":
+                raise InvalidState(f"VM {vm.uuid} is in state {vm.state} and cannot be started")
+        items = [(vm.id, claim) for vm, claim in claimed]
+        return lambda: self.do_start_claimed(caller, items)
+
+    def do_start_claimed(self, caller: Caller, items: list[tuple[int, Claim]]) -> list[JobResult | CloudError]:
+        """Start new VMs on their claims: in bulk (one transaction, a few statements per VM) when every host's
+        driver keeps its state in the database; otherwise, or when anything in the bulk start fails (which
+        then leaves nothing behind), each as :meth:`do_start` would, with its retries on other hosts."""
+        try:
+            started = self._start_in_bulk(caller, items)
+        except Exception as exc:  # undone whole: each VM's own start says what happens to it
+            if not isinstance(exc, (CloudError, _NotInBulk)):
+                log.exception("bulk start of %d VMs failed; starting them one by one", len(items))
+            started = None
+        if started is not None:
+            return started
+        outcomes: list[JobResult | CloudError] = []
+        for vm_id, claim in items:
+            try:
+                outcomes.append(self.do_start(caller, vm_id, None, claim))
+            except CloudError as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    def _start_in_bulk(self, caller: Caller, items: list[tuple[int, Claim]]) -> list[JobResult]:
+        ids = [vm_id for vm_id, _ in items]
+        vms = {vm.id: vm for vm in _chunked(VirtualMachine.select(), VirtualMachine.id, ids)}
+        volumes: dict[int, list[Volume]] = {}
+        for volume in _chunked(Volume.select().where(Volume.removed.is_null()), Volume.vm, ids):
+            volumes.setdefault(volume.vm_id, []).append(volume)
+        nics: dict[int, list[Nic]] = {}
+        for nic in _chunked(Nic.select(), Nic.vm, ids):
+            nics.setdefault(nic.vm_id, []).append(nic)
+        batch = []
+        for vm_id, claim in items:
+            vm = vms.get(vm_id)
+            own = sorted(volumes.get(vm_id, []), key=lambda v: v.device_id or 0)
+            root = next((v for v in own if v.volume_type == "ROOT"), None)
+            host = claim.placement.host
+            if vm is None or vm.state != "Stopped" or root is None or \
+                    not getattr(self.hypervisors.driver(host.hypervisor), "state_in_database", False):
+                raise _NotInBulk()
+            batch.append((vm, claim.placement, own, root, sorted(nics.get(vm_id, []), key=lambda n: n.device_id)))
+        copies: dict[tuple[int, int], object] = {}
+        now = utcnow()
+        with write_tx():
+            by_pool: dict[int, list[int]] = {}  # the root disks placed on a pool now
+            for vm, placement, _, root, _ in batch:
+                host = placement.host
+                fsm.transition(vm, fsm.VM, "StartRequested")
+                fsm.transition(vm, fsm.VM, "OperationRetry", host=host.id, pod=host.pod_id, cluster=host.cluster_id)
+                if root.pool_id is None:
+                    by_pool.setdefault(placement.pool.id, []).append(root.id)
+                    root.pool = placement.pool
+            for pool_id, volume_ids in by_pool.items():
+                for start in range(0, len(volume_ids), 500):
+                    Volume.update(pool=pool_id).where(Volume.id.in_(volume_ids[start:start + 500])).execute()
+            by_host: dict[int, list] = {}
+            for entry in batch:
+                by_host.setdefault(entry[1].host.id, []).append(entry)
+            for entries in by_host.values():
+                host = entries[0][1].host
+                driver, ref = self.hypervisors.driver(host.hypervisor), self.hypervisors.ref(host)
+                new_disks, specs = [], []
+                for vm, _, own, _, vm_nics in entries:
+                    disks = [self._disk(vm, volume, copies) for volume in own]
+                    new_disks += [(volume, disk) for volume, disk in zip(own, disks) if volume.path is None]
+                    specs.append(self._spec(vm, host, disks, vm_nics))
+                paths = driver.create_volumes(ref, [disk for _, disk in new_disks])
+                for (volume, disk), path in zip(new_disks, paths):
+                    disk.path = volume.path = path
+                    Volume.update(path=path).where(Volume.id == volume.id).execute()
+                driver.start_vms(ref, specs)
+            for vm, placement, _, root, _ in batch:
+                fsm.transition(vm, fsm.VM, "OperationSucceeded", last_host=placement.host.id,
+                               first_start_pending=False, power_state=POWER_ON, power_state_updated=now)
+                if root.state == "Allocated":
+                    fsm.transition(root, fsm.VOLUME, "CreateRequested")
+                    fsm.transition(root, fsm.VOLUME, "OperationSucceeded")
+                self.events.record(caller, "VM.START", f"Successfully started VM {vm.name}", resource=vm)
+        return [JobResult("VirtualMachine", vm.uuid) for vm, *_ in batch]
+
     def do_start(self, caller: Caller, vm_id: int, pinned: Host | None = None, claim: Claim | None = None
                  ) -> JobResult:
         vm = VirtualMachine.get_by_id(vm_id)
@@ -120,32 +208,40 @@ class VmStarter:
         ref = self.hypervisors.ref(host)
         disks = []
         for volume in volumes:
-            pool = volume.pool
-            template_path = None
-            if volume.volume_type == "ROOT" and volume.template_id:
-                copy = self.templates.get_ready_copy(volume.template, vm.zone)
-                template_path = copy.install_path
-            disk = DiskSpec(path=volume.path or f"{volume.uuid}", pool_url=pool.url if pool else "",
-                            size=volume.size, device_id=volume.device_id or 0, volume_type=volume.volume_type,
-                            template_path=template_path, format=volume.format)
+            disk = self._disk(vm, volume, {})
             if volume.path is None:
                 disk.path = driver.create_volume(ref, disk)
                 Volume.update(path=disk.path).where(Volume.id == volume.id).execute()
                 volume.path = disk.path
             disks.append(disk)
+        driver.start_vm(ref, self._spec(vm, host, disks, list(vm.nics.order_by(Nic.device_id))))
+
+    def _disk(self, vm: VirtualMachine, volume: Volume, copies: dict) -> DiskSpec:
+        """What the hypervisor is told of a disk (``copies``: template copies already looked up, by template
+        and zone)."""
+        pool = volume.pool
+        template_path = None
+        if volume.volume_type == "ROOT" and volume.template_id:
+            key = (volume.template_id, vm.zone_id)
+            if key not in copies:
+                copies[key] = self.templates.get_ready_copy(volume.template, vm.zone)
+            template_path = copies[key].install_path
+        return DiskSpec(path=volume.path or f"{volume.uuid}", pool_url=pool.url if pool else "",
+                        size=volume.size, device_id=volume.device_id or 0, volume_type=volume.volume_type,
+                        template_path=template_path, format=volume.format)
+
+    def _spec(self, vm: VirtualMachine, host: Host, disks: list[DiskSpec], nics: list[Nic]) -> VmSpec:
         nics = [NicSpec(mac_address=n.mac_address, ip_address=n.ip_address, netmask=n.netmask, gateway=n.gateway,
-                        device_id=n.device_id, broadcast_uri=n.broadcast_uri)
-                for n in vm.nics.order_by(Nic.device_id)]
+                        device_id=n.device_id, broadcast_uri=n.broadcast_uri) for n in nics]
         details = json.loads(vm.details or "{}")
         max_cpus = max_memory = None
         if vm.is_dynamically_scalable and self.config.get_bool("enable.dynamic.scale.vm"):
             # Headroom the hypervisor reserves so scale_vm can hot-plug up to it.
             max_cpus = self.config.get_int("vm.serviceoffering.cpu.cores.max") or host.cpu_cores
             max_memory = self.config.get_int("vm.serviceoffering.ram.size.max") or host.memory_bytes // MiB
-        driver.start_vm(ref, VmSpec(name=vm.instance_name, cpus=vm.cpu_number, cpu_speed=vm.cpu_speed,
-                                    memory_mib=vm.memory, disks=disks, nics=nics, hostname=vm.name,
-                                    user_data=vm.user_data, ssh_public_key=details.get("SSH.PublicKey"),
-                                    max_cpus=max_cpus, max_memory_mib=max_memory))
+        return VmSpec(name=vm.instance_name, cpus=vm.cpu_number, cpu_speed=vm.cpu_speed, memory_mib=vm.memory,
+                      disks=disks, nics=nics, hostname=vm.name, user_data=vm.user_data,
+                      ssh_public_key=details.get("SSH.PublicKey"), max_cpus=max_cpus, max_memory_mib=max_memory)
 
     def _start_failed(self, caller: Caller, vm: VirtualMachine, first: bool) -> None:
         """No host could run the VM: back to Stopped; a first deploy ends in Error and gives everything back."""
@@ -175,3 +271,15 @@ class VmStarter:
                 self.capacity.release_storage(volume.pool_id, volume.size)
             Volume.update(state="Destroy", removed=utcnow(), vm=None, device_id=None).where(
                 Volume.id == volume.id).execute()
+
+
+class _NotInBulk(Exception):
+    """A start of the batch cannot be done in bulk (a VM moved meanwhile, a host of a driver outside the database)."""
+
+
+def _chunked(query, column, ids: list[int]) -> list:
+    """The rows of ``query`` whose ``column`` is one of ``ids``, a few hundred ids per statement."""
+    rows = []
+    for start in range(0, len(ids), 500):
+        rows += list(query.where(column.in_(ids[start:start + 500])))
+    return rows

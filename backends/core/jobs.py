@@ -41,6 +41,7 @@ class JobResult:
 
 
 Work = Callable[[], JobResult]
+BatchWork = Callable[[], "list[JobResult | CloudError]"]  # several jobs' work done at once, an outcome per job
 
 
 class JobManager:
@@ -135,6 +136,22 @@ class JobManager:
                     self._queues[job.sync_key] = collections.deque()
                     self._pool.submit(self._run, job.id, job.uuid, work, job.sync_key)
 
+    def schedule_together(self, pairs: list[tuple[AsyncJob, Work]], together: "BatchWork") -> None:
+        """Committed pending jobs done by one piece of work (a launch's starts, in bulk): ``together`` runs once,
+        holding every job's sync key (later work on any of them queues behind it, as behind each job alone),
+        and returns each job's outcome in order: a JobResult, or the CloudError it failed with. When a key is
+        busy already, each job runs its own work from ``pairs`` instead, in its key's queue."""
+        keys = [job.sync_key for job, _ in pairs]
+        with self._lock:
+            together_ok = len(set(keys)) == len(keys) and not any(k is None or k in self._queues for k in keys)
+            if together_ok:
+                for job, _ in pairs:
+                    self._done[job.uuid] = threading.Event()
+                    self._queues[job.sync_key] = collections.deque()
+                self._pool.submit(self._run_together, [job for job, _ in pairs], together)
+        if not together_ok:
+            self.schedule(pairs)
+
     def withdraw(self, jobs: list[AsyncJob]) -> None:
         """Delete created jobs that were never scheduled nor shown to anyone (their request was undone)."""
         with write_tx():
@@ -161,6 +178,50 @@ class JobManager:
                 event.set()
             if sync_key is not None:
                 self._next(sync_key)
+
+    def _run_together(self, jobs: list[AsyncJob], together: "BatchWork") -> None:
+        try:
+            with database.connection_context():
+                try:
+                    outcomes = together()
+                except CloudError as exc:
+                    outcomes = [exc] * len(jobs)
+                except Exception:  # a bug: fail the jobs, keep the worker
+                    log.exception("jobs %s raised", [job.id for job in jobs])
+                    outcomes = [CloudError("Internal error executing command, please contact your system "
+                                           "administrator")] * len(jobs)
+                self._finish_many(jobs, outcomes)
+        finally:
+            for job in jobs:
+                event = self._done.pop(job.uuid, None)
+                if event:
+                    event.set()
+                self._next(job.sync_key)
+
+    @staticmethod
+    def _finish_many(jobs: list[AsyncJob], outcomes: list) -> None:
+        """Finish each job with its outcome; the common case (each job's result is the object it is about) in
+        one statement."""
+        now = utcnow()
+        about_themselves = {}
+        with write_tx():
+            for job, outcome in zip(jobs, outcomes):
+                if isinstance(outcome, CloudError):
+                    log.info("job %s failed: %s", job.id, outcome.message)
+                    AsyncJob.update(status=FAILED, completed=now, error_kind=outcome.kind,
+                                    error_text=outcome.message).where(
+                        AsyncJob.id == job.id, AsyncJob.status == PENDING).execute()
+                elif outcome.result_uuid == job.instance_uuid and outcome.result_type == job.instance_type:
+                    about_themselves.setdefault(outcome.result_type, []).append(job.id)
+                else:
+                    AsyncJob.update(status=SUCCEEDED, completed=now, result_type=outcome.result_type,
+                                    result_uuid=outcome.result_uuid).where(
+                        AsyncJob.id == job.id, AsyncJob.status == PENDING).execute()
+            for result_type, ids in about_themselves.items():
+                for start in range(0, len(ids), 500):
+                    AsyncJob.update(status=SUCCEEDED, completed=now, result_type=result_type,
+                                    result_uuid=AsyncJob.instance_uuid).where(
+                        AsyncJob.id.in_(ids[start:start + 500]), AsyncJob.status == PENDING).execute()
 
     def _next(self, sync_key: str) -> None:
         with self._lock:

@@ -24,3 +24,7 @@ __all__ = [
 class Driver(HypervisorDriver, StorageDriver):
     """The driver of one kind of hypervisor (Simulator, KVM, ...): its hosts and the storage they reach.
     Thread-safe: the managers call it from many job workers at once."""
+
+    # Everything the driver changes lives in the cloud's database (the simulator): its operations inside a
+    # caller's write transaction are undone with it, so a batch of them (a launch's starts) may run in one.
+    state_in_database: bool = False

@@ -56,6 +56,12 @@ class HypervisorDriver(abc.ABC):
         must then not be running.
         """
 
+    def start_vms(self, host: HostRef, vms: list[VmSpec]) -> None:
+        """Start several VMs on ``host`` (a launch's): as :meth:`start_vm` for each. A driver may do it in
+        one go; when it raises, any of them may have started (see ``Driver.state_in_database``)."""
+        for vm in vms:
+            self.start_vm(host, vm)
+
     @abc.abstractmethod
     def stop_vm(self, host: HostRef, name: str, force: bool = False) -> None:
         """Power off VM ``name``: a graceful shutdown (ACPI) with a timeout,

@@ -33,6 +33,7 @@ TEMPLATE_FORMATS = ("QCOW2", "RAW", "VHD", "VHDX", "OVA", "VMDK", "ISO")
 
 class SimulatorDriver(Driver):
     hypervisor_type = "Simulator"
+    state_in_database = True  # its hosts, VMs and disks are rows of the cloud's database (simulator_store)
 
     # --------------------------------------------------------- fault injection
     def configure(self, name: str, value: str, *, zone: str | None = None, pod: str | None = None,
@@ -175,6 +176,27 @@ class SimulatorDriver(Driver):
             except pw.IntegrityError:  # a stale definition: replace it
                 SimVm.update(**values).where(SimVm.name == vm.name).execute()
 
+    def start_vms(self, host: HostRef, vms: list[VmSpec]) -> None:
+        """:meth:`start_vm` for each, in one transaction and a few statements (contract: start_vms); one by
+        one when a fault is injected for starts, so each start meets it as it would alone."""
+        if _ANY_MOCK.first("StartCommand") is not None:
+            return super().start_vms(host, vms)
+        paths = [d.path for vm in vms for d in vm.disks]
+        known = set()
+        for start in range(0, len(paths), 500):
+            known |= {v.path for v in SimVolume.select(SimVolume.path).where(SimVolume.path.in_(paths[start:start + 500]))}
+        missing = next(((vm, p) for vm in vms for p in (d.path for d in vm.disks) if p not in known), None)
+        if missing:
+            raise DriverError(f"Cannot start {missing[0].name}: disk {missing[1]} does not exist")
+        guid, now = self._guid(host), _now()
+        rows = [dict(name=vm.name, host_guid=guid, power_state=POWER_ON, cpus=vm.cpus, cpu_speed=vm.cpu_speed,
+                     memory_mib=vm.memory_mib, updated=now) for vm in vms]
+        with write_tx():
+            for start in range(0, len(rows), 100):
+                chunk = rows[start:start + 100]
+                SimVm.delete().where(SimVm.name.in_([r["name"] for r in chunk])).execute()  # stale definitions
+                SimVm.insert_many(chunk).execute()
+
     def stop_vm(self, host: HostRef, name: str, force: bool = False) -> None:
         """Power the VM off; unknown or already-off VMs succeed (contract: stop_vm)."""
         self._apply_mocks("StopCommand", host)
@@ -256,6 +278,19 @@ class SimulatorDriver(Driver):
             except pw.IntegrityError:
                 pass  # exists already: idempotent
         return path
+
+    def create_volumes(self, host: HostRef, disks: list[DiskSpec]) -> list[str]:
+        """:meth:`create_volume` for each, in one transaction (contract: create_volumes); one by one when a
+        fault is injected for creates."""
+        if _ANY_MOCK.first("CreateCommand") is not None:
+            return super().create_volumes(host, disks)
+        paths = [disk.path or str(uuid.uuid4()) for disk in disks]
+        rows = [dict(path=path, pool_url=disk.pool_url, size=disk.size, template_path=disk.template_path,
+                     format=disk.format) for path, disk in zip(paths, disks)]
+        with write_tx():
+            for start in range(0, len(rows), 100):
+                SimVolume.insert_many(rows[start:start + 100]).on_conflict_ignore().execute()  # idempotent
+        return paths
 
     def delete_volume(self, host: HostRef, disk: DiskSpec) -> None:
         self._apply_mocks("DeleteCommand", host)

@@ -40,6 +40,10 @@ class StorageDriver(abc.ABC):
         the first time a disk of that pool needs it (see copy_template); later
         disks reuse the pool's copy."""
 
+    def create_volumes(self, host: HostRef, disks: list[DiskSpec]) -> list[str]:
+        """:meth:`create_volume` for each disk (a launch's root disks); their paths, in order."""
+        return [self.create_volume(host, disk) for disk in disks]
+
     @abc.abstractmethod
     def delete_volume(self, host: HostRef, disk: DiskSpec) -> None:
         """Delete the disk from its pool. Succeeds if already gone."""

@@ -41,11 +41,16 @@ class Context:
             (work, "VirtualMachine", vm.uuid, self.cloud.vms.sync_key(vm)) for work, vm in works])
         self._jobs += [job.uuid for job in jobs]
 
-    def run_created(self, works: list) -> None:
-        """Schedule, per ``(work, vm)``, the job created together with the VM (``vm.deploy_job``)."""
+    def run_created(self, works: list, together=None) -> None:
+        """Schedule, per ``(work, vm)``, the job created together with the VM (``vm.deploy_job``); with
+        ``together``, one piece of work doing all of theirs (see ``JobManager.schedule_together``)."""
         if self.rehearsal or not works:
             return
-        self.cloud.jobs.schedule([(vm.deploy_job, work) for work, vm in works])
+        pairs = [(vm.deploy_job, work) for work, vm in works]
+        if together is None:
+            self.cloud.jobs.schedule(pairs)
+        else:
+            self.cloud.jobs.schedule_together(pairs, together)
         self._jobs += [vm.deploy_job.uuid for _, vm in works]
 
     def settle(self, timeout: float = 120) -> None:

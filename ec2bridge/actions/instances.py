@@ -219,7 +219,7 @@ def run_instances(ctx: Context, args: dict) -> dict:
         raise error from exc
     if launch.repeated:
         return _reservations(ctx, _load(ctx, [vm.id for vm in launch.vms]), None)[0]
-    ctx.run_created(launch.starts)
+    ctx.run_created(launch.starts, launch.together)
     reservation = _reservations(ctx, _load(ctx, [vm.id for vm in launch.vms]), None)[0]
     for item in reservation["Instances"]:  # AWS answers pending at once, whatever the job has done
         item["State"], item["StateReason"] = _state("pending"), dict(PENDING_REASON)

@@ -70,3 +70,71 @@ def test_tags_go_on_every_vm_and_a_refused_tag_leaves_nothing(cloud):
     with pytest.raises(InvalidParameterValue):
         cloud.vms.launch(demo, _request(2, 2, tags={"x" * 200: "too long a key"}))
     assert len(_live_vms(account)) == 2
+
+
+def _schedule(cloud, caller, launch):
+    """What RunInstances does with a launch: its starts as one piece of work, each VM's job standing for its own."""
+    cloud.jobs.schedule_together([(vm.deploy_job, work) for work, vm in launch.starts], launch.together)
+
+
+def _finished(cloud, launch) -> list[AsyncJob]:
+    for vm in launch.vms:
+        assert cloud.jobs.wait(vm.deploy_job.uuid, timeout=60)
+    return [AsyncJob.get_by_id(vm.deploy_job.id) for vm in launch.vms]
+
+
+def _sim_vms(vms) -> set[str]:
+    from backends.drivers.simulator_store import SimVm
+
+    return {s.name for s in SimVm.select().where(SimVm.name.in_([vm.instance_name for vm in vms]),
+                                                 SimVm.power_state == "PowerOn")}
+
+
+def test_a_launch_starts_its_vms_together_on_their_claims_each_job_finished_for_its_vm(cloud):
+    demo = caller_of(cloud, "demo")
+    launch = cloud.vms.launch(demo, _request(5, 5))
+    claimed = _total_used()
+    _schedule(cloud, demo, launch)
+    jobs = _finished(cloud, launch)
+    assert [(j.status, j.result_type, j.result_uuid) for j in jobs] == [(1, "VirtualMachine", vm.uuid)
+                                                                        for vm in launch.vms]
+    vms = [VirtualMachine.get_by_id(vm.id) for vm in launch.vms]
+    assert {vm.state for vm in vms} == {"Running"} and all(vm.host_id and vm.last_host_id == vm.host_id
+                                                           for vm in vms)
+    assert _total_used() == claimed  # started on the claims made at launch, nothing claimed twice
+    assert _sim_vms(vms) == {vm.instance_name for vm in vms}  # the hypervisor runs them
+    from backends.models import Volume
+
+    roots = Volume.select().where(Volume.vm.in_([vm.id for vm in vms]), Volume.volume_type == "ROOT")
+    assert {(r.state, r.pool_id is not None, r.path is not None) for r in roots} == {("Ready", True, True)}
+
+
+def test_a_start_fault_in_a_launch_is_met_by_each_start_alone(cloud):
+    """Injected faults apply per operation: the launch's starts run one by one, the host that fails is
+    avoided by the retries, and what a failed start held goes back."""
+    admin = caller_of(cloud, "admin")
+    from backends.drivers.simulator_store import SimMock
+
+    launch = cloud.vms.launch(admin, _request(4, 4))
+    cloud.simulator.configure("StartCommand", "result:fail;message:boom", count=1)
+    _schedule(cloud, admin, launch)
+    jobs = _finished(cloud, launch)
+    assert [j.status for j in jobs] == [1, 1, 1, 1]
+    assert [m.remaining for m in SimMock.select()] == [0]  # one start met the fault, and retried elsewhere
+    vms = [VirtualMachine.get_by_id(vm.id) for vm in launch.vms]
+    assert {vm.state for vm in vms} == {"Running"}
+    assert _total_used() == sum(vm.memory for vm in vms) * MiB  # the failed attempt's host claim given back
+    assert _sim_vms(vms) == {vm.instance_name for vm in vms}
+
+
+def test_work_on_a_vm_after_its_launch_waits_for_the_launch_s_start(cloud):
+    demo = caller_of(cloud, "demo")
+    launch = cloud.vms.launch(demo, _request(3, 3))
+    _schedule(cloud, demo, launch)
+    vm = launch.vms[1]
+    stop = cloud.jobs.submit(demo, "StopInstances", cloud.vms.stop_work(demo, VirtualMachine.get_by_id(vm.id)),
+                             instance_uuid=vm.uuid, sync_key=cloud.vms.sync_key(vm))
+    assert cloud.jobs.wait(stop.uuid, timeout=60)
+    assert [j.status for j in _finished(cloud, launch)] == [1, 1, 1]
+    assert AsyncJob.get_by_id(stop.id).status == 1  # it found the VM started, not still Stopped
+    assert [VirtualMachine.get_by_id(v.id).state for v in launch.vms] == ["Running", "Stopped", "Running"]
