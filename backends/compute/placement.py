@@ -31,15 +31,26 @@ class PlacementClaims:
         least ``minimum`` of them or none (InsufficientCapacity, every claim given back). For callers that
         must know before they answer (EC2's RunInstances); each VM's start then boots on its claim first.
         Returns ``{vm id: claim}``."""
-        roots = {v.vm_id: v for v in Volume.select().where(Volume.vm.in_([vm.id for vm in vms]),
-                                                            Volume.volume_type == "ROOT", Volume.removed.is_null())}
+        roots = {}
+        for start in range(0, len(vms), 500):
+            roots.update({v.vm_id: v for v in Volume.select().where(
+                Volume.vm.in_([vm.id for vm in vms[start:start + 500]]), Volume.volume_type == "ROOT",
+                Volume.removed.is_null())})
         placed = {}
-        for vm in vms:
-            root = roots[vm.id]
-            try:
-                placed[vm.id] = Claim(self.plan(vm, root, set(), None), root.size if root.pool_id is None else 0)
-            except InsufficientCapacity:
-                break  # the VMs of one launch are alike: the next would not fit either
+        if _alike(vms, roots):  # a launch's: planned together, each host's share claimed at once
+            first, root = vms[0], roots[vms[0].id]
+            placements = self.planner.plan_many(
+                len(vms), zone=first.zone, cpu_number=first.cpu_number, cpu_speed=first.cpu_speed,
+                memory_mib=first.memory, root_size_bytes=root.size, hypervisor=first.hypervisor,
+                host_tags=first.service_offering.host_tags)
+            placed = {vm.id: Claim(placement, root.size) for vm, placement in zip(vms, placements)}
+        else:
+            for vm in vms:
+                root = roots[vm.id]
+                try:
+                    placed[vm.id] = Claim(self.plan(vm, root, set(), None), root.size if root.pool_id is None else 0)
+                except InsufficientCapacity:
+                    break  # the VMs of one launch are alike: the next would not fit either
         if len(placed) < minimum:
             for vm in vms:
                 if vm.id in placed:
@@ -72,3 +83,15 @@ class PlacementClaims:
             with write_tx():
                 Volume.update(pool=None).where(Volume.id == root.id).execute()
             root.pool = None
+
+
+def _alike(vms: list[VirtualMachine], roots: dict[int, Volume]) -> bool:
+    """New VMs of one shape in one zone, root disks of one size on no pool yet, no host to return to."""
+    if len(vms) < 2:
+        return False
+    first, size = vms[0], roots[vms[0].id].size
+    return all(vm.zone_id == first.zone_id and vm.service_offering_id == first.service_offering_id
+               and (vm.cpu_number, vm.cpu_speed, vm.memory, vm.hypervisor)
+               == (first.cpu_number, first.cpu_speed, first.memory, first.hypervisor)
+               and vm.last_host_id is None and roots[vm.id].pool_id is None and roots[vm.id].size == size
+               for vm in vms)

@@ -85,17 +85,90 @@ class DeploymentPlanner:
         raise InsufficientCapacity(f"Unable to find a host with capacity for {cpu_number} x {cpu_speed} MHz, "
                                    f"{memory_mib} MiB in zone {zone.name}")
 
+    def plan_many(self, count: int, *, zone: Zone, cpu_number: int, cpu_speed: int, memory_mib: int,
+                  root_size_bytes: int = 0, hypervisor: str | None = None, host_tags: str | None = None
+                  ) -> list[Placement]:
+        """Placements for up to ``count`` alike new VMs (a launch's), claimed: the hosts :meth:`plan` would
+        pick for them one after another (first fit), each host's share and its pool's claimed in one statement
+        each; fewer when the zone has room for fewer. Other allocation algorithms re-order the hosts after each
+        claim, so they are planned one VM at a time."""
+        if (self.config.get("vm.allocation.algorithm") or "firstfit").lower() != "firstfit":
+            return self._plan_each(count, zone=zone, cpu_number=cpu_number, cpu_speed=cpu_speed,
+                                   memory_mib=memory_mib, root_size_bytes=root_size_bytes, hypervisor=hypervisor,
+                                   host_tags=host_tags)
+        need_cpu, need_mem = cpu_number * cpu_speed, memory_mib * MiB
+        tags = _tags(host_tags)
+        placements: list[Placement] = []
+        tried: set[int] = set()
+        clusters_without_pool: set[int] = set()
+        while len(placements) < count:
+            batch = self._candidates(zone, need_cpu, need_mem, cpu_speed, hypervisor=hypervisor, avoid=sorted(tried),
+                                     skip_clusters=sorted(clusters_without_pool),
+                                     limit=None if tags else CANDIDATES, room=True)
+            for host_id, host_cluster, host_tag_text, free_cpu, free_mem in batch:
+                tried.add(host_id)
+                if host_cluster in clusters_without_pool or (tags and not tags <= _tags(host_tag_text)):
+                    continue
+                wanted = min(count - len(placements), free_cpu // need_cpu if need_cpu else count,
+                             free_mem // need_mem if need_mem else count)
+                while wanted > 0 and not self.capacity.claim(host_id, wanted * need_cpu, wanted * need_mem):
+                    wanted //= 2  # another deploy took some of it meanwhile
+                if wanted <= 0:
+                    continue
+                pools = [(None, wanted)]
+                if root_size_bytes > 0:
+                    pools = self._claim_pools(zone, host_cluster, root_size_bytes, wanted)
+                    placed = sum(n for _, n in pools)
+                    if placed < wanted:
+                        self.capacity.release(host_id, (wanted - placed) * need_cpu, (wanted - placed) * need_mem)
+                        clusters_without_pool.add(host_cluster)
+                host = Host.get_by_id(host_id) if pools else None
+                placements += [Placement(host=host, pool=pool) for pool, n in pools for _ in range(n)]
+                if len(placements) == count:
+                    break
+            if not batch or tags:
+                break  # no host has room left (with tags, that batch was every candidate there is)
+        return placements
+
+    def _plan_each(self, count: int, **spec) -> list[Placement]:
+        placements = []
+        for _ in range(count):
+            try:
+                placements.append(self.plan(**spec))
+            except InsufficientCapacity:
+                break
+        return placements
+
+    def _claim_pools(self, zone, cluster_id: int, nbytes: int, count: int) -> list[tuple[StoragePool, int]]:
+        """Storage for ``count`` disks of ``nbytes`` on the pools a VM of the cluster would get them from (as
+        :meth:`_claim_pool`, in its order), as many per pool as it holds: ``[(pool, disks)]``."""
+        factor = self.config.get_float("storage.overprovisioning.factor")
+        claimed = []
+        for candidate in _pools(zone, cluster_id):
+            fits = min(count, int((candidate.capacity_bytes * factor - candidate.allocated_bytes) // nbytes))
+            while fits > 0 and not self.capacity.claim_storage(candidate.id, fits * nbytes):
+                fits //= 2
+            if fits > 0:
+                claimed.append((candidate, fits))
+                count -= fits
+            if count == 0:
+                break
+        return claimed
+
     # -------------------------------------------------------------- queries
     def _candidates(self, zone, need_cpu, need_mem, cpu_speed, *, hypervisor=None, avoid=(), host_id=None,
-                    cluster_id=None, skip_clusters=(), limit=None) -> list[tuple[int, int, str]]:
-        """(host id, cluster id, host tags) of hosts with room, in allocation order.
+                    cluster_id=None, skip_clusters=(), limit=None, room: bool = False) -> list[tuple]:
+        """(host id, cluster id, host tags) of hosts with room, in allocation order; with ``room``, also the
+        CPU MHz and memory bytes each has free.
 
         Hand-written SQL on purpose: this runs for every placement, and building
         the equivalent peewee query costs more than executing it.
         """
         db = database.obj
         p = db.param
-        sql = [f"""SELECT h.id, h.cluster_id, h.host_tags FROM host h
+        free = (", cpu.capacity_limit - cpu.used - cpu.reserved, mem.capacity_limit - mem.used - mem.reserved"
+                if room else "")
+        sql = [f"""SELECT h.id, h.cluster_id, h.host_tags{free} FROM host h
             JOIN cluster c ON c.id = h.cluster_id
             JOIN pod p ON p.id = h.pod_id
             JOIN host_capacity cpu ON cpu.host_id = h.id AND cpu.capacity_type = {HostCapacity.CPU}
@@ -126,15 +199,19 @@ class DeploymentPlanner:
         return list(db.execute_sql("\n".join(sql), params).fetchall())
 
     def _claim_pool(self, zone, cluster_id: int, nbytes: int) -> StoragePool | None:
-        pools = (StoragePool.select()
-                 .where(StoragePool.removed.is_null(), StoragePool.status == "Up",
-                        ((StoragePool.scope == "CLUSTER") & (StoragePool.cluster == cluster_id)) |
-                        ((StoragePool.scope == "ZONE") & (StoragePool.zone == zone.id)))
-                 .order_by(StoragePool.scope, StoragePool.id))  # CLUSTER before ZONE
-        for candidate in pools:
+        for candidate in _pools(zone, cluster_id):
             if self.capacity.claim_storage(candidate.id, nbytes):
                 return candidate
         return None
+
+
+def _pools(zone, cluster_id: int):
+    """The pools a VM of the cluster gets a new disk from, in the order they are tried."""
+    return (StoragePool.select()
+            .where(StoragePool.removed.is_null(), StoragePool.status == "Up",
+                   ((StoragePool.scope == "CLUSTER") & (StoragePool.cluster == cluster_id)) |
+                   ((StoragePool.scope == "ZONE") & (StoragePool.zone == zone.id)))
+            .order_by(StoragePool.scope, StoragePool.id))  # CLUSTER before ZONE
 
 
 def _tags(text: str) -> set[str]:

@@ -54,7 +54,11 @@ class VmStarter:
 
     def start_claimed_work(self, caller: Caller, claimed: list[tuple[VirtualMachine, Claim]]):
         """Checks for the first starts of new VMs on the hosts claimed for them (a launch's); returns one piece
-        of job work starting them all, with an outcome per VM in order (see :meth:`do_start_claimed`)."""
+        of job work starting them all, with an outcome per VM in order (see :meth:`do_start_claimed`), or None
+        when a host's driver cannot start them in bulk now (each then starts in a job of its own)."""
+        drivers = {self.hypervisors.driver(h) for h in {claim.placement.host.hypervisor for _, claim in claimed}}
+        if not claimed or not all(driver.batches_in_transaction() for driver in drivers):
+            return None
         for vm, _ in claimed:
             check_owner(self.accounts, caller, vm)
             if vm.state != "Stopped":
@@ -64,7 +68,7 @@ class VmStarter:
 
     def do_start_claimed(self, caller: Caller, items: list[tuple[int, Claim]]) -> list[JobResult | CloudError]:
         """Start new VMs on their claims: in bulk (one transaction, a few statements per VM) when every host's
-        driver keeps its state in the database; otherwise, or when anything in the bulk start fails (which
+        driver can (``batches_in_transaction``); otherwise, or when anything in the bulk start fails (which
         then leaves nothing behind), each as :meth:`do_start` would, with its retries on other hosts."""
         try:
             started = self._start_in_bulk(caller, items)
@@ -98,7 +102,7 @@ class VmStarter:
             root = next((v for v in own if v.volume_type == "ROOT"), None)
             host = claim.placement.host
             if vm is None or vm.state != "Stopped" or root is None or \
-                    not getattr(self.hypervisors.driver(host.hypervisor), "state_in_database", False):
+                    not self.hypervisors.driver(host.hypervisor).batches_in_transaction():
                 raise _NotInBulk()
             batch.append((vm, claim.placement, own, root, sorted(nics.get(vm_id, []), key=lambda n: n.device_id)))
         copies: dict[tuple[int, int], object] = {}

@@ -25,6 +25,8 @@ class Driver(HypervisorDriver, StorageDriver):
     """The driver of one kind of hypervisor (Simulator, KVM, ...): its hosts and the storage they reach.
     Thread-safe: the managers call it from many job workers at once."""
 
-    # Everything the driver changes lives in the cloud's database (the simulator): its operations inside a
-    # caller's write transaction are undone with it, so a batch of them (a launch's starts) may run in one.
-    state_in_database: bool = False
+    def batches_in_transaction(self) -> bool:
+        """Whether a batch of operations (``create_volumes``, ``start_vms``: a launch's starts) may run inside the
+        caller's write transaction now: everything the driver changes lives in the cloud's database (undone with
+        the transaction) and nothing makes it wait. Real hypervisors: never."""
+        return False

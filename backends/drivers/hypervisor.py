@@ -58,7 +58,7 @@ class HypervisorDriver(abc.ABC):
 
     def start_vms(self, host: HostRef, vms: list[VmSpec]) -> None:
         """Start several VMs on ``host`` (a launch's): as :meth:`start_vm` for each. A driver may do it in
-        one go; when it raises, any of them may have started (see ``Driver.state_in_database``)."""
+        one go; when it raises, any of them may have started (see ``Driver.batches_in_transaction``)."""
         for vm in vms:
             self.start_vm(host, vm)
 

@@ -33,7 +33,11 @@ TEMPLATE_FORMATS = ("QCOW2", "RAW", "VHD", "VHDX", "OVA", "VMDK", "ISO")
 
 class SimulatorDriver(Driver):
     hypervisor_type = "Simulator"
-    state_in_database = True  # its hosts, VMs and disks are rows of the cloud's database (simulator_store)
+
+    def batches_in_transaction(self) -> bool:
+        """Its hosts, VMs and disks are rows of the cloud's database (simulator_store); an injected fault or
+        delay must meet each operation alone, outside any transaction, as on a real hypervisor."""
+        return _ANY_MOCK.first("StartCommand") is None and _ANY_MOCK.first("CreateCommand") is None
 
     # --------------------------------------------------------- fault injection
     def configure(self, name: str, value: str, *, zone: str | None = None, pod: str | None = None,

@@ -74,6 +74,7 @@ def test_tags_go_on_every_vm_and_a_refused_tag_leaves_nothing(cloud):
 
 def _schedule(cloud, caller, launch):
     """What RunInstances does with a launch: its starts as one piece of work, each VM's job standing for its own."""
+    assert launch.together is not None  # the simulator without injected faults starts a launch in bulk
     cloud.jobs.schedule_together([(vm.deploy_job, work) for work, vm in launch.starts], launch.together)
 
 
@@ -138,3 +139,30 @@ def test_work_on_a_vm_after_its_launch_waits_for_the_launch_s_start(cloud):
     assert [j.status for j in _finished(cloud, launch)] == [1, 1, 1]
     assert AsyncJob.get_by_id(stop.id).status == 1  # it found the VM started, not still Stopped
     assert [VirtualMachine.get_by_id(v.id).state for v in launch.vms] == ["Running", "Stopped", "Running"]
+
+
+def test_alike_vms_planned_together_get_the_hosts_and_pools_one_by_one_planning_gives(cloud):
+    from backends.compute.capacity import MiB as CAP_MiB
+    from backends.models import StoragePool
+
+    zone, offering, _ = _catalog(name="m5.2xlarge")
+    spec = dict(zone=zone, cpu_number=offering.cpu_number, cpu_speed=offering.cpu_speed, memory_mib=offering.memory,
+                root_size_bytes=8 << 30, hypervisor="Simulator")
+
+    def give_back(placements):
+        for p in placements:
+            cloud.capacity.release(p.host.id, offering.cpu_number * offering.cpu_speed, offering.memory * CAP_MiB)
+            cloud.capacity.release_storage(p.pool.id, 8 << 30)
+
+    def pools():
+        return {p.id: p.allocated_bytes for p in StoragePool.select()}
+
+    before = pools()
+    together = cloud.planner.plan_many(40, **spec)
+    claimed = (_total_used(), pools())
+    give_back(together)
+    assert (_total_used(), pools()) == (0, before)
+    one_by_one = [cloud.planner.plan(**spec) for _ in range(40)]
+    assert (_total_used(), pools()) == claimed
+    assert [(p.host.id, p.pool.id) for p in together] == [(p.host.id, p.pool.id) for p in one_by_one]
+    assert len(cloud.planner.plan_many(100, **spec)) == 64 - 40  # what is left of the zone, no more
