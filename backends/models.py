@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import peewee as pw
 
-from backends.db import database, dialect, instance
+from backends.db import database, dialect, insert_rows, instance
 from backends.errors import InvalidParameterValue
 from backends.uuids import new_uuid
 
@@ -78,6 +78,11 @@ class BaseModel(pw.Model):
         self._pk = cursor.lastrowid
         self._dirty.clear()
         return 1
+
+    @classmethod
+    def insert_rows(cls, rows: list[dict]) -> None:
+        """INSERT new rows in a few statements, lengths checked as :meth:`save` does (see ``db.insert_rows``)."""
+        insert_rows(cls, rows, check=lambda obj: obj._check_lengths())
 
     @classmethod
     def get_by_id(cls, pk):

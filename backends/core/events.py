@@ -38,6 +38,17 @@ class EventManager:
             resource_type=resource_type, resource_uuid=resource_uuid,
         )
 
+    def record_many(self, caller: Caller | None, event_type: str, items: list[tuple[str, Model]]) -> None:
+        """:meth:`record` of ``(description, resource)`` for each item (owned rows: each event its owner's), in
+        one statement per hundred."""
+        rows = []
+        for description, resource in items:
+            rows.append(dict(event_type=event_type, description=description, level="INFO", state="Completed",
+                             account=resource.account_id, domain=resource.domain_id,
+                             user=(caller.user_id if caller else None) or None,
+                             resource_type=entity_of(resource), resource_uuid=resource.uuid))
+        Event.insert_rows(rows)
+
     def list(self, *, scope, id=None, event_type=None, level=None, start=None, end=None, resource_uuid=None,
              resource_type=None, keyword=None, page=None, pagesize=None):
         query = scope.apply(Event.select(), Event)

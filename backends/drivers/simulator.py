@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 import peewee as pw
 
-from backends.db import Compiled, write_tx
+from backends.db import Compiled, insert_rows, write_tx
 from backends.drivers import registry
 from backends.drivers.base import (POWER_OFF, POWER_ON, DiskSpec, Driver, DriverError, HostInfo, HostRef,
                                    PowerReport, TemplateInfo, VmSpec)
@@ -199,7 +199,7 @@ class SimulatorDriver(Driver):
             for start in range(0, len(rows), 100):
                 chunk = rows[start:start + 100]
                 SimVm.delete().where(SimVm.name.in_([r["name"] for r in chunk])).execute()  # stale definitions
-                SimVm.insert_many(chunk).execute()
+                insert_rows(SimVm, chunk)
 
     def stop_vm(self, host: HostRef, name: str, force: bool = False) -> None:
         """Power the VM off; unknown or already-off VMs succeed (contract: stop_vm)."""
@@ -292,8 +292,11 @@ class SimulatorDriver(Driver):
         rows = [dict(path=path, pool_url=disk.pool_url, size=disk.size, template_path=disk.template_path,
                      format=disk.format) for path, disk in zip(paths, disks)]
         with write_tx():
-            for start in range(0, len(rows), 100):
-                SimVolume.insert_many(rows[start:start + 100]).on_conflict_ignore().execute()  # idempotent
+            known = set()
+            for start in range(0, len(paths), 500):
+                known |= {v.path for v in SimVolume.select(SimVolume.path).where(
+                    SimVolume.path.in_(paths[start:start + 500]))}
+            insert_rows(SimVolume, [row for row in rows if row["path"] not in known])  # idempotent
         return paths
 
     def delete_volume(self, host: HostRef, disk: DiskSpec) -> None:

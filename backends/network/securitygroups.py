@@ -218,6 +218,14 @@ class SecurityGroupManager:
                 raise InvalidParameterValue(f"Security group {group.name} does not belong to the VM's account")
             VmSecurityGroup.create(vm=vm.id, group=group.id)
 
+    def attach_many(self, vms: list[VirtualMachine], groups: list[SecurityGroup]) -> None:
+        """:meth:`attach` for several new VMs of one account, in one statement."""
+        for group in groups:
+            if any(group.account_id != vm.account_id for vm in vms):
+                raise InvalidParameterValue(f"Security group {group.name} does not belong to the VM's account")
+        rows = [dict(vm=vm.id, group=group.id) for vm in vms for group in groups]
+        VmSecurityGroup.insert_rows(rows)
+
     def groups_of(self, vms) -> dict[int, list[SecurityGroup]]:
         found = defaultdict(list)
         ids = [vm.id for vm in vms]

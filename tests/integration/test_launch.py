@@ -166,3 +166,38 @@ def test_alike_vms_planned_together_get_the_hosts_and_pools_one_by_one_planning_
     assert (_total_used(), pools()) == claimed
     assert [(p.host.id, p.pool.id) for p in together] == [(p.host.id, p.pool.id) for p in one_by_one]
     assert len(cloud.planner.plan_many(100, **spec)) == 64 - 40  # what is left of the zone, no more
+
+
+def test_alike_vms_deployed_together_have_the_rows_one_deploy_makes(cloud):
+    from backends.models import Event, Nic, VmSecurityGroup, Volume
+
+    demo = caller_of(cloud, "demo")
+    single = cloud.vms.launch(demo, _request(1, 1)).vms[0]
+    many = cloud.vms.launch(demo, _request(12, 12)).vms
+    assert len(many) == 12
+
+    def facts(vm):
+        vm = VirtualMachine.get_by_id(vm.id)
+        nic = Nic.get(Nic.vm == vm.id)
+        root = Volume.get(Volume.vm == vm.id)
+        return {
+            "vm": (vm.state, vm.instance_name == f"i-{vm.account_id}-{vm.id}-VM", vm.name == f"VM-{vm.uuid}",
+                   vm.display_name == vm.name, vm.cpu_number, vm.memory, vm.template_id, vm.details, vm.user_id),
+            "nic": (nic.network_id, nic.netmask, nic.gateway, nic.device_id, nic.is_default, nic.traffic_type,
+                    nic.broadcast_uri, nic.isolation_uri, nic.ip_address == str(__import__("ipaddress").IPv4Address(
+                        nic.ip_int)), len(nic.mac_address)),
+            "root": (root.name == f"ROOT-{vm.id}", root.volume_type, root.state, root.size, root.template_id,
+                     root.device_id),
+            "groups": [link.group_id for link in VmSecurityGroup.select().where(VmSecurityGroup.vm == vm.id)],
+            "events": [(e.event_type, e.account_id, e.resource_type) for e in Event.select().where(
+                Event.resource_uuid == vm.uuid, Event.event_type == "VM.CREATE")],
+        }
+
+    expected = facts(single)
+    assert all(facts(vm) == expected for vm in many)
+    nics = list(Nic.select().where(Nic.vm.in_([vm.id for vm in [single, *many]])))
+    assert len({n.ip_int for n in nics}) == len({n.mac_address for n in nics}) == 13
+    account = cloud.accounts.get_caller_account(demo)
+    assert cloud.limits.count(account, USER_VM) == 13
+    assert len({vm.deploy_job.id for vm in many}) == 12
+    assert [AsyncJob.get_by_id(vm.deploy_job.id).instance_uuid for vm in many] == [vm.uuid for vm in many]
