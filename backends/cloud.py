@@ -169,8 +169,9 @@ class Cloud:
     def _take_snapshot(self) -> None:
         from backends.snapshot import Snapshot
 
-        if self.emulator_account:
-            self.accounts.caller_for_any_key(self.emulator_account, default_account=self.emulator_account)
+        if self.emulator_account:  # with its default security group, as a first launch would make it
+            caller = self.accounts.caller_for_any_key(self.emulator_account, default_account=self.emulator_account)
+            self.security_groups.default_group(self.accounts.get_caller_account(caller))
         self._snapshot = Snapshot.take()
 
     def reset(self):
