@@ -221,24 +221,26 @@ def instance(model, row):
 
 
 def insert_rows(model, rows: list[dict], per_statement: int = 100, check=None) -> None:
-    """INSERT new rows of ``model`` (field name -> value, the same fields in every row; defaults filled in as
-    a new instance has them; ``check`` called on each instance first), a multi-row statement per
-    ``per_statement`` rows with SQL built by hand: a launch inserts hundreds of rows of a kind, and peewee's
-    ``insert_many`` spends far longer building their SQL than the database storing them."""
+    """INSERT new rows of ``model`` (field name -> value, the same fields in every row; the fields' defaults
+    filled in as a new instance has them; ``check`` called on each row's values first), a multi-row statement
+    per ``per_statement`` rows with SQL built by hand: a launch inserts hundreds of rows of a kind, and
+    peewee's ``insert_many`` (or an instance per row) spends far longer than the database storing them."""
     if not rows:
         return
+    fields = model._meta.fields
     pk_name = model._meta.primary_key.name
+    defaults = [(f.name, f.default) for f in model._meta.sorted_fields
+                if f.default is not None and f.name not in rows[0] and f.name != pk_name]
     data = []
     for row in rows:
-        obj = model(**row)
+        values = dict(row)
+        for name, default in defaults:
+            values[name] = default() if callable(default) else default
         if check is not None:
-            check(obj)
-        values = obj.__data__
-        values.pop(pk_name, None)
+            check(values)
         data.append(values)
     names = tuple(data[0])
     db = database.obj
-    fields = model._meta.fields
     left, right = db.quote
     head = (f"INSERT INTO {left}{model._meta.table_name}{right} "
             f"({', '.join(f'{left}{fields[n].column_name}{right}' for n in names)}) VALUES ")

@@ -48,11 +48,14 @@ class BaseModel(pw.Model):
     def _check_lengths(self) -> None:
         """A string longer than its column is the client's error on every database alike: MySQL refuses
         it, SQLite would silently store it."""
-        limits = _LIMITS.get(type(self))
+        self._check_values(self.__data__)
+
+    @classmethod
+    def _check_values(cls, data: dict) -> None:
+        limits = _LIMITS.get(cls)
         if limits is None:
-            limits = _LIMITS[type(self)] = [(f.name, f.column_name, f.max_length) for f in self._meta.sorted_fields
-                                            if isinstance(f, pw.CharField) and f.max_length]
-        data = self.__data__
+            limits = _LIMITS[cls] = [(f.name, f.column_name, f.max_length) for f in cls._meta.sorted_fields
+                                     if isinstance(f, pw.CharField) and f.max_length]
         for name, column, limit in limits:
             value = data.get(name)
             if isinstance(value, str) and len(value) > limit:
@@ -82,7 +85,7 @@ class BaseModel(pw.Model):
     @classmethod
     def insert_rows(cls, rows: list[dict]) -> None:
         """INSERT new rows in a few statements, lengths checked as :meth:`save` does (see ``db.insert_rows``)."""
-        insert_rows(cls, rows, check=lambda obj: obj._check_lengths())
+        insert_rows(cls, rows, check=cls._check_values)
 
     @classmethod
     def get_by_id(cls, pk):

@@ -129,8 +129,9 @@ class JobManager:
         for start in range(0, len(rows), 100):  # a launch's: a statement per hundred jobs
             chunk = rows[start:start + 100]
             AsyncJob.insert_rows(chunk)
-            jobs.update({job.uuid: job for job in AsyncJob.select().where(
-                AsyncJob.uuid.in_([row["uuid"] for row in chunk]))})
+            ids = dict(AsyncJob.select(AsyncJob.uuid, AsyncJob.id).where(
+                AsyncJob.uuid.in_([row["uuid"] for row in chunk])).tuples())
+            jobs.update({row["uuid"]: AsyncJob(id=ids[row["uuid"]], status=PENDING, **row) for row in chunk})
         return [jobs[row["uuid"]] for row in rows]
 
     def schedule(self, pairs: list[tuple[AsyncJob, Work]]) -> None:
