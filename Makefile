@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test unit conformance lint benchmark benchmark-ec2 clean
+.PHONY: serve test unit conformance lint benchmark benchmark-ec2 benchmark-emulator clean
 
 $(STAMP): pyproject.toml scripts/ensure-libvirt.sh
 	scripts/ensure-libvirt.sh
@@ -33,6 +33,9 @@ benchmark: $(STAMP)
 
 benchmark-ec2: $(STAMP)
 	$(BIN)/python benchmarks/ec2_vs_moto.py
+
+benchmark-emulator: $(STAMP)
+	$(BIN)/python benchmarks/emulator_speed.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

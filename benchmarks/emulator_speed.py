@@ -14,6 +14,7 @@ SQLite + simulator), and is measured on:
 Every answer is checked (a reset really empties, a launch really runs), or its figures would mean nothing.
 
     python benchmarks/emulator_speed.py [--sizes 100,1000,10000] [--loops 100] [--resets 100] [--only ec2bridge|moto]
+                                        [--db mysql://root@127.0.0.1:3306/somedb]
 """
 from __future__ import annotations
 
@@ -132,13 +133,16 @@ def main() -> None:
     parser.add_argument("--resets", type=int, default=100)
     parser.add_argument("--loops", type=int, default=100)
     parser.add_argument("--only", choices=["ec2bridge", "moto"])
+    parser.add_argument("--db", help="ec2bridge's database URL (default: SQLite in its data dir)")
     parser.add_argument("--out", help="write the figures as JSON here")
     args = parser.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]
     workdir = tempfile.mkdtemp(prefix="ec2bridge-emulator-speed-")
     report: dict = {"sizes": args.sizes, "batch": args.batch}
     try:
-        for name, start in (("ec2bridge", start_ec2bridge), ("moto", start_moto)):
+        starts = (("ec2bridge", lambda w: start_ec2bridge(w, ["--db", args.db] if args.db else [])),
+                  ("moto", start_moto))
+        for name, start in starts:
             if args.only in (None, name):
                 target = start(workdir)
                 try:
