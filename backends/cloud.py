@@ -107,7 +107,8 @@ class Cloud:
         self.offerings = OfferingManager(self.accounts, self.events)
         self.templates = TemplateManager(events=self.events, config=self.config, accounts=self.accounts,
                                          limits=self.limits, driver_for=self.driver, hypervisors=lambda: self.drivers)
-        self.volumes = VolumeManager()
+        self.volumes = VolumeManager(config=self.config, events=self.events, accounts=self.accounts,
+                                     limits=self.limits, hypervisors=self.infra.hypervisors)
         self.networks = NetworkManager()
         self.tags = TagManager(self.events, access)
         self.keypairs = KeyPairManager(self.events, access)

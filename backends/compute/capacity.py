@@ -18,6 +18,7 @@ from backends.core.config import ConfigManager
 from backends.core.fsm import VM_HOLDING_HOST
 from backends.db import write_tx
 from backends.models import Cluster, Host, HostCapacity, Pod, StoragePool, VirtualMachine, Volume
+from backends.storage.pool_capacity import PoolCapacity
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class _Refused(Exception):
 class CapacityManager:
     def __init__(self, config: ConfigManager):
         self.config = config
+        self.pools = PoolCapacity(config)  # primary storage: the storage area's, root disks claim through it
 
     # ----------------------------------------------------------------- hosts
     def claim(self, host_id: int, cpu_mhz: int, mem_bytes: int) -> bool:
@@ -92,22 +94,11 @@ class CapacityManager:
 
     # --------------------------------------------------------------- storage
     def claim_storage(self, pool_id: int, nbytes: int) -> bool:
-        """Allocate ``nbytes`` on a pool within capacity x storage.overprovisioning.factor."""
-        factor = self.config.get_float("storage.overprovisioning.factor")
-        with write_tx():
-            taken = (StoragePool
-                     .update(allocated_bytes=StoragePool.allocated_bytes + nbytes)
-                     .where(StoragePool.id == pool_id, StoragePool.removed.is_null(),
-                            StoragePool.allocated_bytes + nbytes <= StoragePool.capacity_bytes * factor)
-                     .execute())
-        return bool(taken)
+        """Allocate ``nbytes`` on a pool under the storage area's rules (``PoolCapacity.claim``)."""
+        return self.pools.claim(pool_id, nbytes)
 
     def release_storage(self, pool_id: int, nbytes: int) -> None:
-        with write_tx():
-            (StoragePool
-             .update(allocated_bytes=pw.Case(None, [(StoragePool.allocated_bytes >= nbytes,
-                                                     StoragePool.allocated_bytes - nbytes)], 0))
-             .where(StoragePool.id == pool_id).execute())
+        self.pools.release(pool_id, nbytes)
 
     # ------------------------------------------------------------ recompute
     def recalculate(self) -> dict[int, tuple[int, int]]:

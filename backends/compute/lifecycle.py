@@ -24,6 +24,7 @@ from backends.identity.limits import ResourceLimitManager
 from backends.infra.hypervisors import Hypervisors
 from backends.models import VirtualMachine, Volume, utcnow
 from backends.network.networks import NetworkManager
+from backends.storage.volume_attach import detach_from_destroyed
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ class VmLifecycle:
                 for volume in vm.volumes.where(Volume.removed.is_null(), Volume.volume_type == "ROOT"):
                     root_bytes += volume.size
                     fsm.transition(volume, fsm.VOLUME, "DestroyRequested")
+                detach_from_destroyed(caller, vm, self.events)  # data volumes stay, Ready, detached
                 self.limits.release(vm.account, limits_of(vm.cpu_number, vm.memory, root_bytes))
                 self.events.record(caller, "VM.DESTROY", f"Successfully destroyed VM {vm.name}", resource=vm)
         if expunge:
@@ -169,7 +171,9 @@ class VmLifecycle:
             fsm.transition(vm, fsm.VM, "ExpungeOperation")
         host = vm.last_host
         driver = self.hypervisors.driver(vm.hypervisor) if self.hypervisors.drives(vm.hypervisor) else None
-        volumes = list(vm.volumes.where(Volume.removed.is_null()))
+        with write_tx():  # a VM destroyed before data volumes were let go at destroy: they stay, detached
+            detach_from_destroyed(caller, vm, self.events)
+        volumes = list(vm.volumes.where(Volume.removed.is_null(), Volume.volume_type == "ROOT"))
         if driver is not None and host is not None and host.removed is None:
             ref = self.hypervisors.ref(host)
             try:

@@ -142,10 +142,9 @@ class DeploymentPlanner:
     def _claim_pools(self, zone, cluster_id: int, nbytes: int, count: int) -> list[tuple[StoragePool, int]]:
         """Storage for ``count`` disks of ``nbytes`` on the pools a VM of the cluster would get them from (as
         :meth:`_claim_pool`, in its order), as many per pool as it holds: ``[(pool, disks)]``."""
-        factor = self.config.get_float("storage.overprovisioning.factor")
         claimed = []
         for candidate in _pools(zone, cluster_id):
-            fits = min(count, int((candidate.capacity_bytes * factor - candidate.allocated_bytes) // nbytes))
+            fits = min(count, self.capacity.pools.room(candidate) // nbytes)
             while fits > 0 and not self.capacity.claim_storage(candidate.id, fits * nbytes):
                 fits //= 2
             if fits > 0:

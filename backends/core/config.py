@@ -22,6 +22,13 @@ DEFAULTS: dict[str, tuple[str, str, str, str]] = {
                                     "Memory over-provisioning factor for new clusters"),
     "storage.overprovisioning.factor": ("2", "Storage", "Float",
                                         "Storage over-provisioning factor for shared primary storage"),
+    "pool.storage.allocated.capacity.disablethreshold": (
+        "0.85", "Alert", "Float",
+        "Share of a pool's over-provisioned capacity past which no new volume is allocated on it"),
+    "pool.storage.capacity.disablethreshold": (
+        "0.85", "Alert", "Float", "Share of a pool's capacity in use past which no new volume is allocated on it"),
+    "custom.diskoffering.size.min": ("1", "Advanced", "Integer", "Smallest custom disk size (GiB)"),
+    "custom.diskoffering.size.max": ("1024", "Advanced", "Integer", "Largest custom disk size (GiB)"),
     "default.page.size": ("500", "Advanced", "Integer",
                           "Default page size of list commands, also the maximum"),
     "start.retry": ("10", "Advanced", "Integer", "Hosts to try when starting a VM"),

@@ -53,31 +53,53 @@ VM_TRANSITIONAL = ("Starting", "Stopping", "Migrating", "Expunging")
 # States in which a VM is on a host and holds CPU and memory there (capacity counts them).
 VM_HOLDING_HOST = ("Starting", "Running", "Stopping", "Migrating")
 
+# CloudStack's volume machine (backend.md section 1.3), plus Detaching: CloudStack detaches without a state of
+# its own; here a detach holds the volume in Detaching so that a concurrent attach, resize or delete of it
+# fails with ConcurrentOperation/InvalidState instead of interleaving with the hypervisor call.
 VOLUME = {
     "Allocated": {
         "CreateRequested": "Creating", "DestroyRequested": "Destroy", "OperationFailed": "Allocated",
-        "OperationSucceeded": "Allocated",
+        "OperationSucceeded": "Allocated", "UploadRequested": "UploadOp", "MigrationCopyRequested": "Creating",
     },
     "Creating": {
         "OperationRetry": "Creating", "CreateRequested": "Creating", "OperationFailed": "Allocated",
-        "OperationSucceeded": "Ready", "DestroyRequested": "Destroy",
+        "OperationSucceeded": "Ready", "DestroyRequested": "Destroy", "MigrationCopyFailed": "Allocated",
+        "MigrationCopySucceeded": "Ready",
     },
     "Ready": {
         "CreateRequested": "Creating", "ResizeRequested": "Resizing", "SnapshotRequested": "Snapshotting",
-        "MigrationRequested": "Migrating", "AttachRequested": "Attaching", "DestroyRequested": "Destroy",
+        "RevertSnapshotRequested": "RevertSnapshotting", "MigrationRequested": "Migrating",
+        "AttachRequested": "Attaching", "DetachRequested": "Detaching", "DestroyRequested": "Destroy",
         "OperationSucceeded": "Ready", "OperationFailed": "Ready",
     },
     "Resizing": {"OperationSucceeded": "Ready", "OperationFailed": "Ready"},
     "Snapshotting": {"OperationSucceeded": "Ready", "OperationFailed": "Ready"},
+    "RevertSnapshotting": {"OperationSucceeded": "Ready", "OperationFailed": "Ready"},
     "Migrating": {"OperationSucceeded": "Ready", "OperationFailed": "Ready"},
     "Attaching": {"OperationSucceeded": "Ready", "OperationFailed": "Ready"},
+    "Detaching": {"OperationSucceeded": "Ready", "OperationFailed": "Ready"},
     "Destroy": {
-        "ExpungingRequested": "Expunging", "RecoverRequested": "Ready", "OperationSucceeded": "Destroy",
-        "OperationFailed": "Destroy",
+        "ExpungingRequested": "Expunging", "RecoverRequested": "Ready", "OperationRetryFromError": "Allocated",
+        "OperationSucceeded": "Destroy", "OperationFailed": "Destroy",
     },
     "Expunging": {"ExpungingRequested": "Expunging", "OperationSucceeded": "Expunged", "OperationFailed": "Destroy"},
     "Expunged": {"ExpungingRequested": "Expunged", "OperationSucceeded": "Expunged", "OperationFailed": "Expunged"},
+    "UploadOp": {"OperationSucceeded": "Uploaded", "OperationFailed": "Allocated", "DestroyRequested": "Destroy"},
+    "Uploaded": {"CopyRequested": "Copying", "DestroyRequested": "Destroy"},
+    "Copying": {"OperationSucceeded": "Ready", "OperationFailed": "Uploaded"},
+    "NotUploaded": {
+        "UploadRequested": "UploadInProgress", "OperationSucceeded": "Uploaded", "OperationFailed": "UploadError",
+        "OperationTimeout": "UploadAbandoned",
+    },
+    "UploadInProgress": {
+        "OperationSucceeded": "Uploaded", "OperationFailed": "UploadError", "OperationTimeout": "UploadError",
+    },
+    "UploadError": {"DestroyRequested": "Destroy"},
+    "UploadAbandoned": {"DestroyRequested": "Destroy"},
 }
+# Volume states in which a data volume may be attached, and deleted when detached.
+VOLUME_ATTACHABLE = ("Allocated", "Ready", "Uploaded")
+VOLUME_DELETABLE = ("Allocated", "Ready", "Uploaded", "UploadError", "UploadAbandoned")
 
 HOST_STATUS = {
     "Creating": {"AgentConnected": "Connecting", "Error": "Error"},

@@ -27,7 +27,7 @@ GiB = 1 << 30
 MiB = 1 << 20
 COMMANDS = ("StartCommand", "StopCommand", "RebootCommand", "MigrateCommand", "CreateCommand", "DeleteCommand",
             "DestroyCommand", "ScaleVmCommand", "PingCommand", "DownloadCommand", "AttachCommand",
-            "DettachCommand")
+            "DettachCommand", "ResizeVolumeCommand")
 TEMPLATE_FORMATS = ("QCOW2", "RAW", "VHD", "VHDX", "OVA", "VMDK", "ISO")
 
 
@@ -298,6 +298,17 @@ class SimulatorDriver(Driver):
                     SimVolume.path.in_(paths[start:start + 500]))}
             insert_rows(SimVolume, [row for row in rows if row["path"] not in known])  # idempotent
         return paths
+
+    def resize_volume(self, host: HostRef, disk: DiskSpec, size: int, shrink: bool = False) -> None:
+        """Record the disk's new size (contract: resize_volume); shrinking only with ``shrink``."""
+        self._apply_mocks("ResizeVolumeCommand", host)
+        with write_tx():
+            current = SimVolume.get_or_none(SimVolume.path == disk.path)
+            if current is None:
+                raise DriverError(f"Cannot resize disk {disk.path}: it does not exist")
+            if size < current.size and not shrink:
+                raise DriverError(f"Cannot shrink disk {disk.path} from {current.size} to {size} bytes")
+            SimVolume.update(size=size).where(SimVolume.id == current.id).execute()
 
     def delete_volume(self, host: HostRef, disk: DiskSpec) -> None:
         self._apply_mocks("DeleteCommand", host)

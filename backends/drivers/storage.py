@@ -34,7 +34,9 @@ class StorageDriver(abc.ABC):
     @abc.abstractmethod
     def create_volume(self, host: HostRef, disk: DiskSpec) -> str:
         """Create the disk in its pool (thin, backed by ``template_path`` when
-        given) and return its path. Idempotent for an existing path.
+        given; a blank disk of ``disk.size`` bytes for a data volume) and return
+        its path. Idempotent for an existing path. Raise DriverError when the
+        pool cannot be reached from ``host``.
 
         A root disk's template is copied from the image store into the pool
         the first time a disk of that pool needs it (see copy_template); later
@@ -46,7 +48,12 @@ class StorageDriver(abc.ABC):
 
     @abc.abstractmethod
     def delete_volume(self, host: HostRef, disk: DiskSpec) -> None:
-        """Delete the disk from its pool. Succeeds if already gone."""
+        """Delete the disk from its pool, with its content. Succeeds if already gone.
+        The disk is attached to no running VM (the managers detach first).
+
+        Attaching a disk to a VM and detaching it are the hypervisor contract's
+        (hypervisor.py: attach_volume, detach_volume): storage makes disks, the
+        hypervisor plugs them in."""
 
     # ----------------------------------------------------------------- seams
     def copy_template(self, host: HostRef, template_path: str, pool_url: str, format: str) -> str:
@@ -63,10 +70,12 @@ class StorageDriver(abc.ABC):
         stopped. Raise DriverError when either pool cannot be reached."""
         raise self._unsupported("copy volumes")
 
-    def resize_volume(self, host: HostRef, disk: DiskSpec, size: int) -> None:
-        """Grow the disk to ``size`` bytes (never shrink: raise DriverError).
-        A disk attached to a running VM is resized live where the hypervisor
-        can; the guest sees the new size, its file systems are its own."""
+    def resize_volume(self, host: HostRef, disk: DiskSpec, size: int, shrink: bool = False) -> None:
+        """Change the disk's virtual size to ``size`` bytes. Growing keeps its content; shrinking is done only
+        with ``shrink`` (the caller signed off on losing what lies past the new end), else DriverError. A disk
+        attached to a running VM is resized live where the hypervisor can (KVM: virDomainBlockResize, else
+        ``qemu-img resize`` on a detached disk); the guest sees the new size, its file systems are its own.
+        Raise DriverError when the disk does not exist or its pool cannot hold the new size."""
         raise self._unsupported("resize volumes")
 
     def create_snapshot(self, host: HostRef, disk: DiskSpec, snapshot: str) -> str:

@@ -1,16 +1,45 @@
-"""Volumes: the disks of VMs (today each VM's ROOT volume, created and removed with it); data volumes and
-snapshots join here."""
+"""Volumes: the disks of VMs. A VM's ROOT volume is created and removed with it (compute's deploy and
+expunge); data volumes are this area's: created (volume_lifecycle.py), attached and detached
+(volume_attach.py), on pools chosen by pool_allocator.py within pool_capacity.py's rules. VolumeManager is
+the facade the front doors call; snapshots join here."""
 from __future__ import annotations
 
 from backends.context import Caller
 from backends.core import prefetch
 from backends.db import page_of
-from backends.models import Volume
+from backends.core.jobs import JobResult
+from backends.models import StoragePool, VirtualMachine, Volume
+from backends.storage.pool_allocator import PoolAllocator
+from backends.storage.pool_capacity import PoolCapacity
+from backends.storage.volume_attach import VolumeAttachment
+from backends.storage.volume_lifecycle import VolumeLifecycle
 
 
 class VolumeManager:
+    def __init__(self, *, config, events, accounts, limits, hypervisors):
+        """``accounts``/``limits``: identity's managers (see templates.Accounts, templates.Limits);
+        ``hypervisors``: infra's Hypervisors."""
+        self.pools = PoolCapacity(config)
+        self.allocator = PoolAllocator(config, self.pools)
+        self.lifecycle = VolumeLifecycle(config=config, events=events, accounts=accounts, limits=limits,
+                                         pools=self.pools, hypervisors=hypervisors)
+        self.attachment = VolumeAttachment(events=events, accounts=accounts, pools=self.pools,
+                                           allocator=self.allocator, hypervisors=hypervisors)
+        self.create = self.lifecycle.create
+        self.delete = self.lifecycle.delete
+        self.resize_work = self.lifecycle.resize_work
+        self.attach_work = self.attachment.attach_work
+        self.detach_work = self.attachment.detach_work
+        self.attached_at = self.attachment.attached_at
+
+    @staticmethod
+    def created_work(volume: Volume):
+        """createVolume's job: the volume is made already (Allocated, its disk comes on first attach); the job
+        answers with it, as CloudStack's does."""
+        return lambda: JobResult("Volume", volume.uuid)
+
     def list(self, caller: Caller, *, scope, id=None, ids=None, name=None, volume_type=None, vm=None,
-             zone=None, state=None, keyword=None, page=None, pagesize=None):
+             zone=None, pod=None, cluster=None, host=None, state=None, keyword=None, page=None, pagesize=None):
         """Volumes the caller's ``scope`` shows (listVolumes), newest first, with what their view shows."""
         query = scope.apply(Volume.select().where(Volume.removed.is_null()), Volume)
         if id is not None:
@@ -25,6 +54,14 @@ class VolumeManager:
             query = query.where(Volume.vm == vm.id)
         if zone is not None:
             query = query.where(Volume.zone == zone.id)
+        if pod is not None:
+            query = query.where(Volume.pool.in_(StoragePool.select(StoragePool.id).where(StoragePool.pod == pod.id)))
+        if cluster is not None:
+            query = query.where(Volume.pool.in_(StoragePool.select(StoragePool.id).where(
+                StoragePool.cluster == cluster.id)))
+        if host is not None:  # the disks of the VMs running there
+            query = query.where(Volume.vm.in_(VirtualMachine.select(VirtualMachine.id).where(
+                VirtualMachine.host == host.id)))
         if state:
             query = query.where(Volume.state == state)
         if keyword:

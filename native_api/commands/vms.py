@@ -1,4 +1,4 @@
-"""Virtual machine and volume commands."""
+"""Virtual machine commands (volumes: volumes.py)."""
 from __future__ import annotations
 
 from backends.api import InvalidParameterValue
@@ -6,7 +6,7 @@ from native_api import fields as f
 from native_api.commands.jobs import schedule, submit
 from native_api.commands.tags import tag_filter
 from native_api.registry import ADMINS, LIST, ROOT_ONLY, SUCCESS, command, scope_params
-from native_api.views.vms import Volume, VirtualMachine
+from native_api.views.vms import VirtualMachine
 
 VM_ID = {"id": f.Uuid("VirtualMachine", "The ID of the virtual machine", required=True)}
 
@@ -200,21 +200,4 @@ def list_virtual_machines(call):
         keyword=call.get("keyword"), **call.paging())
 
 
-@command("listVolumes", params={
-    "id": f.Uuid("Volume", "the ID of the disk volume"),
-    "ids": f.List("the IDs of the volumes, mutually exclusive with id", entity="Volume", since="4.9"),
-    "name": f.String("the name of the disk volume"),
-    "type": f.String("the type of disk volume"),
-    "virtualmachineid": f.Uuid("VirtualMachine", "the ID of the virtual machine"),
-    "zoneid": f.Uuid("Zone", "the ID of the availability zone"),
-    "state": f.String("state of the volume. Possible values are: Ready, Allocated, Destroy, Expunging, "
-                      "Expunged."),
-    **scope_params(),
-}, shape=LIST, response=Volume, description="Lists all volumes.")
-def list_volumes(call):
-    id_given = call.get("id") is not None or bool(call.get("ids"))
-    return call.cloud.volumes.list(
-        call.caller, scope=call.scope(id_given=id_given), id=call.get("id"), ids=call.get("ids"), name=call.get("name"),
-        volume_type=call.get("type"), vm=call.get("virtualmachineid"), zone=call.get("zoneid"),
-        state=call.get("state"), keyword=call.get("keyword"), **call.paging())
 

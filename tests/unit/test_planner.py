@@ -212,7 +212,9 @@ def test_a_full_cluster_pool_sends_the_vm_to_another_cluster_past_the_first_batc
                                     cluster=other, capacity_bytes=100 * GiB)
     late = cloud.infra.add_host(lab.caller, lab.zone, lab.pod, hypervisor="Simulator", cluster=other,
                                 url="http://sim/z1/late?cpucore=4&cpuspeed=2000&memory=8589934592")
-    assert cloud.capacity.claim_storage(lab.clusters[0].pools.get().id, 200 * GiB)  # fill cluster 0's pool
+    # Fill cluster 0's pool: 100 GiB x storage.overprovisioning.factor (2) x the allocated disable threshold (0.85).
+    pool = lab.clusters[0].pools.get().id
+    assert not cloud.capacity.claim_storage(pool, 171 * GiB) and cloud.capacity.claim_storage(pool, 170 * GiB)
     placed = cloud.planner.plan(zone=lab.zone, cpu_number=1, cpu_speed=1000, memory_mib=512,
                                 root_size_bytes=GiB)
     assert placed.host.id == late.id and placed.pool.cluster_id == other.id
