@@ -132,7 +132,8 @@ def _fill(world, tenant: Tenant) -> dict:
             "cidrlist": "10.0.0.0/8", "name": f"x-{uuid.uuid4().hex[:6]}", "displaytext": "x",
             "url": "http://images.example.org/x.qcow2", "format": "QCOW2", "hypervisor": "Simulator",
             "account": tenant.account["name"],
-            "domainid": tenant.domain["id"], "id": tenant.vm_id, "publickey": PUBLIC_KEY,
+            "domainid": tenant.domain["id"], "id": tenant.vm_id, "virtualmachineid": tenant.vm_id,
+            "publickey": PUBLIC_KEY,
             "username": f"u-{uuid.uuid4().hex[:6]}", "password": "pw", "email": "x@example.com", "firstname": "x",
             "lastname": "y", "accounttype": 0, "resourcetype": 0, "max": 5, "cpunumber": 1, "cpuspeed": 500,
             "memory": 512, "disksize": 1, "lock": "false"}

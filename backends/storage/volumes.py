@@ -8,6 +8,7 @@ from backends.context import Caller
 from backends.core import prefetch
 from backends.db import page_of
 from backends.core.jobs import JobResult
+from backends.errors import InvalidParameterValue
 from backends.models import StoragePool, VirtualMachine, Volume
 from backends.storage.pool_allocator import PoolAllocator
 from backends.storage.pool_capacity import PoolCapacity
@@ -31,6 +32,18 @@ class VolumeManager:
         self.attach_work = self.attachment.attach_work
         self.detach_work = self.attachment.detach_work
         self.attached_at = self.attachment.attached_at
+
+    def check_deletable_with(self, caller, vm, volumes: list[Volume]) -> None:
+        """destroyVirtualMachine's ``volumeids``: data volumes attached to ``vm``, deleted after the destroy."""
+        for volume in volumes:
+            self.lifecycle.check_owner(caller, volume)
+            if volume.vm_id != vm.id or volume.volume_type != "DATADISK":
+                raise InvalidParameterValue(f"Volume {volume.uuid} is not a data volume attached to VM {vm.uuid}")
+
+    def delete_many(self, caller, volumes: list[Volume]) -> None:
+        """Delete these volumes as they are now (each re-read: a VM's destroy has just let them go)."""
+        for volume in volumes:
+            self.delete(caller, Volume.get_by_id(volume.id))
 
     @staticmethod
     def created_work(volume: Volume):

@@ -106,8 +106,16 @@ def reboot_virtual_machine(call):
     "volumeids": f.List("Comma separated list of UUIDs for volumes that will be deleted", entity="Volume"),
 }, isasync=True, response=VirtualMachine, description="Destroys a virtual machine.")
 def destroy_virtual_machine(call):
-    vm = call.params["id"]
-    return _vm_job(call, vm, call.cloud.vms.destroy_work(call.caller, vm, call.get("expunge", False)))
+    vm, volumes = call.params["id"], call.get("volumeids", [])
+    call.cloud.volumes.check_deletable_with(call.caller, vm, volumes)
+    destroy = call.cloud.vms.destroy_work(call.caller, vm, call.get("expunge", False))
+
+    def work():
+        result = destroy()
+        call.cloud.volumes.delete_many(call.caller, volumes)  # detached by the destroy
+        return result
+
+    return _vm_job(call, vm, work)
 
 
 @command("recoverVirtualMachine", params=dict(VM_ID), response=VirtualMachine,

@@ -24,6 +24,31 @@ def test_illegal_vm_moves_are_refused(state, event):
         fsm.next_state(fsm.VM, state, event)
 
 
+def test_volume_table_has_cloudstacks_states_and_paths():
+    states = {"Allocated", "Creating", "Ready", "Migrating", "Snapshotting", "RevertSnapshotting", "Resizing",
+              "Expunging", "Expunged", "Destroy", "UploadOp", "Copying", "Uploaded", "NotUploaded",
+              "UploadInProgress", "UploadError", "UploadAbandoned", "Attaching"}
+    assert states <= set(fsm.VOLUME) and set(fsm.VOLUME) - states == {"Detaching"}
+    targets = {to for moves in fsm.VOLUME.values() for to in moves.values()}
+    assert targets <= set(fsm.VOLUME)  # no move leads out of the table
+    path = [("Allocated", "CreateRequested", "Creating"), ("Creating", "OperationFailed", "Allocated"),
+            ("Allocated", "CreateRequested", "Creating"), ("Creating", "OperationSucceeded", "Ready"),
+            ("Ready", "AttachRequested", "Attaching"), ("Attaching", "OperationSucceeded", "Ready"),
+            ("Ready", "DetachRequested", "Detaching"), ("Detaching", "OperationSucceeded", "Ready"),
+            ("Ready", "ResizeRequested", "Resizing"), ("Resizing", "OperationFailed", "Ready"),
+            ("Ready", "DestroyRequested", "Destroy"), ("Destroy", "ExpungingRequested", "Expunging"),
+            ("Expunging", "OperationSucceeded", "Expunged")]
+    for state, event, expected in path:
+        assert fsm.next_state(fsm.VOLUME, state, event) == expected
+
+
+@pytest.mark.parametrize("state, event", [("Allocated", "AttachRequested"), ("Attaching", "DetachRequested"),
+                                          ("Detaching", "ResizeRequested"), ("Expunged", "RecoverRequested")])
+def test_illegal_volume_moves_are_refused(state, event):
+    with pytest.raises(InvalidState):
+        fsm.next_state(fsm.VOLUME, state, event)
+
+
 def _host(db):
     # Any model with state + update_count works; Host needs a zone tree, so build the minimum.
     from backends.models import Cluster, Host, Pod, Region, Zone
