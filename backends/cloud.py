@@ -108,7 +108,7 @@ class Cloud:
         self.templates = TemplateManager(events=self.events, config=self.config, accounts=self.accounts,
                                          limits=self.limits, driver_for=self.driver, hypervisors=lambda: self.drivers)
         self.volumes = VolumeManager(config=self.config, events=self.events, accounts=self.accounts,
-                                     limits=self.limits, hypervisors=self.infra.hypervisors)
+                                     limits=self.limits, hypervisors=self.infra.hypervisors, jobs=self.jobs)
         self.networks = NetworkManager()
         self.tags = TagManager(self.events, access)
         self.keypairs = KeyPairManager(self.events, access)
@@ -126,6 +126,7 @@ class Cloud:
         self.infra.add_power_report_hook(self.vms.sync_power_state)
         self.infra.add_host_down_hook(self.vms.flag_host_down)
         self.infra.add_evacuation_hook(self.vms.migrate_away)
+        self.jobs.add_recovery_hook(self.volumes.recover_after_restart)  # before compute's capacity recount
         self.jobs.add_recovery_hook(self.vms.recover_after_restart)
         self.jobs.add_recovery_hook(self.templates.resume_downloads)
         self.jobs.recover()

@@ -14,18 +14,21 @@ from backends.storage.pool_allocator import PoolAllocator
 from backends.storage.pool_capacity import PoolCapacity
 from backends.storage.volume_attach import VolumeAttachment
 from backends.storage.volume_lifecycle import VolumeLifecycle
+from backends.storage.volume_recovery import VolumeRecovery
 
 
 class VolumeManager:
-    def __init__(self, *, config, events, accounts, limits, hypervisors):
+    def __init__(self, *, config, events, accounts, limits, hypervisors, jobs):
         """``accounts``/``limits``: identity's managers (see templates.Accounts, templates.Limits);
-        ``hypervisors``: infra's Hypervisors."""
+        ``hypervisors``: infra's Hypervisors; ``jobs``: core's JobManager."""
         self.pools = PoolCapacity(config)
         self.allocator = PoolAllocator(config, self.pools)
         self.lifecycle = VolumeLifecycle(config=config, events=events, accounts=accounts, limits=limits,
                                          pools=self.pools, hypervisors=hypervisors)
         self.attachment = VolumeAttachment(events=events, accounts=accounts, pools=self.pools,
                                            allocator=self.allocator, hypervisors=hypervisors)
+        self.recovery = VolumeRecovery(jobs=jobs, limits=limits, pools=self.pools)
+        self.recover_after_restart = self.recovery.recover_after_restart
         self.create = self.lifecycle.create
         self.delete = self.lifecycle.delete
         self.resize_work = self.lifecycle.resize_work

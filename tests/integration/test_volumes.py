@@ -270,3 +270,37 @@ def test_concurrent_attaches_never_over_allocate_a_pool(cloud):
     assert ready.count() == 4 and all(v.pool_id == first.id for v in ready)
     assert Volume.select().where(Volume.id.in_([v.id for v in volumes]), Volume.state == "Allocated",
                                  Volume.pool.is_null()).count() == 6
+
+
+def test_a_restart_settles_volumes_caught_mid_operation(cloud):
+    """What a crash leaves (rows moved into the transitional states, as a dead job would have left them) is
+    settled by the start-up recovery: none stays in a state nothing moves it out of, and counts are right."""
+    demo = caller_of(cloud, "demo")
+    vm, _ = _deploy(cloud, demo)
+    creating, attaching, detaching, resizing = (_create(cloud, demo, size_gb=1) for _ in range(4))
+    for volume in (attaching, detaching, resizing):
+        _attach(cloud, demo, volume, vm)
+    _detach(cloud, demo, Volume.get_by_id(attaching.id))  # on a pool now: an attach in flight always is
+    pool = Volume.get_by_id(detaching.id).pool_id
+    assert cloud.volumes.pools.claim(pool, GiB)  # the claim the cut-short materialisation had made
+    allocated = _allocated(pool)
+    Volume.update(state="Creating", pool=pool).where(Volume.id == creating.id).execute()
+    Volume.update(state="Attaching", vm=vm.id, device_id=7, attached=None).where(Volume.id == attaching.id).execute()
+    Volume.update(state="Detaching").where(Volume.id == detaching.id).execute()
+    Volume.update(state="Resizing").where(Volume.id == resizing.id).execute()
+    storage = cloud.limits.count(vm.account, resources.PRIMARY_STORAGE)
+
+    assert cloud.volumes.recover_after_restart() == 4
+    rows = {v.id: v for v in Volume.select().where(Volume.id.in_([creating.id, attaching.id, detaching.id,
+                                                                  resizing.id]))}
+    assert (rows[creating.id].state, rows[creating.id].pool_id) == ("Allocated", None)
+    assert _allocated(pool) == allocated - GiB
+    assert rows[attaching.id].state == "Ready" and rows[attaching.id].vm_id == vm.id and rows[attaching.id].attached
+    assert rows[detaching.id].state == "Ready" and rows[detaching.id].vm_id == vm.id
+    assert rows[resizing.id].state == "Ready" and rows[resizing.id].size == GiB
+    assert cloud.limits.count(vm.account, resources.PRIMARY_STORAGE) == storage
+    # and they work on: the attached ones detach, the Allocated one attaches.
+    job, _ = _detach(cloud, demo, rows[detaching.id])
+    assert job.status == 1
+    job, volume = _attach(cloud, demo, rows[creating.id], vm)
+    assert job.status == 1 and volume.state == "Ready"
