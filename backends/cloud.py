@@ -107,10 +107,11 @@ class Cloud:
         self.offerings = OfferingManager(self.accounts, self.events)
         self.templates = TemplateManager(events=self.events, config=self.config, accounts=self.accounts,
                                          limits=self.limits, driver_for=self.driver, hypervisors=lambda: self.drivers)
-        self.volumes = VolumeManager(config=self.config, events=self.events, accounts=self.accounts,
-                                     limits=self.limits, hypervisors=self.infra.hypervisors, jobs=self.jobs)
-        self.networks = NetworkManager()
         self.tags = TagManager(self.events, access)
+        self.volumes = VolumeManager(config=self.config, events=self.events, accounts=self.accounts,
+                                     limits=self.limits, hypervisors=self.infra.hypervisors, jobs=self.jobs,
+                                     tags=self.tags)
+        self.networks = NetworkManager()
         self.keypairs = KeyPairManager(self.events, access)
         self.security_groups = SecurityGroupManager(self.events, self.accounts, self.tags)
         self.launch_templates = LaunchTemplateManager(self.events, access, self.tags)

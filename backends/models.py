@@ -593,6 +593,15 @@ class Volume(Entity):
     class Meta:
         indexes = ((("vm", "device_id"), True),)  # one device id per VM
 
+    @property
+    def resource_tags(self) -> list:
+        """This volume's tags (listings load them for a whole page at once, see VolumeManager.list)."""
+        if "_tags" not in self.__dict__:
+            # "Volume": the volume kind's tag type in backends/core/kinds.py, which imports this module.
+            self.__dict__["_tags"] = list(ResourceTag.select().where(
+                ResourceTag.resource_type == "Volume", ResourceTag.resource_uuid == self.uuid).order_by(ResourceTag.key))
+        return self.__dict__["_tags"]
+
 
 # ----------------------------------------------------------------- jobs and events
 

@@ -50,6 +50,16 @@ def test_cs_volume_lifecycle(user_cs, admin_cs):
     assert attached["vmname"] == vm["name"] and attached["attached"]
     listed = user_cs.listVolumes(virtualmachineid=vm["id"])["volume"]
     assert {v["type"] for v in listed} == {"ROOT", "DATADISK"}
+    tagged = user_cs.createTags(resourcetype="Volume", resourceids=volume["id"],
+                                **{"tags[0].key": "role", "tags[0].value": "db"})
+    assert wait_job(user_cs, tagged["jobid"])["jobstatus"] == 1
+    by_tag = user_cs.listVolumes(**{"tags[0].key": "role", "tags[0].value": "db"})["volume"]
+    assert [v["id"] for v in by_tag] == [volume["id"]]
+    assert by_tag[0]["tags"] == [{"key": "role", "value": "db", "resourcetype": "Volume",
+                                  "resourceid": volume["id"], **{k: by_tag[0]["tags"][0][k] for k in
+                                                                 by_tag[0]["tags"][0] if k not in
+                                                                 ("key", "value", "resourcetype", "resourceid")}}]
+    assert not user_cs.listVolumes(**{"tags[0].key": "role", "tags[0].value": "web"})
     # The admin sees where it lives, and the pool counts its bytes.
     seen = admin_cs.listVolumes(id=volume["id"], listall=True)["volume"][0]
     pool = admin_cs.listStoragePools(id=seen["storageid"])["storagepool"][0]
@@ -73,6 +83,7 @@ def test_cs_volume_lifecycle(user_cs, admin_cs):
     assert job["jobstatus"] == 1 and "virtualmachineid" not in job["jobresult"]["volume"]
     assert user_cs.deleteVolume(id=volume["id"])["success"] in (True, "true")
     assert not user_cs.listVolumes(id=volume["id"])
+    assert not user_cs.listTags(resourceid=volume["id"])  # its tags went with it
     assert _pool_allocated(admin_cs, pool["id"]) == allocated - 3 * GiB
     assert _storage_allocated(admin_cs, zone) == zone_allocated
     wait_job(admin_cs, admin_cs.destroyVirtualMachine(id=vm["id"], expunge=True)["jobid"])

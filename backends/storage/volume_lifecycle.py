@@ -14,6 +14,8 @@ from backends.core import fsm, resources
 from backends.core.config import ConfigManager
 from backends.core.events import EventManager
 from backends.core.jobs import JobResult
+from backends.core.kinds import KINDS
+from backends.core.tags import TagManager
 from backends.db import write_tx
 from backends.drivers.specs import DiskSpec
 from backends.errors import (DriverError, InsufficientCapacity, InvalidParameterValue, InvalidState,
@@ -35,7 +37,7 @@ def gib(nbytes: int) -> int:
 
 class VolumeLifecycle:
     def __init__(self, *, config: ConfigManager, events: EventManager, accounts: Accounts, limits: Limits,
-                 pools: PoolCapacity, hypervisors):
+                 pools: PoolCapacity, hypervisors, tags: TagManager):
         """``hypervisors``: infra's Hypervisors (drivers by name, host references)."""
         self.config = config
         self.events = events
@@ -43,6 +45,7 @@ class VolumeLifecycle:
         self.limits = limits
         self.pools = pools
         self.hypervisors = hypervisors
+        self.tags = tags
 
     # ---------------------------------------------------------------- create
     def create(self, caller: Caller, *, owner: Account, zone: Zone | None, disk_offering: DiskOffering | None,
@@ -119,6 +122,7 @@ class VolumeLifecycle:
             if volume.pool_id is not None:
                 self.pools.release(volume.pool_id, volume.size)
             fsm.transition(volume, fsm.VOLUME, "OperationSucceeded", removed=utcnow())
+            self.tags.forget(KINDS["Volume"].tag_type, volume.uuid)
 
     # ---------------------------------------------------------------- resize
     def resize_work(self, caller: Caller, volume: Volume, *, size_gb: int | None = None,

@@ -8,6 +8,8 @@ from backends.context import Caller
 from backends.core import prefetch
 from backends.db import page_of
 from backends.core.jobs import JobResult
+from backends.core.kinds import KINDS
+from backends.core.tags import TagManager
 from backends.errors import InvalidParameterValue
 from backends.models import StoragePool, VirtualMachine, Volume
 from backends.storage.pool_allocator import PoolAllocator
@@ -16,15 +18,18 @@ from backends.storage.volume_attach import VolumeAttachment
 from backends.storage.volume_lifecycle import VolumeLifecycle
 from backends.storage.volume_recovery import VolumeRecovery
 
+VOLUME_TAGS = KINDS["Volume"].tag_type
+
 
 class VolumeManager:
-    def __init__(self, *, config, events, accounts, limits, hypervisors, jobs):
+    def __init__(self, *, config, events, accounts, limits, hypervisors, jobs, tags: TagManager):
         """``accounts``/``limits``: identity's managers (see templates.Accounts, templates.Limits);
         ``hypervisors``: infra's Hypervisors; ``jobs``: core's JobManager."""
+        self.tags = tags
         self.pools = PoolCapacity(config)
         self.allocator = PoolAllocator(config, self.pools)
         self.lifecycle = VolumeLifecycle(config=config, events=events, accounts=accounts, limits=limits,
-                                         pools=self.pools, hypervisors=hypervisors)
+                                         pools=self.pools, hypervisors=hypervisors, tags=tags)
         self.attachment = VolumeAttachment(events=events, accounts=accounts, pools=self.pools,
                                            allocator=self.allocator, hypervisors=hypervisors)
         self.recovery = VolumeRecovery(jobs=jobs, limits=limits, pools=self.pools)
@@ -55,7 +60,8 @@ class VolumeManager:
         return lambda: JobResult("Volume", volume.uuid)
 
     def list(self, caller: Caller, *, scope, id=None, ids=None, name=None, volume_type=None, vm=None,
-             zone=None, pod=None, cluster=None, host=None, state=None, keyword=None, page=None, pagesize=None):
+             zone=None, pod=None, cluster=None, host=None, state=None, any_tag=None, keyword=None, page=None,
+             pagesize=None):
         """Volumes the caller's ``scope`` shows (listVolumes), newest first, with what their view shows."""
         query = scope.apply(Volume.select().where(Volume.removed.is_null()), Volume)
         if id is not None:
@@ -82,7 +88,11 @@ class VolumeManager:
             query = query.where(Volume.state == state)
         if keyword:
             query = query.where(Volume.name.contains(keyword))
+        query = TagManager.where_tagged_any(query, VOLUME_TAGS, Volume.uuid, any_tag)
         total, rows = page_of(query.order_by(Volume.id.desc()), page, pagesize)
+        tags = self.tags.tags_of(VOLUME_TAGS, [v.uuid for v in rows])
+        for volume in rows:
+            volume.__dict__["_tags"] = tags.get(volume.uuid, [])
         prefetch.attach(rows, "account", "domain", "zone", "vm.service_offering", "disk_offering", "template", "pool")
         return total, rows
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from backends.api import InvalidParameterValue
 from native_api import fields as f
 from native_api.commands.jobs import submit
+from native_api.commands.tags import tag_filter
 from native_api.registry import LIST, SUCCESS, command, scope_params
 from native_api.views.vms import Volume
 
@@ -101,6 +102,7 @@ def delete_volume(call):
     "hostid": f.Uuid("Host", "list volumes on specified host", admin_only=True),
     "state": f.String("state of the volume. Possible values are: Ready, Allocated, Destroy, Expunging, "
                       "Expunged."),
+    "tags": f.Map("List resources by tags (key/value pairs)"),
     **scope_params(),
 }, shape=LIST, response=Volume, description="Lists all volumes.")
 def list_volumes(call):
@@ -108,5 +110,5 @@ def list_volumes(call):
     return call.cloud.volumes.list(
         call.caller, scope=call.scope(id_given=id_given), id=call.get("id"), ids=call.get("ids"), name=call.get("name"),
         volume_type=call.get("type"), vm=call.get("virtualmachineid"), zone=call.get("zoneid"), pod=call.get("podid"),
-        cluster=call.get("clusterid"), host=call.get("hostid"), state=call.get("state"), keyword=call.get("keyword"),
-        **call.paging())
+        cluster=call.get("clusterid"), host=call.get("hostid"), state=call.get("state"), any_tag=tag_filter(call),
+        keyword=call.get("keyword"), **call.paging())

@@ -139,4 +139,4 @@ class Volume(View):
     path = fields.String()
     destroyed = Fn(lambda v: v.state in ("Destroy", "Expunging", "Expunged"), cs_type="boolean")
     isextractable = Fn(lambda v: False, cs_type="boolean")
-    tags = Fn(lambda v: [], cs_type="list")
+    tags = Fn(lambda v: tag_list(v.resource_tags), cs_type="list")

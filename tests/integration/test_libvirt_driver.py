@@ -214,3 +214,18 @@ def test_a_host_that_takes_no_uploads_starts_the_vm_without_a_config_drive(drive
     with_drive = ET.fromstring(lx.domain_xml(vm, ["/pool/root-d"], config_drive="/pool/i-2-11-VM-config.iso"))
     cdrom = with_drive.find("devices/disk[@device='cdrom']")
     assert cdrom.find("source").get("file") == "/pool/i-2-11-VM-config.iso" and cdrom.find("readonly") is not None
+
+
+def test_a_blank_data_disk_is_made_and_deleted_and_resize_is_not_yet_there(driver, host):
+    """Data volumes on KVM: a blank qcow2 of the volume's size (no backing file); resizing is a later
+    session's (virDomainBlockResize / qemu-img resize) and says so."""
+    driver.connect_host(host)
+    data = DiskSpec(path="data-9", pool_url=POOL, size=3 * GiB, device_id=1, volume_type="DATADISK")
+    assert driver.create_volume(host, data) == "data-9"
+    volume = driver._volume(driver.connection(host.url), data)
+    assert volume.info()[1] == 3 * GiB
+    assert ET.fromstring(volume.XMLDesc(0)).find("backingStore/path") is None
+    with pytest.raises(DriverError, match="cannot resize volumes yet"):
+        driver.resize_volume(host, data, 4 * GiB)
+    driver.delete_volume(host, data)
+    driver.delete_volume(host, data)  # already gone: success

@@ -304,3 +304,18 @@ def test_a_restart_settles_volumes_caught_mid_operation(cloud):
     assert job.status == 1
     job, volume = _attach(cloud, demo, rows[creating.id], vm)
     assert job.status == 1 and volume.state == "Ready"
+
+
+def test_a_tagged_disk_offering_lands_only_on_a_pool_with_its_tags(cloud):
+    demo, admin = caller_of(cloud, "demo"), caller_of(cloud, "admin")
+    vm, _ = _deploy(cloud, demo)
+    ssd = cloud.offerings.create_disk_offering(admin, name="ssd", disk_size=1, tags="ssd")
+    owner = cloud.accounts.get_caller_account(demo)
+    volume = cloud.volumes.create(demo, owner=owner, zone=Zone.get_by_id(vm.zone_id), disk_offering=ssd)
+    job, volume = _attach(cloud, demo, volume, vm)
+    assert job.status == 2 and job.error_kind == "InsufficientCapacity" and volume.state == "Allocated"
+    pools = cloud.volumes.allocator.candidates(zone_id=vm.zone_id, cluster_id=vm.host.cluster_id)
+    tagged = pools[-1]
+    StoragePool.update(tags="fast,ssd").where(StoragePool.id == tagged.id).execute()
+    job, volume = _attach(cloud, demo, volume, vm)
+    assert job.status == 1 and volume.pool_id == tagged.id
