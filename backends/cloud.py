@@ -123,6 +123,7 @@ class Cloud:
         # Identity sits below compute: disabling or deleting an account reaches the VMs through these.
         self.accounts.set_vm_stopper(lambda caller, vm: self.vms.stop_work(caller, vm)())
         self.accounts.add_cleanup_hook(self.vms.expunge_owned_by)
+        self.accounts.add_cleanup_hook(self.volumes.delete_owned_by)  # after the VMs: they let go of them
         # What compute does about hosts, for infra below it: power reports, a host down, emptying a host.
         self.infra.add_power_report_hook(self.vms.sync_power_state)
         self.infra.add_host_down_hook(self.vms.flag_host_down)

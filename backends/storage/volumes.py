@@ -48,6 +48,14 @@ class VolumeManager:
             if volume.vm_id != vm.id or volume.volume_type != "DATADISK":
                 raise InvalidParameterValue(f"Volume {volume.uuid} is not a data volume attached to VM {vm.uuid}")
 
+    def delete_owned_by(self, caller, account) -> int:
+        """Delete every data volume of ``account`` (deleteAccount's cleanup, after its VMs were expunged, which
+        let their data volumes go); returns how many."""
+        volumes = list(Volume.select().where(Volume.account == account.id, Volume.volume_type == "DATADISK",
+                                             Volume.removed.is_null(), Volume.vm.is_null()))
+        self.delete_many(caller, volumes)
+        return len(volumes)
+
     def delete_many(self, caller, volumes: list[Volume]) -> None:
         """Delete these volumes as they are now (each re-read: a VM's destroy has just let them go)."""
         for volume in volumes:

@@ -319,3 +319,20 @@ def test_a_tagged_disk_offering_lands_only_on_a_pool_with_its_tags(cloud):
     StoragePool.update(tags="fast,ssd").where(StoragePool.id == tagged.id).execute()
     job, volume = _attach(cloud, demo, volume, vm)
     assert job.status == 1 and volume.pool_id == tagged.id
+
+
+def test_deleting_an_account_deletes_its_data_volumes(cloud):
+    admin = caller_of(cloud, "admin")
+    account = cloud.accounts.create_account(admin, username="vol-gone", password="pw", email="g@example.com",
+                                            firstname="G", lastname="O", account_type=0, account_name="vol-gone")
+    owner = caller_of(cloud, "vol-gone")
+    vm, _ = _deploy(cloud, owner)
+    attached, loose = _create(cloud, owner, size_gb=1), _create(cloud, owner, size_gb=1)
+    _, attached = _attach(cloud, owner, attached, vm)
+    pool, allocated = attached.pool_id, _allocated(attached.pool_id)
+    job = cloud.jobs.submit(admin, "deleteAccount", cloud.accounts.delete_account_work(admin, account))
+    assert cloud.jobs.wait(job.uuid, timeout=30) and type(job).get_by_id(job.id).status == 1
+    for volume in (attached, loose):
+        assert Volume.get_by_id(volume.id).state == "Expunged"
+    assert not SimVolume.select().where(SimVolume.path == attached.path).exists()
+    assert _allocated(pool) <= allocated - GiB  # the data disk's bytes (and the root disk's) are back
