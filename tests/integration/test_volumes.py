@@ -336,3 +336,30 @@ def test_deleting_an_account_deletes_its_data_volumes(cloud):
         assert Volume.get_by_id(volume.id).state == "Expunged"
     assert not SimVolume.select().where(SimVolume.path == attached.path).exists()
     assert _allocated(pool) <= allocated - GiB  # the data disk's bytes (and the root disk's) are back
+
+
+def test_concurrent_creates_never_pass_the_volume_limit(cloud):
+    admin, demo = caller_of(cloud, "admin"), caller_of(cloud, "demo")
+    owner = cloud.accounts.get_caller_account(demo)
+    held = cloud.limits.count(owner, resources.VOLUME)
+    cloud.limits.update_limit(admin, resources.VOLUME, held + 3, account=owner)
+    outcomes, lock = [], threading.Lock()
+
+    def create():
+        try:
+            _create(cloud, demo, size_gb=1)
+            result = "created"
+        except CloudError as exc:
+            result = type(exc).__name__
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["AccountLimitExceeded"] * 5 + ["created"] * 3
+    assert cloud.limits.count(owner, resources.VOLUME) == held + 3
+    assert Volume.select().where(Volume.account == owner.id, Volume.volume_type == "DATADISK",
+                                 Volume.removed.is_null()).count() == 3
