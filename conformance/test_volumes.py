@@ -1,13 +1,20 @@
-"""Data volumes through the unmodified `cs` and libcloud clients against a real server."""
+"""Data volumes through the unmodified `cs` and libcloud clients against a real server (SQLite and MariaDB)."""
 from __future__ import annotations
 
 import pytest
 from cs import CloudStackApiException
 from libcloud.compute.types import StorageVolumeState
 
+from conformance.conftest import ON_EACH_DATABASE, server_on_database
 from conformance.test_cs_client import pick, wait_job
 
 GiB = 1 << 30
+
+
+@pytest.fixture(scope="module", params=ON_EACH_DATABASE)
+def server(request, tmp_path_factory):
+    """The clients' server, on SQLite and on MariaDB."""
+    yield from server_on_database(request.param, str(tmp_path_factory.mktemp("volumes")))
 
 
 def _custom(client):
