@@ -9,7 +9,6 @@ Both run as jobs in the VM's queue, so one VM's attaches and detaches never inte
 """
 from __future__ import annotations
 
-import logging
 from typing import Callable
 
 import peewee as pw
@@ -26,8 +25,6 @@ from backends.storage.pool_capacity import PoolCapacity
 from backends.storage.templates import Accounts
 from backends.storage.volume_hosts import host_for_pool
 from backends.storage.volume_lifecycle import disk_of
-
-log = logging.getLogger(__name__)
 
 # Data disks a VM may have: CloudStack's hypervisor_capabilities.max_data_volumes_limit, whose fallback for a
 # hypervisor (version) it has no row for is 6. Device id 0 is the root disk's, 3 the CD-ROM's.

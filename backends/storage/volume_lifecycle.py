@@ -6,7 +6,6 @@ the work a job runs later.
 """
 from __future__ import annotations
 
-import logging
 from typing import Callable
 
 from backends.context import Caller
@@ -24,8 +23,6 @@ from backends.models import Account, DiskOffering, Volume, Zone, utcnow
 from backends.storage.pool_capacity import PoolCapacity
 from backends.storage.templates import Accounts, Limits
 from backends.storage.volume_hosts import host_for_pool
-
-log = logging.getLogger(__name__)
 
 GiB = 1 << 30
 

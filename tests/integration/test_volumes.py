@@ -23,7 +23,7 @@ def _offering(name="Custom"):
 
 
 def _sized_offering():
-    return DiskOffering.select().where(DiskOffering.is_customized == False, DiskOffering.removed.is_null()).first()  # noqa: E712
+    return DiskOffering.select().where(~DiskOffering.is_customized, DiskOffering.removed.is_null()).first()
 
 
 def _create(cloud, caller, size_gb=2, name=None):
