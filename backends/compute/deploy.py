@@ -11,7 +11,7 @@ from backends.compute.vm_rules import GiB, check_user_data, limits_of, password,
 from backends.context import Caller
 from backends.core.events import EventManager
 from backends.core.jobs import JobManager, JobResult
-from backends.db import write_tx
+from backends.db import objects, write_tx
 from backends.errors import InvalidParameterValue, PermissionDenied
 from backends.identity.accounts import AccountManager
 from backends.identity.keypairs import KeyPairManager
@@ -165,7 +165,7 @@ class VmDeployer:
         for start in range(0, count, 100):
             chunk = uuids[start:start + 100]
             VirtualMachine.insert_rows(rows[start:start + 100])
-            vms += list(VirtualMachine.select().where(VirtualMachine.uuid.in_(chunk)).order_by(VirtualMachine.id))
+            vms += objects(VirtualMachine.select().where(VirtualMachine.uuid.in_(chunk)).order_by(VirtualMachine.id))
             # CloudStack's naming, i-<account id>-<vm id>-VM, needs the ids the rows got.
             names = [(vm.id, f"i-{account.id}-{vm.id}-VM") for vm in vms[start:]]
             VirtualMachine.update(instance_name=pw.Case(VirtualMachine.id, names)).where(

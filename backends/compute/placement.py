@@ -8,7 +8,7 @@ from backends.compute.capacity import CapacityManager, Placement
 from backends.compute.planner import DeploymentPlanner
 from backends.compute.vm_rules import MiB
 from backends.context import Caller
-from backends.db import write_tx
+from backends.db import objects, write_tx
 from backends.errors import InsufficientCapacity
 from backends.models import Host, VirtualMachine, Volume
 
@@ -33,9 +33,9 @@ class PlacementClaims:
         Returns ``{vm id: claim}``."""
         roots = {}
         for start in range(0, len(vms), 500):
-            roots.update({v.vm_id: v for v in Volume.select().where(
+            roots.update({v.vm_id: v for v in objects(Volume.select().where(
                 Volume.vm.in_([vm.id for vm in vms[start:start + 500]]), Volume.volume_type == "ROOT",
-                Volume.removed.is_null())})
+                Volume.removed.is_null()))})
         placed = {}
         if _alike(vms, roots):  # a launch's: planned together, each host's share claimed at once
             first, root = vms[0], roots[vms[0].id]

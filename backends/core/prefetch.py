@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from backends.db import objects
+
 FEW = 8
 
 
@@ -27,7 +29,7 @@ def attach(rows, *names: str) -> None:
             # cost less than one IN query built afresh.
             found = {i: obj for i in ids if (obj := field.rel_model.fetch_by_id(i)) is not None}
         else:
-            found = {obj.id: obj for obj in field.rel_model.select().where(field.rel_model.id.in_(list(ids)))}
+            found = {obj.id: obj for obj in objects(field.rel_model.select().where(field.rel_model.id.in_(list(ids))))}
         for row in rows:
             target = found.get(getattr(row, field.object_id_name))
             if target is not None:
@@ -42,7 +44,8 @@ def attach_children(rows, backref: str, model, fk_name: str, query=None) -> list
     if not rows:
         return []
     fk = getattr(model, fk_name)
-    children = list((query if query is not None else model.select()).where(fk.in_([r.id for r in rows])))
+    wanted = fk.in_([r.id for r in rows])
+    children = list(query.where(wanted)) if query is not None else objects(model.select().where(wanted))
     by_parent = defaultdict(list)
     for child in children:
         by_parent[getattr(child, fk.object_id_name)].append(child)
