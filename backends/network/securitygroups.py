@@ -227,10 +227,16 @@ class SecurityGroupManager:
         VmSecurityGroup.insert_rows(rows)
 
     def groups_of(self, vms) -> dict[int, list[SecurityGroup]]:
+        """VM id -> its groups, in group id order. The links are read as pairs and each distinct group once
+        (a fleet shares a few groups: a joined row per VM built twice as many objects)."""
         found = defaultdict(list)
         ids = [vm.id for vm in vms]
         if ids:
-            for link in (VmSecurityGroup.select(VmSecurityGroup, SecurityGroup).join(SecurityGroup)
-                         .where(VmSecurityGroup.vm.in_(ids))):
-                found[link.vm_id].append(link.group)
+            links = list(VmSecurityGroup.select(VmSecurityGroup.vm, VmSecurityGroup.group)
+                         .where(VmSecurityGroup.vm.in_(ids))
+                         .order_by(VmSecurityGroup.vm, VmSecurityGroup.group).tuples())
+            wanted = list({group_id for _, group_id in links})
+            groups = {g.id: g for g in SecurityGroup.select().where(SecurityGroup.id.in_(wanted))} if wanted else {}
+            for vm_id, group_id in links:
+                found[vm_id].append(groups[group_id])
         return found
