@@ -136,3 +136,27 @@ def test_awscli_reads_the_members_and_filters_statuses(emulator, launched):
     stopped = aws("describe-instance-status", "--include-all-instances", "--filters",
                   "Name=instance-state-name,Values=stopped", "--query", "InstanceStatuses[].InstanceId")
     assert stopped == [launched["t3.nano"]]
+
+
+@pytest.mark.parametrize("count", [1, 7])
+def test_the_run_answer_is_what_describe_then_shows(ec2, count):
+    """RunInstances answers from the rows its launch made (one VM alone, or alike VMs in bulk): every member is
+    what DescribeInstances shows of the same instances afterwards, bar the state AWS reports pending at first."""
+    image = next(i for i in ec2.describe_images(Owners=["amazon"])["Images"] if i["Name"] == "debian-12")
+    group = f"answer-{count}"
+    ec2.create_security_group(GroupName=group, Description="a second group")
+    run = ec2.run_instances(ImageId=image["ImageId"], InstanceType="t2.micro", MinCount=count, MaxCount=count,
+                            SecurityGroups=["default", group], TagSpecifications=[
+                                {"ResourceType": "instance", "Tags": [{"Key": "b", "Value": "2"},
+                                                                      {"Key": "a", "Value": "1"}]}])
+    assert {i["State"]["Name"] for i in run["Instances"]} == {"pending"}
+    ids = [i["InstanceId"] for i in run["Instances"]]
+    ec2.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig=WAIT)
+    described = ec2.describe_instances(InstanceIds=ids)["Reservations"]
+    assert [(r["ReservationId"], r["OwnerId"]) for r in described] == [(run["ReservationId"], run["OwnerId"])]
+    moving = ("State", "StateReason", "StateTransitionReason")
+    shown = [{k: v for k, v in i.items() if k not in moving} for i in described[0]["Instances"]]
+    assert [{k: v for k, v in i.items() if k not in moving} for i in run["Instances"]] == shown
+    assert len({i["PrivateIpAddress"] for i in shown}) == count
+    assert {g["GroupName"] for i in shown for g in i["SecurityGroups"]} == {"default", group}
+    ec2.terminate_instances(InstanceIds=ids)

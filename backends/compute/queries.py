@@ -35,13 +35,18 @@ class VmQueries:
         else:  # EC2 loads fleets by row ids in chunks: counting each chunk as well would be wasted work
             rows = list(query)
             total = len(rows)
-        _load_for_listing(rows)
-        tags_of = self.tags.tags_of(VM_TAGS, [vm.uuid for vm in rows])
-        groups = self.security_groups.groups_of(rows)
-        for vm in rows:
+        self.load_for_listing(rows)
+        return total, rows
+
+    def load_for_listing(self, vms: list[VirtualMachine]) -> None:
+        """Everything a listed VM shows, for all of ``vms`` at once: VMs just created (a launch's, whose rows
+        are in hand) are shown without reading their rows again."""
+        _load_for_listing(vms)
+        tags_of = self.tags.tags_of(VM_TAGS, [vm.uuid for vm in vms])
+        groups = self.security_groups.groups_of(vms)
+        for vm in vms:
             vm.__dict__["_tags"] = tags_of.get(vm.uuid, [])
             vm.__dict__["_groups"] = groups.get(vm.id, [])
-        return total, rows
 
     def list_keys(self, caller: Caller, *, scope, **filters) -> list[tuple[int, str | None, str]]:
         """``(id, launch group, uuid)`` of the VMs :meth:`list` would return with the same filters, oldest

@@ -61,6 +61,7 @@ class VmManager:
 
         # The public surface, each method where its service has it.
         self.list, self.list_keys = self.queries.list, self.queries.list_keys
+        self.load_for_listing = self.queries.load_for_listing
         self.current_states = self.queries.current_states
         self.launched_with_token = self.queries.launched_with_token
         self.deploy, self.deploy_many = self.deployer.deploy, self.deployer.deploy_many

@@ -63,8 +63,8 @@ def _busy(ctx: Context, vms) -> dict[str, set[str]]:
     return pending
 
 
-def instance_of(ctx: Context, vm, busy: dict[str, set[str]]) -> dict:
-    state = state_of(ctx, vm, busy)
+def instance_of(ctx: Context, vm, busy: dict[str, set[str]], state: str | None = None) -> dict:
+    state = state or state_of(ctx, vm, busy)
     nic = next((n for n in vm.nics if n.is_default), None)
     ip = nic.ip_address if nic is not None else None
     dns = f"ip-{ip.replace('.', '-')}.{ctx.region}.compute.internal" if ip else ""
@@ -164,11 +164,12 @@ def _cpu_options(vm) -> dict:
     return {"CoreCount": vm.cpu_number, "ThreadsPerCore": 1}
 
 
-def _reservation(ctx: Context, vms: list, busy: dict[str, set[str]]) -> dict:
+def _reservation(ctx: Context, vms: list, busy: dict[str, set[str]], state: str | None = None) -> dict:
+    """``state``: the one every instance shows (a launch's answer), instead of each VM's own."""
     first = vms[0]
     return {"ReservationId": to_ec2(RESERVATION, first.launch_group or first.uuid),
             "OwnerId": first.account.owner_number, "Groups": [],
-            "Instances": [instance_of(ctx, vm, busy) for vm in vms]}
+            "Instances": [instance_of(ctx, vm, busy, state) for vm in vms]}
 
 
 # ------------------------------------------------------------------ run
@@ -220,10 +221,11 @@ def run_instances(ctx: Context, args: dict) -> dict:
     if launch.repeated:
         return _reservations(ctx, _load(ctx, [vm.id for vm in launch.vms]), None)[0]
     ctx.run_created(launch.starts, launch.together)
-    reservation = _reservations(ctx, _load(ctx, [vm.id for vm in launch.vms]), None)[0]
-    for item in reservation["Instances"]:  # AWS answers pending at once, whatever the job has done
-        item["State"], item["StateReason"] = _state("pending"), dict(PENDING_REASON)
-    return reservation
+    # The answer is built from the rows the launch created (read back by it, or as stored), with what they
+    # refer to loaded in bulk: AWS answers pending at once, whatever the jobs have done meanwhile.
+    vms = sorted(launch.vms, key=lambda vm: vm.id)
+    cloud.vms.load_for_listing(vms)
+    return _reservation(ctx, vms, {}, state="pending")
 
 
 def _named_image(ctx: Context, image_id: str):
