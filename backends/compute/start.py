@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import logging
 
+import peewee as pw
+
 from backends.compute.capacity import CapacityManager
 from backends.compute.placement import Claim, PlacementClaims
 from backends.compute.vm_rules import MiB, check_owner, limits_of
@@ -14,7 +16,7 @@ from backends.core import fsm
 from backends.core.config import ConfigManager
 from backends.core.events import EventManager
 from backends.core.jobs import JobResult
-from backends.db import write_tx
+from backends.db import objects, write_tx
 from backends.drivers.base import POWER_ON, DiskSpec, NicSpec, VmSpec
 from backends.errors import CloudError, DriverError, InsufficientCapacity, InvalidState, PermissionDenied
 from backends.identity.accounts import AccountManager
@@ -96,26 +98,32 @@ class VmStarter:
         for nic in _chunked(Nic.select(), Nic.vm, ids):
             nics.setdefault(nic.vm_id, []).append(nic)
         batch = []
+        batching: dict[str, bool] = {}  # by hypervisor: asked once per start (the simulator reads its faults)
         for vm_id, claim in items:
             vm = vms.get(vm_id)
             own = sorted(volumes.get(vm_id, []), key=lambda v: v.device_id or 0)
             root = next((v for v in own if v.volume_type == "ROOT"), None)
-            host = claim.placement.host
-            if vm is None or vm.state != "Stopped" or root is None or \
-                    not self.hypervisors.driver(host.hypervisor).batches_in_transaction():
+            hypervisor = claim.placement.host.hypervisor
+            if hypervisor not in batching:
+                batching[hypervisor] = self.hypervisors.driver(hypervisor).batches_in_transaction()
+            if vm is None or vm.state != "Stopped" or root is None or not batching[hypervisor]:
                 raise _NotInBulk()
             batch.append((vm, claim.placement, own, root, sorted(nics.get(vm_id, []), key=lambda n: n.device_id)))
         copies: dict[tuple[int, int], object] = {}
         now = utcnow()
         with write_tx():
             by_pool: dict[int, list[int]] = {}  # the root disks placed on a pool now
+            fsm.transition_many([vm for vm, *_ in batch], fsm.VM, "StartRequested")
+            on_host: dict[int, list] = {}
             for vm, placement, _, root, _ in batch:
-                host = placement.host
-                fsm.transition(vm, fsm.VM, "StartRequested")
-                fsm.transition(vm, fsm.VM, "OperationRetry", host=host.id, pod=host.pod_id, cluster=host.cluster_id)
+                on_host.setdefault(placement.host.id, []).append((vm, placement.host))
                 if root.pool_id is None:
                     by_pool.setdefault(placement.pool.id, []).append(root.id)
                     root.pool = placement.pool
+            for members in on_host.values():
+                host = members[0][1]
+                fsm.transition_many([vm for vm, _ in members], fsm.VM, "OperationRetry", host=host.id,
+                                    pod=host.pod_id, cluster=host.cluster_id)
             for pool_id, volume_ids in by_pool.items():
                 for start in range(0, len(volume_ids), 500):
                     Volume.update(pool=pool_id).where(Volume.id.in_(volume_ids[start:start + 500])).execute()
@@ -131,17 +139,24 @@ class VmStarter:
                     new_disks += [(volume, disk) for volume, disk in zip(own, disks) if volume.path is None]
                     specs.append(self._spec(vm, host, disks, vm_nics))
                 paths = driver.create_volumes(ref, [disk for _, disk in new_disks])
+                pairs = []
                 for (volume, disk), path in zip(new_disks, paths):
                     disk.path = volume.path = path
-                    Volume.update(path=path).where(Volume.id == volume.id).execute()
+                    pairs.append((volume.id, path))
+                for start in range(0, len(pairs), 500):  # each volume its own path, a statement per 500
+                    part = pairs[start:start + 500]
+                    Volume.update(path=pw.Case(Volume.id, part)).where(
+                        Volume.id.in_([volume_id for volume_id, _ in part])).execute()
                 driver.start_vms(ref, specs)
-            for vm, placement, _, root, _ in batch:
-                fsm.transition(vm, fsm.VM, "OperationSucceeded", last_host=placement.host.id,
-                               first_start_pending=False, power_state=POWER_ON, power_state_updated=now)
-                if root.state == "Allocated":
-                    fsm.transition(root, fsm.VOLUME, "CreateRequested")
-                    fsm.transition(root, fsm.VOLUME, "OperationSucceeded")
-                self.events.record(caller, "VM.START", f"Successfully started VM {vm.name}", resource=vm)
+            for members in on_host.values():
+                fsm.transition_many([vm for vm, _ in members], fsm.VM, "OperationSucceeded",
+                                    last_host=members[0][1].id, first_start_pending=False, power_state=POWER_ON,
+                                    power_state_updated=now)
+            created = [root for *_, root, _ in batch if root.state == "Allocated"]
+            fsm.transition_many(created, fsm.VOLUME, "CreateRequested")
+            fsm.transition_many(created, fsm.VOLUME, "OperationSucceeded")
+            self.events.record_many(caller, "VM.START", [(f"Successfully started VM {vm.name}", vm)
+                                                         for vm, *_ in batch])
         return [JobResult("VirtualMachine", vm.uuid) for vm, *_ in batch]
 
     def do_start(self, caller: Caller, vm_id: int, pinned: Host | None = None, claim: Claim | None = None
@@ -282,8 +297,9 @@ class _NotInBulk(Exception):
 
 
 def _chunked(query, column, ids: list[int]) -> list:
-    """The rows of ``query`` whose ``column`` is one of ``ids``, a few hundred ids per statement."""
+    """The rows of ``query`` (whole rows of its model) whose ``column`` is one of ``ids``, a few hundred ids per
+    statement."""
     rows = []
     for start in range(0, len(ids), 500):
-        rows += list(query.where(column.in_(ids[start:start + 500])))
+        rows += objects(query.where(column.in_(ids[start:start + 500])))
     return rows

@@ -106,8 +106,15 @@ def test_a_launch_starts_its_vms_together_on_their_claims_each_job_finished_for_
     assert _sim_vms(vms) == {vm.instance_name for vm in vms}  # the hypervisor runs them
     from backends.models import Volume
 
-    roots = Volume.select().where(Volume.vm.in_([vm.id for vm in vms]), Volume.volume_type == "ROOT")
+    roots = list(Volume.select().where(Volume.vm.in_([vm.id for vm in vms]), Volume.volume_type == "ROOT"))
     assert {(r.state, r.pool_id is not None, r.path is not None) for r in roots} == {("Ready", True, True)}
+    from backends.drivers.simulator_store import SimVolume
+    from backends.models import Event
+
+    # Each root disk its own path, the one the hypervisor made; one start event per VM, each its owner's.
+    assert len({r.path for r in roots}) == 5 and {r.path for r in roots} <= {v.path for v in SimVolume.select()}
+    started = Event.select().where(Event.event_type == "VM.START")
+    assert sorted((e.resource_uuid, e.account_id) for e in started) == sorted((vm.uuid, vm.account_id) for vm in vms)
 
 
 def test_a_start_fault_in_a_launch_is_met_by_each_start_alone(cloud):

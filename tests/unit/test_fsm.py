@@ -49,7 +49,7 @@ def test_illegal_volume_moves_are_refused(state, event):
         fsm.next_state(fsm.VOLUME, state, event)
 
 
-def _host(db):
+def _host(db, count: int = 1):
     # Any model with state + update_count works; Host needs a zone tree, so build the minimum.
     from backends.models import Cluster, Host, Pod, Region, Zone
 
@@ -57,8 +57,10 @@ def _host(db):
     zone = Zone.create(name="z", region=region)
     pod = Pod.create(name="p", zone=zone)
     cluster = Cluster.create(name="c", pod=pod, zone=zone, hypervisor="Simulator")
-    return Host.create(name="h", zone=zone, pod=pod, cluster=cluster, hypervisor="Simulator", url="sim://h",
-                       guid="g", cpu_cores=4, cpu_speed=1000, memory_bytes=1 << 30)
+    hosts = [Host.create(name=f"h{k}", zone=zone, pod=pod, cluster=cluster, hypervisor="Simulator",
+                         url=f"sim://h{k}", guid=f"g{k}", cpu_cores=4, cpu_speed=1000, memory_bytes=1 << 30)
+             for k in range(count)]
+    return hosts[0] if count == 1 else hosts
 
 
 def test_transition_persists_state_and_counter(db):
@@ -93,3 +95,31 @@ def test_models_without_counter_still_check_state(db):
     with pytest.raises(InvalidState):
         fsm.transition(domain, table, "Disable")
     assert Domain.get_by_id(domain.id).state == "Inactive"
+
+
+def test_transition_many_moves_every_row_with_its_own_counter(db):
+    from backends.models import Host
+
+    hosts = _host(db, 4)
+    fsm.transition(hosts[0], fsm.HOST_STATUS, "Ping", field="status")  # still Up, its counter ahead of the others'
+    fsm.transition_many(hosts, fsm.HOST_STATUS, "PingTimeout", field="status", resource_state="Maintenance")
+    fresh = [Host.get_by_id(h.id) for h in hosts]
+    assert [(h.status, h.update_count, h.resource_state) for h in fresh] == \
+        [("Disconnected", 2, "Maintenance")] + [("Disconnected", 1, "Maintenance")] * 3
+    assert [(h.status, h.update_count, h.resource_state) for h in hosts] == \
+        [(h.status, h.update_count, h.resource_state) for h in fresh]  # the instances follow the rows
+
+
+def test_transition_many_with_one_stale_row_changes_nothing(db):
+    from backends.models import Host
+
+    hosts = _host(db, 3)
+    fsm.transition(Host.get_by_id(hosts[2].id), fsm.HOST_STATUS, "PingTimeout", field="status")  # behind its back
+    with pytest.raises(ConcurrentOperation):
+        with db.atomic():  # the caller's transaction undoes the rows already moved
+            fsm.transition_many(hosts, fsm.HOST_STATUS, "PingTimeout", field="status")
+    assert [h.status for h in hosts] == ["Up", "Up", "Up"]
+    assert [Host.get_by_id(h.id).status for h in hosts] == ["Up", "Up", "Disconnected"]
+    with pytest.raises(InvalidState):
+        fsm.transition_many(hosts[:2], fsm.HOST_STATUS, "NoSuchEvent", field="status")
+    assert [Host.get_by_id(h.id).status for h in hosts] == ["Up", "Up", "Disconnected"]
