@@ -154,7 +154,7 @@ class TopologyManager:
         if keyword:
             query = query.where(Zone.name.contains(keyword) | Zone.description.contains(keyword))
         total, zones = page_of(query.order_by(Zone.id), page, pagesize)
-        prefetch.attach(zones, "domain")  # what a listing shows of each: loaded for the page at once
+        prefetch.attach(zones, "domain", "region")  # what a listing shows of each: loaded for the page at once
         return total, zones
 
     # ------------------------------------------------------------------- pods
