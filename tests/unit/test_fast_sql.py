@@ -42,3 +42,21 @@ def test_compiled_select_binds_fresh_values_and_keeps_constants(db):
     assert by_name.first("east") == (1,)
     assert by_name.first("west") == (2,)
     assert by_name.first("north") is None
+
+
+def test_objects_are_the_instances_peewee_builds(db):
+    from backends.db import objects
+
+    root = Domain.create(name="ROOT", path="/")
+    Domain.create(name="Child", parent=root, path="/Child/", level=1, removed=dt.datetime(2026, 1, 2, 3, 4, 5),
+                  live=None)
+    query = Domain.select().order_by(Domain.id)
+    fast, slow = objects(query), list(query)
+    assert [type(d) for d in fast] == [Domain, Domain]
+    assert [(d.__data__, d.dirty_fields, d.__rel__) for d in fast] == [(d.__data__, d.dirty_fields, d.__rel__)
+                                                                        for d in slow]
+    child = fast[1]
+    assert child.removed == dt.datetime(2026, 1, 2, 3, 4, 5) and child.parent.id == root.id  # lazy key still works
+    child.name = "Renamed"
+    child.save()  # saved as an update of its row, as any instance read from the database
+    assert Domain.select().count() == 2 and Domain.get_by_id(child.id).name == "Renamed"
