@@ -216,6 +216,7 @@ def encode(op, result: dict | None, request_id: str) -> bytes:
 
 
 _MEMBERS: dict[int, list] = {}
+_TIMES: dict = {}  # datetime -> its text (bounded)
 
 
 def _members(shape) -> list:
@@ -248,21 +249,24 @@ def _write(out: list, tag: str, shape, value) -> None:
     if kind == "boolean":
         text = "true" if value else "false"
     elif kind == "timestamp":
-        when = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        text = when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+        text = _TIMES.get(value)
+        if text is None:  # an answer repeats a few times (a launch's VMs share theirs): each formatted once
+            if len(_TIMES) > 4096:
+                _TIMES.clear()
+            when = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+            text = _TIMES[value] = (when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.")
+                                    + f"{when.microsecond // 1000:03d}Z")
     elif kind == "blob":
         text = base64.b64encode(value).decode()
     else:
-        text = _xml_text(str(value))
+        text = value if type(value) is str else str(value)
+        # Without characters XML 1.0 cannot carry (a name stored through the native API may hold one), looked
+        # for only in a value with a non-printable character; then escaped.
+        if not text.isprintable():
+            text = NOT_IN_XML.sub("\ufffd", text)
+        if "&" in text or "<" in text or ">" in text:  # most values need no escaping: no call for them
+            text = escape(text)
     out.append(f"<{tag}>{text}</{tag}>")
-
-
-def _xml_text(text: str) -> str:
-    """Escaped, and without characters XML 1.0 cannot carry (a name stored through the native API may hold
-    one); the check is only made for the rare value with a non-printable character."""
-    if not text.isprintable():
-        text = NOT_IN_XML.sub("\ufffd", text)
-    return escape(text)
 
 
 def _encode(parent, tag, shape, value):
