@@ -103,6 +103,23 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    """A server in EC2 emulator mode (SQLite + simulator) for one test module."""
+    srv = start_server(str(tmp_path_factory.mktemp("emulator")), env={"EC2BRIDGE_EMULATOR": "1"})
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def validating(tmp_path_factory):
+    """An emulator-mode server that refuses AMIs it does not have (``--validate-amis``), for one test module."""
+    srv = start_server(str(tmp_path_factory.mktemp("validating")), env={"EC2BRIDGE_EMULATOR": "1"},
+                       args=("--validate-amis", "--log-level", "WARNING"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
 def admin_cs(server):
     from cs import CloudStack
 

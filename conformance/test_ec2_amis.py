@@ -34,21 +34,6 @@ def _launch(ec2, image_id: str) -> dict:
     return ec2.run_instances(ImageId=image_id, InstanceType="t2.micro", MinCount=1, MaxCount=1)["Instances"][0]
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    srv = start_server(str(tmp_path_factory.mktemp("emulator")), env={"EC2BRIDGE_EMULATOR": "1"})
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def validating(tmp_path_factory):
-    srv = start_server(str(tmp_path_factory.mktemp("validating")), env={"EC2BRIDGE_EMULATOR": "1"},
-                       args=("--validate-amis", "--log-level", "WARNING"))
-    yield srv
-    srv.stop()
-
-
 def test_recorded_ami_ids_launch_after_a_reset(emulator):
     ec2 = _client(emulator)
     recorded = _image_ids(ec2)

@@ -350,15 +350,6 @@ def test_pagination_status_console_and_account_attributes(ec2):
     ec2.terminate_instances(InstanceIds=ids)
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    from conformance.conftest import start_server
-
-    srv = start_server(str(tmp_path_factory.mktemp("emulator")), env={"EC2BRIDGE_EMULATOR": "1"})
-    yield srv
-    srv.stop()
-
-
 def test_emulator_mode_any_key_is_an_account_and_reset_restores_the_demo_cloud(emulator):
     import boto3
     import requests

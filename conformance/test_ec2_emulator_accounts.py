@@ -9,18 +9,9 @@ import pytest
 from botocore.exceptions import ClientError
 from cs import CloudStack
 
-from conformance.conftest import start_server
 
 DEFAULT_ACCOUNT = "123456789012"
 USER_VM = 0  # CloudStack's resource type of instances
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    srv = start_server(str(tmp_path_factory.mktemp("emulator-accounts")), args=("--emulator", "--log-level",
-                                                                                 "WARNING"))
-    yield srv
-    srv.stop()
 
 
 def _client(srv, key: str, service: str = "ec2", region: str = "us-east-1"):

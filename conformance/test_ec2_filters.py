@@ -17,15 +17,6 @@ NO_MATCH = "no-such-value-7q"
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    from conformance.conftest import start_server
-
-    srv = start_server(str(tmp_path_factory.mktemp("filters")), env={"EC2BRIDGE_EMULATOR": "1"})
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
 def ec2(emulator):
     import boto3
 

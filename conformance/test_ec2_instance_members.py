@@ -11,17 +11,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conformance.conftest import start_server
 
 AWS = os.path.join(os.path.dirname(sys.executable), "aws")
 WAIT = {"Delay": 1, "MaxAttempts": 60}
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    srv = start_server(str(tmp_path_factory.mktemp("members")), args=("--emulator", "--log-level", "WARNING"))
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture(scope="module")

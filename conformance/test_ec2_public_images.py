@@ -43,21 +43,6 @@ def _catalogue_ids(region=REGION) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    srv = start_server(str(tmp_path_factory.mktemp("emulator")), env={"EC2BRIDGE_EMULATOR": "1"})
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def validating(tmp_path_factory):
-    srv = start_server(str(tmp_path_factory.mktemp("validating")), env={"EC2BRIDGE_EMULATOR": "1"},
-                       args=("--validate-amis", "--log-level", "WARNING"))
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
 def on_mariadb(tmp_path_factory):
     """An emulator on MariaDB: a launch's notes (the public AMI it named) are stored there."""
     from tests.conftest import database_url

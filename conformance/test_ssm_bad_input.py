@@ -20,7 +20,6 @@ from botocore.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.conftest import start_server
 from ec2bridge import catalogue
 from ec2bridge.codec import service_model
 from ec2bridge.ssm import ACTIONS
@@ -31,13 +30,6 @@ REAL_NAMES = [p["Name"] for p in catalogue.ssm_parameters("us-east-1")[:3]] + [
     "/aws/service/ami-amazon-linux-latest", "/aws/service/", "/", "arn:aws:ssm:us-east-1::parameter/aws/x"]
 ODD = ["", " ", "\x00", "\ud800", "é" * 3000, "/" * 5000, ":", "name:999999999999999999999", "name:-1",
        "tag:", "tag:x", "Type", "Label", "BeginsWith", "Recursive", "SecureString"]
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    srv = start_server(str(tmp_path_factory.mktemp("ssm-fuzz")), env={"EC2BRIDGE_EMULATOR": "1"})
-    yield srv
-    srv.stop()
 
 
 def _post(srv, action: str, body: bytes, region: str = "us-east-1"):
